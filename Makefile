@@ -1,0 +1,235 @@
+# vlab: build, grade and test the labs.
+#   make grade [LAB=name] [SOL=labs|reference]   score a solution tree
+#   make test                                     the project's own checks (what CI runs)
+#   make bench | coverage | handout DEST=dir | format | clean
+# See docs/architecture.md for the layout and docs/instructor-guide.md for extending it.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+SOL    ?= labs
+LAB    ?=
+BUILD  ?= build
+# Where a solution's binaries go; mutant checks point SOL and SOLOUT at scratch copies.
+SOLOUT ?= $(BUILD)/$(notdir $(SOL))
+V      ?= 0
+Q      := $(if $(filter 1,$(V)),,@)
+
+CC      ?= gcc
+CSTD    := -std=gnu11
+WARN    := -Wall -Wextra -Werror
+OPT     ?= -O2 -g
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(EXTRA_CFLAGS) -MMD -MP
+# Recursive on purpose: pkg-config is asked only when a recipe runs, i.e. after `deps`
+# has installed the packages on a fresh machine.
+pc = $(shell pkg-config $(1) $(2) 2>/dev/null)
+
+ALL_LABS := $(sort $(patsubst harness/%/tests/,%,$(wildcard harness/*/tests/)))
+LABS     := $(if $(LAB),$(LAB),$(ALL_LABS))
+$(foreach l,$(LABS),$(if $(filter $(l),$(ALL_LABS)),,$(error LAB=$(l): no such lab (have: $(ALL_LABS)))))
+
+GRADER    := $(BUILD)/grading/vlab-grade
+GRADE_OUT ?= $(BUILD)/grade/$(notdir $(SOL))
+GRADE_FLAGS ?=
+
+# ---------------------------------------------------------------- dependencies
+# Debian package names; installed with apt-get when root, else one sudo line is printed.
+DEB_PKGS := gcc make binutils patch pkg-config libcriterion-dev libunicorn-dev libcapstone-dev \
+            libseccomp-dev libcjson-dev gcovr lcov busybox-static clang-format
+
+.PHONY: deps
+deps:
+ifneq ($(NO_DEPS),1)
+	$(Q)missing=""; \
+	if command -v dpkg-query >/dev/null 2>&1; then \
+	  for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	  done; \
+	else \
+	  echo "deps: not a Debian/Ubuntu system; make sure these are installed:$(foreach p,$(DEB_PKGS), $(p))"; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	      || { echo "deps: apt-get install failed"; exit 1; }; \
+	  else \
+	    echo "deps: missing Debian packages:$$missing"; \
+	    echo "  run:  sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+endif
+
+# ---------------------------------------------------------------- compile helpers
+# $(call compile,extra-flags): compiles $< to $@ and leaves a compile_commands fragment beside it.
+define compile
+	@mkdir -p $(@D)
+	$(if $(filter 1,$(V)),,@echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(1) -c $< -o $@
+	@printf '{"directory":"%s","file":"%s","output":"%s","command":"%s"},\n' \
+	  "$(CURDIR)" "$<" "$@" "$(CC) $(CFLAGS_ALL) $(1) -c $< -o $@" > $@.json
+endef
+
+define link
+	@mkdir -p $(@D)
+	$(if $(filter 1,$(V)),,@echo "  LD      $@")
+	$(Q)$(CC) $(OPT) $(EXTRA_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(1)
+endef
+
+define archive
+	@mkdir -p $(@D)
+	$(if $(filter 1,$(V)),,@echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+endef
+
+# ---------------------------------------------------------------- core (libvlab)
+CORE_INC  := -Icore/include
+CORE_SRC  := $(wildcard core/src/*.c)
+CORE_OBJ  := $(patsubst core/src/%.c,$(BUILD)/core/obj/%.o,$(CORE_SRC))
+CORE_LIB  := $(BUILD)/core/libvlab.a
+CORE_TSRC := $(wildcard core/tests/*.c)
+CORE_TOBJ := $(patsubst core/tests/%.c,$(BUILD)/core/tests/%.o,$(CORE_TSRC))
+CORE_TEST := $(BUILD)/core/test-core
+
+$(BUILD)/core/obj/%.o: core/src/%.c | deps
+	$(call compile,$(CORE_INC))
+$(BUILD)/core/tests/%.o: core/tests/%.c | deps
+	$(call compile,$(CORE_INC) $(call pc,--cflags,criterion))
+$(CORE_LIB): $(CORE_OBJ)
+	$(archive)
+$(CORE_TEST): $(CORE_TOBJ) $(CORE_LIB)
+	$(call link,$^ $(call pc,--libs,criterion))
+
+# ---------------------------------------------------------------- harness runtime
+HLIB_INC := -Iharness/lib
+HLIB_SRC := $(wildcard harness/lib/*.c)
+HLIB_OBJ := $(patsubst harness/lib/%.c,$(BUILD)/harness/lib/%.o,$(HLIB_SRC))
+HLIB     := $(BUILD)/harness/lib/libharness.a
+
+$(BUILD)/harness/lib/%.o: harness/lib/%.c | deps
+	$(call compile,$(CORE_INC) $(HLIB_INC) $(call pc,--cflags,criterion))
+$(HLIB): $(HLIB_OBJ)
+	$(archive)
+
+# ---------------------------------------------------------------- labs
+# Per lab: test-<lab> (Criterion) and bench-<lab> from harness/<lab> + $(SOL)/<lab>.
+# harness/<lab>/lab.mk may set <lab>_PKGS (pkg-config names) and <lab>_LDLIBS.
+define LAB_RULES
+-include harness/$(1)/lab.mk
+$(1)_INC   := $(CORE_INC) $(HLIB_INC) -Iharness/$(1)
+$(1)_CF     = $$($(1)_INC) $$(call pc,--cflags,criterion $$($(1)_PKGS))
+$(1)_LIBS   = $$(call pc,--libs,$$($(1)_PKGS)) $$($(1)_LDLIBS)
+$(1)_RT_OBJ := $$(patsubst harness/$(1)/%.c,$(SOLOUT)/$(1)/obj/rt/%.o,$$(wildcard harness/$(1)/*.c))
+$(1)_T_OBJ  := $$(patsubst harness/$(1)/tests/%.c,$(SOLOUT)/$(1)/obj/tests/%.o,\
+                 $$(wildcard harness/$(1)/tests/*.c harness/$(1)/tests/hidden/*.c))
+$(1)_B_OBJ  := $$(patsubst harness/$(1)/bench/%.c,$(SOLOUT)/$(1)/obj/bench/%.o,$$(wildcard harness/$(1)/bench/*.c))
+$(1)_S_OBJ  := $$(patsubst $(SOL)/$(1)/%.c,$(SOLOUT)/$(1)/obj/sol/%.o,$$(wildcard $(SOL)/$(1)/*.c))
+
+$(SOLOUT)/$(1)/obj/rt/%.o: harness/$(1)/%.c | deps
+	$$(call compile,$$($(1)_CF))
+$(SOLOUT)/$(1)/obj/tests/%.o: harness/$(1)/tests/%.c | deps
+	$$(call compile,$$($(1)_CF))
+$(SOLOUT)/$(1)/obj/bench/%.o: harness/$(1)/bench/%.c | deps
+	$$(call compile,$$($(1)_CF))
+$(SOLOUT)/$(1)/obj/sol/%.o: $(SOL)/$(1)/%.c | deps
+	$$(call compile,$$($(1)_CF))
+
+$(SOLOUT)/$(1)/test-$(1): $$($(1)_T_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB)
+	$$(call link,$$^ $$($(1)_LIBS) $$(call pc,--libs,criterion))
+$(SOLOUT)/$(1)/bench-$(1): $$($(1)_B_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB)
+	$$(call link,$$^ $$($(1)_LIBS) $$(call pc,--libs,criterion))
+
+LAB_BINS += $(SOLOUT)/$(1)/test-$(1) $$(if $$($(1)_B_OBJ),$(SOLOUT)/$(1)/bench-$(1))
+endef
+$(foreach l,$(LABS),$(eval $(call LAB_RULES,$(l))))
+
+.PHONY: check-sol
+check-sol:
+	$(Q)for l in $(LABS); do \
+	  if [ ! -d "$(SOL)/$$l" ]; then echo "SOL=$(SOL): no $(SOL)/$$l directory"; exit 2; fi; \
+	done
+
+# ---------------------------------------------------------------- grader
+GRADER_SRC := $(wildcard grading/src/*.c)
+GRADER_OBJ := $(patsubst grading/src/%.c,$(BUILD)/grading/obj/%.o,$(GRADER_SRC))
+GRADER_CF   = $(call pc,--cflags,libcjson)
+
+$(BUILD)/grading/obj/%.o: grading/src/%.c | deps
+	$(call compile,$(GRADER_CF))
+$(GRADER): $(GRADER_OBJ)
+	$(call link,$^ $(call pc,--libs,libcjson))
+
+# Grader self-tests: deliberately hostile test binaries and the suite that grades them.
+SELFTEST_LABS := $(patsubst grading/selftest/labs/%.c,%,$(wildcard grading/selftest/labs/*.c))
+SELFTEST_BINS := $(foreach l,$(SELFTEST_LABS),$(BUILD)/selftest/$(l)/test-$(l))
+GRADER_TEST   := $(BUILD)/grading/test-grader
+
+$(BUILD)/selftest/%.o: grading/selftest/labs/%.c | deps
+	$(call compile,$(call pc,--cflags,criterion))
+$(BUILD)/selftest/%/test-%: $(BUILD)/selftest/%.o
+	$(call link,$^ $(call pc,--libs,criterion))
+$(BUILD)/grading/test_grader.o: grading/selftest/test_grader.c | deps
+	$(call compile,$(call pc,--cflags,criterion libcjson))
+$(GRADER_TEST): $(BUILD)/grading/test_grader.o
+	$(call link,$^ $(call pc,--libs,criterion libcjson))
+
+# ---------------------------------------------------------------- top-level targets
+.PHONY: all labs core grader selftest-bins grade test bench coverage handout format format-check clean
+
+all: core grader labs compile_commands.json
+core: $(CORE_LIB) $(CORE_TEST) $(HLIB)
+grader: $(GRADER)
+labs: check-sol $(LAB_BINS)
+selftest-bins: $(GRADER) $(GRADER_TEST) $(SELFTEST_BINS)
+
+# compile_commands.json for clangd: the fragments every compile leaves beside its object.
+compile_commands.json: $(CORE_OBJ) $(HLIB_OBJ) $(GRADER_OBJ) $(LAB_BINS)
+	$(Q){ echo '['; find $(BUILD)/core $(BUILD)/harness $(BUILD)/grading $(SOLOUT) -name '*.o.json' \
+	      2>/dev/null | sort | xargs cat | sed '$$ s/},$$/}/'; echo ']'; } > $@.tmp && mv $@.tmp $@
+
+# A lab whose solution does not compile scores 0 with the compiler's words (the grader reads
+# <lab>/build.log); the other labs are still graded.
+grade: core grader check-sol
+	$(Q)for l in $(LABS); do \
+	  mkdir -p $(SOLOUT)/$$l; \
+	  if ! $(MAKE) -s --no-print-directory NO_DEPS=1 LAB=$$l SOL=$(SOL) SOLOUT=$(SOLOUT) \
+	       $(SOLOUT)/$$l/test-$$l > $(SOLOUT)/$$l/build.log 2>&1; then \
+	    echo "$$l: does not build, see $(SOLOUT)/$$l/build.log:"; grep -m 10 -E 'error|Error' $(SOLOUT)/$$l/build.log | sed 's/^/  /'; \
+	    rm -f $(SOLOUT)/$$l/test-$$l; \
+	  fi; \
+	done
+	$(Q)$(GRADER) --build $(SOLOUT) --sol $(notdir $(SOL)) --out $(GRADE_OUT) $(GRADE_FLAGS) $(LABS)
+
+# The project's own checks; grading/check.sh prints one line per check and a closing count.
+test: deps
+	$(Q)grading/check.sh $(LABS)
+
+bench: all
+	$(Q)mkdir -p $(BUILD)/bench; \
+	for l in $(LABS); do \
+	  b=$(SOLOUT)/$$l/bench-$$l; \
+	  if [ -x "$$b" ]; then echo "== bench $$l ($(SOL))"; "$$b" || exit 1; fi; \
+	done
+
+coverage: deps
+	$(Q)grading/coverage.sh $(LABS)
+
+handout: deps
+	$(Q)test -n "$(DEST)" || { echo "usage: make handout DEST=dir"; exit 2; }
+	$(Q)grading/handout.sh "$(DEST)"
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find core harness labs reference grading -name '*.[ch]')
+format: deps
+	$(Q)clang-format -i $(FORMAT_FILES)
+format-check: deps
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(BUILD) compile_commands.json
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `make test`: the project's own checks. One line per check as it ends, the log of a failing
+# check, and a closing "N passed, N failed" line; exits non-zero if any check failed.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export NO_DEPS=1 BUILD
+labs=("$@")
+if [ ${#labs[@]} -eq 0 ]; then
+    labs=($(ls -d harness/*/tests 2>/dev/null | cut -d/ -f2))
+fi
+logs=$BUILD/test-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+pass=0 fail=0 skip=0
+started=$(date +%s)
+
+# check NAME CMD...: runs CMD with its output in a log; prints PASS/FAIL with the time taken.
+check() {
+    local name=$1
+    shift
+    local log="$logs/${name//\//_}.log" t0 ms
+    t0=$(date +%s%N)
+    if "$@" >"$log" 2>&1; then
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        printf '  PASS  %-44s %4d.%01ds\n' "$name" $((ms / 1000)) $((ms % 1000 / 100))
+        pass=$((pass + 1))
+    else
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        printf '  FAIL  %-44s %4d.%01ds   (log: %s)\n' "$name" $((ms / 1000)) $((ms % 1000 / 100)) "$log"
+        tail -n 40 "$log" | sed 's/^/        | /'
+        fail=$((fail + 1))
+    fi
+}
+skipped() {
+    printf '  SKIP  %-44s         %s\n' "$1" "$2"
+    skip=$((skip + 1))
+}
+
+grade() { # grade SOL EXPECT LAB
+    "$BUILD/grading/vlab-grade" --build "$BUILD/$1" --sol "$1" --out "$BUILD/test-grade/$1" \
+        --expect "$2" "$3"
+}
+
+# Criterion test binaries print their own closing line; keep it in the log and show the count.
+criterion() { "$@" --jobs 2; }
+
+echo "== build"
+check build/labs make -s all SOL=labs
+have_ref=0
+if [ -d reference ]; then
+    have_ref=1
+    check build/reference make -s all SOL=reference
+fi
+check build/selftest make -s selftest-bins
+check format clang-format --dry-run --Werror $(git ls-files '*.c' '*.h' 2>/dev/null ||
+    find core harness labs reference grading -name '*.[ch]')
+
+echo "== core and grader"
+check core/unit-tests criterion "$BUILD/core/test-core"
+check grader/self-tests "$BUILD/grading/test-grader"
+
+for lab in "${labs[@]}"; do
+    echo "== lab $lab"
+    check "$lab/skeleton-scores-zero" grade labs zero "$lab"
+    if [ $have_ref = 1 ]; then
+        check "$lab/reference-full-marks" grade reference full "$lab"
+        n=0
+        for p in grading/mutants/"$lab"/*.patch; do
+            [ -e "$p" ] || continue
+            n=$((n + 1))
+            check "$lab/mutant/$(basename "$p" .patch)" grading/mutant.sh "$lab" "$p"
+        done
+        [ $n -gt 0 ] || { echo "  FAIL  $lab has no mutants in grading/mutants/$lab"; fail=$((fail + 1)); }
+    else
+        skipped "$lab/reference-full-marks" "no reference/ (student handout)"
+    fi
+done
+
+if [ $have_ref = 1 ]; then
+    echo "== handout"
+    check handout/builds-and-scores-zero grading/handout-check.sh
+fi
+
+echo "make test: $(($(date +%s) - started))s; logs in $logs"
+if [ $skip -gt 0 ]; then
+    echo "$pass passed, $fail failed, $skip skipped"
+else
+    echo "$pass passed, $fail failed"
+fi
+[ $fail -eq 0 ]
