@@ -31,8 +31,9 @@ void vlab_gpmem_init(struct vlab_gpmem *m);
 /* Unmaps owned regions and empties the map. */
 void vlab_gpmem_destroy(struct vlab_gpmem *m);
 
-/* Adds anonymous zero-filled RAM. gpa and size must be 4 KiB aligned, size > 0, no wrap-around,
- * no overlap with an existing region (VLAB_EINVAL); VLAB_ENOMEM if the map is full or mmap fails. */
+/* Adds anonymous zero-filled RAM. gpa and size must be 4 KiB aligned, size > 0, no wrap-around
+ * (gpa + size <= 2^64 - 1), no overlap with an existing region (VLAB_EINVAL); VLAB_ENOMEM if the
+ * map is full or mmap fails. */
 int vlab_gpmem_add_ram(struct vlab_gpmem *m, uint64_t gpa, uint64_t size, const char *name);
 /* Adds caller-owned host memory (not freed by destroy). Same checks as add_ram. */
 int vlab_gpmem_add_region(struct vlab_gpmem *m, uint64_t gpa, uint64_t size, void *hva,

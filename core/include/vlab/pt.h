@@ -33,9 +33,9 @@ struct vlab_walk {
     uint64_t gpa;       /* translated guest-physical address */
     uint64_t page_size; /* 4 KiB, 2 MiB or 1 GiB */
     /* filled as far as the walk got, success or fault */
-    int levels;               /* entries read: 1..4 */
-    uint64_t entry_gpa[4];    /* [0] = PML4E, [1] = PDPTE, ... */
-    uint64_t entry[4];        /* values as read (before any A/D update) */
+    int levels;            /* entries read: 1..4 */
+    uint64_t entry_gpa[4]; /* [0] = PML4E, [1] = PDPTE, ... */
+    uint64_t entry[4];     /* values as read (before any A/D update) */
     /* filled on VLAB_EPF */
     uint32_t pf_error; /* exact #PF error code (X86_PF_*) */
     int fault_level;   /* 4 = PML4E ... 1 = PTE: the entry that caused the fault */
@@ -70,7 +70,8 @@ struct vlab_pt_builder {
     uint64_t table_flags;
 };
 
-/* pool bounds must be 4 KiB aligned and inside guest memory. */
+/* pool bounds must be 4 KiB aligned (else VLAB_EINVAL) and inside writable guest memory
+ * (VLAB_ERANGE if outside, VLAB_EINVAL if read-only). */
 int vlab_pt_builder_init(struct vlab_pt_builder *b, struct vlab_gpmem *mem, uint64_t pool_start,
                          uint64_t pool_end);
 /* A zeroed 4 KiB table page; VLAB_ENOMEM when the pool is exhausted. */

@@ -11,9 +11,9 @@
 #define X86_PAGE_1G    0x40000000ull
 
 /* ---- 4-level paging entries (PML4E, PDPTE, PDE, PTE) ---- */
-#define X86_PTE_P         (1ull << 0)  /* present */
-#define X86_PTE_RW        (1ull << 1)  /* writable */
-#define X86_PTE_US        (1ull << 2)  /* user-accessible */
+#define X86_PTE_P         (1ull << 0) /* present */
+#define X86_PTE_RW        (1ull << 1) /* writable */
+#define X86_PTE_US        (1ull << 2) /* user-accessible */
 #define X86_PTE_PWT       (1ull << 3)
 #define X86_PTE_PCD       (1ull << 4)
 #define X86_PTE_A         (1ull << 5)  /* accessed */
@@ -28,8 +28,8 @@
 #define X86_PTE_ADDR_MASK_2M 0x000fffffffe00000ull /* bits 51:21 of a 2 MiB leaf */
 #define X86_PTE_ADDR_MASK_1G 0x000fffffc0000000ull /* bits 51:30 of a 1 GiB leaf */
 /* Reserved bits inside a large leaf's frame field (between PAT and the frame): must be 0. */
-#define X86_PTE_RSVD_2M 0x00000000001fe000ull /* bits 20:13 */
-#define X86_PTE_RSVD_1G 0x000000003fffe000ull /* bits 29:13 */
+#define X86_PTE_RSVD_2M      0x00000000001fe000ull /* bits 20:13 */
+#define X86_PTE_RSVD_1G      0x000000003fffe000ull /* bits 29:13 */
 
 /* Levels counted the way the SDM names the tables: 4 = PML4, 3 = PDPT, 2 = PD, 1 = PT. */
 #define X86_PT_LEVELS 4
@@ -88,39 +88,55 @@ static inline uint64_t x86_canonicalize(uint64_t va) {
 #define X86_CR4_SMAP       (1ull << 21)
 #define X86_CR4_PKE        (1ull << 22)
 
-#define X86_MSR_EFER    0xc0000080u
-#define X86_EFER_SCE    (1ull << 0)
-#define X86_EFER_LME    (1ull << 8)  /* long mode enable (software sets) */
-#define X86_EFER_LMA    (1ull << 10) /* long mode active (CPU sets when PG turns on) */
-#define X86_EFER_NXE    (1ull << 11) /* makes PTE bit 63 mean execute-disable */
-#define X86_EFER_SVME   (1ull << 12)
+#define X86_MSR_EFER  0xc0000080u
+#define X86_EFER_SCE  (1ull << 0)
+#define X86_EFER_LME  (1ull << 8)  /* long mode enable (software sets) */
+#define X86_EFER_LMA  (1ull << 10) /* long mode active (CPU sets when PG turns on) */
+#define X86_EFER_NXE  (1ull << 11) /* makes PTE bit 63 mean execute-disable */
+#define X86_EFER_SVME (1ull << 12)
 
-#define X86_RFLAGS_CF   (1ull << 0)
-#define X86_RFLAGS_FIXED (1ull << 1) /* always 1 */
-#define X86_RFLAGS_PF   (1ull << 2)
-#define X86_RFLAGS_AF   (1ull << 4)
-#define X86_RFLAGS_ZF   (1ull << 6)
-#define X86_RFLAGS_SF   (1ull << 7)
-#define X86_RFLAGS_TF   (1ull << 8)
-#define X86_RFLAGS_IF   (1ull << 9)
-#define X86_RFLAGS_DF   (1ull << 10)
-#define X86_RFLAGS_OF   (1ull << 11)
-#define X86_RFLAGS_IOPL (3ull << 12)
+#define X86_RFLAGS_CF         (1ull << 0)
+#define X86_RFLAGS_FIXED      (1ull << 1) /* always 1 */
+#define X86_RFLAGS_PF         (1ull << 2)
+#define X86_RFLAGS_AF         (1ull << 4)
+#define X86_RFLAGS_ZF         (1ull << 6)
+#define X86_RFLAGS_SF         (1ull << 7)
+#define X86_RFLAGS_TF         (1ull << 8)
+#define X86_RFLAGS_IF         (1ull << 9)
+#define X86_RFLAGS_DF         (1ull << 10)
+#define X86_RFLAGS_OF         (1ull << 11)
+#define X86_RFLAGS_IOPL       (3ull << 12)
 #define X86_RFLAGS_IOPL_SHIFT 12
-#define X86_RFLAGS_NT   (1ull << 14)
-#define X86_RFLAGS_RF   (1ull << 16)
-#define X86_RFLAGS_VM   (1ull << 17)
-#define X86_RFLAGS_AC   (1ull << 18)
-#define X86_RFLAGS_VIF  (1ull << 19)
-#define X86_RFLAGS_VIP  (1ull << 20)
-#define X86_RFLAGS_ID   (1ull << 21)
+#define X86_RFLAGS_NT         (1ull << 14)
+#define X86_RFLAGS_RF         (1ull << 16)
+#define X86_RFLAGS_VM         (1ull << 17)
+#define X86_RFLAGS_AC         (1ull << 18)
+#define X86_RFLAGS_VIF        (1ull << 19)
+#define X86_RFLAGS_VIP        (1ull << 20)
+#define X86_RFLAGS_ID         (1ull << 21)
 
 /* ---- exception vectors ---- */
 enum x86_exception {
-    X86_EXC_DE = 0, X86_EXC_DB = 1, X86_EXC_NMI = 2, X86_EXC_BP = 3, X86_EXC_OF = 4,
-    X86_EXC_BR = 5, X86_EXC_UD = 6, X86_EXC_NM = 7, X86_EXC_DF = 8, X86_EXC_TS = 10,
-    X86_EXC_NP = 11, X86_EXC_SS = 12, X86_EXC_GP = 13, X86_EXC_PF = 14, X86_EXC_MF = 16,
-    X86_EXC_AC = 17, X86_EXC_MC = 18, X86_EXC_XM = 19, X86_EXC_VE = 20, X86_EXC_CP = 21,
+    X86_EXC_DE = 0,
+    X86_EXC_DB = 1,
+    X86_EXC_NMI = 2,
+    X86_EXC_BP = 3,
+    X86_EXC_OF = 4,
+    X86_EXC_BR = 5,
+    X86_EXC_UD = 6,
+    X86_EXC_NM = 7,
+    X86_EXC_DF = 8,
+    X86_EXC_TS = 10,
+    X86_EXC_NP = 11,
+    X86_EXC_SS = 12,
+    X86_EXC_GP = 13,
+    X86_EXC_PF = 14,
+    X86_EXC_MF = 16,
+    X86_EXC_AC = 17,
+    X86_EXC_MC = 18,
+    X86_EXC_XM = 19,
+    X86_EXC_VE = 20,
+    X86_EXC_CP = 21,
 };
 /* "#PF" style mnemonic, or "#??" for reserved vectors. */
 const char *x86_exception_name(unsigned vector);
@@ -130,18 +146,18 @@ bool x86_exception_has_error_code(unsigned vector);
 /* ---- segment descriptors ----
  * Attributes use the 16-bit "access rights" layout of VMX and KVM:
  *   bits 3:0 type, 4 S, 6:5 DPL, 7 P, 12 AVL, 13 L, 14 D/B, 15 G. */
-#define X86_SEG_TYPE_DATA_RW  0x3 /* read/write, accessed */
-#define X86_SEG_TYPE_CODE_RX  0xb /* execute/read, accessed */
-#define X86_SEG_TYPE_TSS_BUSY 0xb /* system: 64-bit / 32-bit busy TSS */
+#define X86_SEG_TYPE_DATA_RW   0x3 /* read/write, accessed */
+#define X86_SEG_TYPE_CODE_RX   0xb /* execute/read, accessed */
+#define X86_SEG_TYPE_TSS_BUSY  0xb /* system: 64-bit / 32-bit busy TSS */
 #define X86_SEG_TYPE_TSS_AVAIL 0x9
-#define X86_SEG_TYPE_LDT      0x2
-#define X86_SEG_S   (1u << 4) /* code/data, not system */
-#define X86_SEG_DPL(n) (((unsigned)(n)&3) << 5)
-#define X86_SEG_P   (1u << 7)
-#define X86_SEG_AVL (1u << 12)
-#define X86_SEG_L   (1u << 13) /* 64-bit code segment */
-#define X86_SEG_DB  (1u << 14) /* 32-bit default operand size */
-#define X86_SEG_G   (1u << 15) /* limit in 4 KiB units */
+#define X86_SEG_TYPE_LDT       0x2
+#define X86_SEG_S              (1u << 4) /* code/data, not system */
+#define X86_SEG_DPL(n)         (((unsigned)(n)&3) << 5)
+#define X86_SEG_P              (1u << 7)
+#define X86_SEG_AVL            (1u << 12)
+#define X86_SEG_L              (1u << 13) /* 64-bit code segment */
+#define X86_SEG_DB             (1u << 14) /* 32-bit default operand size */
+#define X86_SEG_G              (1u << 15) /* limit in 4 KiB units */
 
 struct x86_segment {
     uint64_t base;
@@ -171,12 +187,15 @@ struct x86_gdt {
     unsigned count;
 };
 void x86_gdt_init(struct x86_gdt *gdt);
-/* Appends a descriptor; returns its selector (index << 3, RPL = DPL) or VLAB_ENOMEM when full. */
+/* Appends a descriptor; returns its selector (index << 3, RPL = DPL) or VLAB_ENOMEM when full
+ * (VLAB_EINVAL for a NULL/uninitialised gdt or a limit x86_desc_encode cannot express). */
 int x86_gdt_add(struct x86_gdt *gdt, uint32_t base, uint32_t limit, uint16_t attr);
 /* Appends a 16-byte 64-bit system descriptor (TSS/LDT); returns its selector or VLAB_ENOMEM. */
 int x86_gdt_add_system64(struct x86_gdt *gdt, uint64_t base, uint32_t limit, uint16_t attr);
 /* Size in bytes and the GDTR limit (size - 1). */
-static inline unsigned x86_gdt_size(const struct x86_gdt *gdt) { return gdt->count * 8; }
+static inline unsigned x86_gdt_size(const struct x86_gdt *gdt) {
+    return gdt->count * 8;
+}
 static inline uint16_t x86_gdt_limit(const struct x86_gdt *gdt) {
     return (uint16_t)(gdt->count * 8 - 1);
 }
