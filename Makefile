@@ -38,7 +38,7 @@ GRADE_FLAGS ?=
 # ---------------------------------------------------------------- dependencies
 # Debian package names; installed with apt-get when root, else one sudo line is printed.
 DEB_PKGS := gcc make binutils patch pkg-config libcriterion-dev libunicorn-dev libcapstone-dev \
-            libseccomp-dev libcjson-dev gcovr lcov busybox-static clang-format
+            libseccomp-dev libcjson-dev gcovr lcov busybox-static clang-format gdbserver
 
 .PHONY: deps
 deps:
@@ -162,7 +162,7 @@ GRADER_CF   = $(call pc,--cflags,libcjson)
 $(BUILD)/grading/obj/%.o: grading/src/%.c | deps
 	$(call compile,$(GRADER_CF))
 $(GRADER): $(GRADER_OBJ)
-	$(call link,$^ $(call pc,--libs,libcjson))
+	$(call link,$^ $(call pc,--libs,libcjson) -lm)
 
 # Grader self-tests: deliberately hostile test binaries and the suite that grades them.
 SELFTEST_LABS := $(patsubst grading/selftest/labs/%.c,%,$(wildcard grading/selftest/labs/*.c))
