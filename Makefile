@@ -171,8 +171,11 @@ GRADER_TEST   := $(BUILD)/grading/test-grader
 
 $(BUILD)/selftest/%.o: grading/selftest/labs/%.c | deps
 	$(call compile,$(call pc,--cflags,criterion))
-$(BUILD)/selftest/%/test-%: $(BUILD)/selftest/%.o
-	$(call link,$^ $(call pc,--libs,criterion))
+define SELFTEST_RULE
+$(BUILD)/selftest/$(1)/test-$(1): $(BUILD)/selftest/$(1).o
+	$$(call link,$$^ $$(call pc,--libs,criterion))
+endef
+$(foreach l,$(SELFTEST_LABS),$(eval $(call SELFTEST_RULE,$(l))))
 $(BUILD)/grading/test_grader.o: grading/selftest/test_grader.c | deps
 	$(call compile,$(call pc,--cflags,criterion libcjson))
 $(GRADER_TEST): $(BUILD)/grading/test_grader.o

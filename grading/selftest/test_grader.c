@@ -1,0 +1,928 @@
+/* Self-tests of vlab-grade: run the built grader as a subprocess over the hostile labs in
+ * grading/selftest/labs (built into build/selftest) and check that each hostile test cost only
+ * its own points, that the control lab is graded exactly, that every report is well-formed, and
+ * that nothing the tests started is still alive. Run from the repository top.
+ *
+ * Every grader run in here is serialized by one lock, because a root grader kills leftovers by
+ * uid and the "nothing survives" checks look at that uid: parallel runs would see each other. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUN_TIMEOUT  60.0 /* seconds: the full hostile run takes well under 30 */
+#define HOSTILE_LABS "segv", "hang", "forkbomb", "memhog", "limits", "writer", "escape", "nolist"
+
+static const char *env_or(const char *name, const char *fallback) {
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+/* Paths are relative to the repository top; $BUILD (as `make test` exports it) moves the build
+ * tree, and VLAB_GRADE_BIN / VLAB_SELFTEST_BUILD override single paths. */
+static const char *build_path(char *buf, size_t len, const char *override, const char *rel) {
+    const char *v = getenv(override);
+    if (v && *v) return v;
+    snprintf(buf, len, "%s/%s", env_or("BUILD", "build"), rel);
+    return buf;
+}
+
+static const char *grader_bin(void) {
+    static char buf[4096];
+    return build_path(buf, sizeof buf, "VLAB_GRADE_BIN", "grading/vlab-grade");
+}
+
+static const char *selftest_build(void) {
+    static char buf[4096];
+    return build_path(buf, sizeof buf, "VLAB_SELFTEST_BUILD", "selftest");
+}
+
+static const char *selftest_rubric(void) {
+    return env_or("VLAB_SELFTEST_RUBRIC", "grading/selftest/rubric");
+}
+
+/* The self-test's graders run tests under a uid of their own, so that a grader someone else
+ * runs on the same machine (uid 64999 by default) neither delays them nor shows up in the
+ * "nothing of the test uid survives" check. */
+static const char *test_uid_text(void) {
+    return env_or("VLAB_SELFTEST_UID", "64998");
+}
+static uid_t test_uid(void) {
+    return (uid_t)strtoul(test_uid_text(), NULL, 10);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *xasprintf(const char *fmt, ...) {
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    cr_assert(n >= 0, "out of memory");
+    return s;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, m);
+    fclose(f);
+    fclose(m);
+    return buf;
+}
+
+static void spit(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s: %s", path, strerror(errno));
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* Scratch space shared by the tests of one Criterion run (workers are forked from the runner,
+ * so the runner's pid names it). */
+static char *run_dir(void) {
+    char *dir = xasprintf("/tmp/vlab-grade-selftest.%d", (int)getppid());
+    if (mkdir(dir, 0755) && errno != EEXIST)
+        cr_assert_fail("cannot create %s: %s", dir, strerror(errno));
+    chmod(dir, 0755); /* the test uid must reach the spy FIFO inside */
+    return dir;
+}
+
+static int lock_runs(void) {
+    char *dir = run_dir();
+    char *path = xasprintf("%s/lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    cr_assert(fd >= 0, "cannot open %s: %s", path, strerror(errno));
+    while (flock(fd, LOCK_EX) && errno == EINTR)
+        ;
+    free(path);
+    free(dir);
+    return fd;
+}
+
+static void unlock_runs(int fd) {
+    close(fd);
+}
+
+static char *new_tmp_dir(void) {
+    char *dir = run_dir();
+    char *t = xasprintf("%s/case.XXXXXX", dir);
+    cr_assert_not_null(mkdtemp(t), "mkdtemp: %s", strerror(errno));
+    chmod(t, 0755);
+    free(dir);
+    return t;
+}
+
+struct grader_run {
+    int exit_code; /* -1 if killed */
+    bool timed_out;
+    double seconds;
+    char *out, *err;
+};
+
+/* Runs the grader with args (NULL-terminated) and extra environment ("K=V" strings, NULL-
+ * terminated, may be NULL), waiting at most RUN_TIMEOUT. Caller holds the run lock. */
+static void run_grader_locked(struct grader_run *r, const char *const *env,
+                              const char *const *args) {
+    const char *bin = grader_bin();
+    cr_assert(access(bin, X_OK) == 0,
+              "the grader %s is not built (%s): build it first (make), and run the self-test "
+              "from the repository top",
+              bin, strerror(errno));
+    const char *argv[64] = {bin};
+    size_t n = 1;
+    for (; args[n - 1]; n++) {
+        cr_assert(n < 63);
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+
+    FILE *out = tmpfile(), *err = tmpfile();
+    cr_assert(out && err, "tmpfile: %s", strerror(errno));
+    fflush(NULL);
+    double t0 = now_s();
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fileno(out), 1);
+        dup2(fileno(err), 2);
+        /* we run inside a Criterion worker: its BoxFort handle would make the test binaries
+         * the grader starts believe they are workers too (and abort) */
+        unsetenv("BXFI_MAP");
+        setenv("VLAB_GRADE_UID", test_uid_text(), 1);
+        for (size_t i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    *r = (struct grader_run){.exit_code = -1};
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid) break;
+        if (now_s() - t0 > RUN_TIMEOUT) {
+            r->timed_out = true;
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        usleep(10000);
+    }
+    r->seconds = now_s() - t0;
+    if (WIFEXITED(status)) r->exit_code = WEXITSTATUS(status);
+
+    char *bufs[2] = {NULL, NULL};
+    FILE *fs[2] = {out, err};
+    for (int i = 0; i < 2; i++) {
+        size_t len = 0;
+        FILE *m = open_memstream(&bufs[i], &len);
+        char chunk[65536];
+        size_t k;
+        rewind(fs[i]);
+        while ((k = fread(chunk, 1, sizeof chunk, fs[i])) > 0)
+            fwrite(chunk, 1, k, m);
+        fclose(m);
+        fclose(fs[i]);
+    }
+    r->out = bufs[0];
+    r->err = bufs[1];
+}
+
+#define GRADER(r, env, ...)                                                                        \
+    do {                                                                                           \
+        int lk_ = lock_runs();                                                                     \
+        run_grader_locked((r), (env), (const char *const[]){__VA_ARGS__, NULL});                   \
+        unlock_runs(lk_);                                                                          \
+    } while (0)
+
+/* ---- the full hostile run, done once and shared ------------------------------------------ */
+
+struct full {
+    char *dir, *out_dir;
+    struct grader_run run;
+    cJSON *results;
+    char *junit, *summary, *html, *keep;
+    bool marker_exists;
+    char *spy;    /* what the escape daemon wrote into the FIFO */
+    int spy_eof;  /* 1: every writer of the FIFO is gone */
+    int escaped;  /* processes re-parented to us after the grader exited */
+    int uid_left; /* processes of the test uid still running (root only), -1 when not root */
+};
+
+static int count_uid_processes(uid_t uid) {
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0) continue;
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/%ld", pid);
+        if (stat(path, &st) == 0 && st.st_uid == uid) n++;
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+/* Kills and counts whatever was re-parented to this (subreaper) process. */
+static int sweep_children(void) {
+    int found = 0;
+    for (int round = 0; round < 100; round++) {
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        int live = 0;
+        while (d && (e = readdir(d))) {
+            char *end;
+            long pid = strtol(e->d_name, &end, 10);
+            if (*end || pid <= 0) continue;
+            char path[64], buf[512];
+            snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+            FILE *f = fopen(path, "r");
+            if (!f) continue;
+            size_t k = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            buf[k] = '\0';
+            char *cp = strrchr(buf, ')');
+            int ppid = 0;
+            if (cp && sscanf(cp + 1, " %*c %d", &ppid) == 1 && ppid == getpid()) {
+                kill((pid_t)pid, SIGKILL);
+                live++;
+            }
+        }
+        if (d) closedir(d);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        found += live;
+        if (!live) break;
+        usleep(10000);
+    }
+    return found;
+}
+
+static void do_full_run(const char *dir) {
+    char *out = xasprintf("%s/out", dir);
+    char *spy = xasprintf("%s/spy", dir);
+    char *keep = xasprintf("%s/keep.txt", out);
+    cr_assert(mkdir(out, 0755) == 0, "mkdir %s: %s", out, strerror(errno));
+    spit(keep, "keep\n");
+    cr_assert(mkfifo(spy, 0666) == 0, "mkfifo %s: %s", spy, strerror(errno));
+    chmod(spy, 0666);
+    int spyfd = open(spy, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    cr_assert(spyfd >= 0, "open %s: %s", spy, strerror(errno));
+    cr_assert(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+
+    char *env_out = xasprintf("HOSTILE_OUT=%s", out);
+    char *env_spy = xasprintf("HOSTILE_SPY=%s", spy);
+    const char *env[] = {env_out, env_spy, NULL};
+    struct grader_run r;
+    run_grader_locked(&r, env,
+                      (const char *const[]){"--build", selftest_build(), "--rubric",
+                                            selftest_rubric(), "--out", out, "--sol", "selftest",
+                                            HOSTILE_LABS, "good", "clean", NULL});
+
+    /* the daemon's pid, then EOF only if no writer is left */
+    char spybuf[256] = "";
+    size_t spylen = 0;
+    int eof = 0;
+    for (;;) {
+        ssize_t k = read(spyfd, spybuf + spylen, sizeof spybuf - 1 - spylen);
+        if (k > 0) {
+            spylen += (size_t)k;
+            continue;
+        }
+        eof = k == 0;
+        break;
+    }
+    spybuf[spylen] = '\0';
+    close(spyfd);
+    int escaped = sweep_children();
+    int uid_left = geteuid() == 0 ? count_uid_processes(test_uid()) : -1;
+
+    char *p = xasprintf("%s/stdout", dir);
+    spit(p, r.out);
+    free(p);
+    p = xasprintf("%s/stderr", dir);
+    spit(p, r.err);
+    free(p);
+    char *facts = xasprintf("%d %d %f %d %d %d\n%s", r.exit_code, (int)r.timed_out, r.seconds, eof,
+                            escaped, uid_left, spybuf);
+    p = xasprintf("%s/facts", dir);
+    spit(p, facts);
+    free(p);
+    free(facts);
+    free(env_out);
+    free(env_spy);
+    free(out);
+    free(spy);
+    free(keep);
+}
+
+static const struct full *full_run(void) {
+    static struct full f;
+    static bool loaded;
+    if (loaded) return &f;
+
+    f.dir = run_dir();
+    char *facts_path = xasprintf("%s/facts", f.dir);
+    int lk = lock_runs();
+    if (access(facts_path, F_OK)) do_full_run(f.dir);
+    unlock_runs(lk);
+
+    char *facts = slurp(facts_path);
+    cr_assert_not_null(facts, "the full run left no facts in %s", facts_path);
+    int timed_out = 0, n = 0;
+    cr_assert_eq(sscanf(facts, "%d %d %lf %d %d %d\n%n", &f.run.exit_code, &timed_out,
+                        &f.run.seconds, &f.spy_eof, &f.escaped, &f.uid_left, &n),
+                 6, "bad facts file %s", facts_path);
+    f.run.timed_out = timed_out;
+    f.spy = strdup(facts + n);
+    free(facts);
+    free(facts_path);
+
+    f.out_dir = xasprintf("%s/out", f.dir);
+    char *p = xasprintf("%s/stdout", f.dir);
+    f.run.out = slurp(p);
+    free(p);
+    p = xasprintf("%s/stderr", f.dir);
+    f.run.err = slurp(p);
+    free(p);
+    p = xasprintf("%s/results.json", f.out_dir);
+    char *json = slurp(p);
+    free(p);
+    f.results = json ? cJSON_Parse(json) : NULL;
+    free(json);
+    p = xasprintf("%s/junit.xml", f.out_dir);
+    f.junit = slurp(p);
+    free(p);
+    p = xasprintf("%s/summary.md", f.out_dir);
+    f.summary = slurp(p);
+    free(p);
+    p = xasprintf("%s/report.html", f.out_dir);
+    f.html = slurp(p);
+    free(p);
+    p = xasprintf("%s/keep.txt", f.out_dir);
+    f.keep = slurp(p);
+    free(p);
+    p = xasprintf("%s/pwned", f.out_dir);
+    f.marker_exists = access(p, F_OK) == 0;
+    free(p);
+    loaded = true;
+    return &f;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* The runner removes the shared scratch dir once every test is done. */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats) {
+    (void)stats;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/vlab-grade-selftest.%d", (int)getpid());
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- reading results.json ------------------------------------------------------------------ */
+
+static cJSON *test_entry(const struct full *f, const char *name) {
+    cr_assert_not_null(f->results, "results.json is missing or does not parse\nstderr:\n%s",
+                       f->run.err ? f->run.err : "");
+    cJSON *tests = cJSON_GetObjectItemCaseSensitive(f->results, "tests");
+    cJSON *t;
+    cJSON_ArrayForEach(t, tests) {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) return t;
+    }
+    cr_assert_fail("results.json has no test %s", name);
+    return NULL;
+}
+
+static const char *str_field(cJSON *o, const char *key) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    cr_assert(cJSON_IsString(v), "field '%s' is not a string", key);
+    return v->valuestring;
+}
+
+static double num_field(cJSON *o, const char *key) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    cr_assert(cJSON_IsNumber(v), "field '%s' is not a number", key);
+    return v->valuedouble;
+}
+
+/* The status word the grader put in front of a test's output ("CRASH: ..."). */
+static void status_of(cJSON *t, char *buf, size_t len) {
+    const char *out = str_field(t, "output");
+    size_t n = strcspn(out, ":\n");
+    snprintf(buf, len, "%.*s", (int)n, out);
+}
+
+/* name got status (one of the '|'-separated alternatives), zero points unless passing, and
+ * a message containing want (if given). */
+static void expect_test(const struct full *f, const char *name, const char *statuses, double score,
+                        const char *want) {
+    cJSON *t = test_entry(f, name);
+    char st[32];
+    status_of(t, st, sizeof st);
+    char *alts = xasprintf("|%s|", statuses), *me = xasprintf("|%s|", st);
+    cr_expect(strstr(alts, me) != NULL, "%s: expected status %s, got %s\n%s", name, statuses, st,
+              str_field(t, "output"));
+    cr_expect(fabs(num_field(t, "score") - score) < 1e-9, "%s: expected %g points, got %g", name,
+              score, num_field(t, "score"));
+    cr_expect_str_eq(str_field(t, "status"), strcmp(st, "PASS") == 0 ? "passed" : "failed",
+                     "%s: Gradescope status does not match %s", name, st);
+    if (want)
+        cr_expect(strstr(str_field(t, "output"), want) != NULL,
+                  "%s: expected the message to mention \"%s\", got:\n%s", name, want,
+                  str_field(t, "output"));
+    if (strcmp(st, "PASS") != 0)
+        cr_expect(strlen(str_field(t, "output")) > strlen(st) + 2,
+                  "%s: a %s needs a message saying why", name, st);
+    free(alts);
+    free(me);
+}
+
+/* ---- the full run -------------------------------------------------------------------------- */
+
+Test(grader, full_run_completes) {
+    const struct full *f = full_run();
+    cr_assert(!f->run.timed_out, "the grader was still running after %g s", RUN_TIMEOUT);
+    cr_assert_eq(f->run.exit_code, 0, "the grader exited with %d\nstdout:\n%s\nstderr:\n%s",
+                 f->run.exit_code, f->run.out, f->run.err);
+    cr_expect(f->run.seconds < 30, "the hostile run took %.1f s; budget is 30 s", f->run.seconds);
+}
+
+Test(grader, crashes_cost_only_their_points) {
+    const struct full *f = full_run();
+    expect_test(f, "segv/null_deref", "CRASH", 0, "crashed");
+    expect_test(f, "segv/aborts", "CRASH", 0, "crashed");
+    expect_test(f, "segv/kills_runner", "CRASH", 0, "SIGSEGV");
+    expect_test(f, "segv/passes", "PASS", 1, NULL);
+    expect_test(f, "nolist/never_runs", "CRASH", 0, "SIGABRT");
+    expect_test(f, "nolist/never_runs_either", "CRASH", 0, "before listing its tests");
+}
+
+Test(grader, hangs_are_cut_off) {
+    const struct full *f = full_run();
+    expect_test(f, "hang/spin", "TIMEOUT", 0, "timed out");
+    expect_test(f, "hang/sleeps", "TIMEOUT", 0, "timed out");
+    expect_test(f, "hang/spin_again", "TIMEOUT", 0, "lab time limit reached");
+    expect_test(f, "hang/not_started", "TIMEOUT", 0, "not started");
+    expect_test(f, "forkbomb/bomb", "TIMEOUT", 0, "timed out");
+}
+
+Test(grader, memory_hog_is_stopped) {
+    const struct full *f = full_run();
+    expect_test(f, "memhog/touch_4g", "CRASH|FAIL", 0, NULL);
+    expect_test(f, "memhog/malloc_4g", "CRASH|FAIL", 0, NULL);
+}
+
+Test(grader, limits_are_enforced) {
+    const struct full *f = full_run();
+    expect_test(f, "limits/floods_output", "PASS", 1, "... (truncated)");
+    expect_test(f, "limits/big_file", "CRASH", 0, "16 MiB per file");
+    expect_test(f, "limits/burns_cpu", "CRASH", 0, "1 s of CPU time");
+    cJSON *t = test_entry(f, "limits/floods_output");
+    cr_expect(strlen(str_field(t, "output")) < 8192, "the flood was not cut to a few KiB");
+}
+
+Test(grader, escaped_daemon_still_passes) {
+    const struct full *f = full_run();
+    expect_test(f, "escape/daemon", "PASS", 1, NULL);
+}
+
+Test(grader, control_lab_graded_exactly) {
+    const struct full *f = full_run();
+    expect_test(f, "good/pass_one", "PASS", 1, NULL);
+    expect_test(f, "good/pass_two", "PASS", 2, NULL);
+    expect_test(f, "good/pass_three", "PASS", 0.5, NULL);
+    expect_test(f, "good/fails", "FAIL", 0, "expected 42, got 41 <b>&\"quoted\"</b> C:\\temp");
+    expect_test(f, "good/fails", "FAIL", 0, "second line of the message");
+    expect_test(f, "good/fails", "FAIL", 0, "output of the failing test");
+    expect_test(f, "good/skipped", "SKIP", 0, "not ready: see section 2");
+    cr_expect_str_eq(str_field(test_entry(f, "good/pass_one"), "visibility"), "visible");
+    cr_expect_str_eq(str_field(test_entry(f, "good/pass_two"), "visibility"), "hidden");
+    cr_expect_str_eq(str_field(test_entry(f, "good/pass_three"), "visibility"), "after_due_date");
+    cr_expect_str_eq(str_field(test_entry(f, "good/skipped"), "visibility"), "after_published");
+    expect_test(f, "clean/first", "PASS", 1, NULL);
+    expect_test(f, "clean/later", "SKIP", 0, "needs a later lab");
+}
+
+Test(grader, results_json_schema) {
+    const struct full *f = full_run();
+    cJSON *r = f->results;
+    cr_assert_not_null(r, "results.json is missing or invalid JSON");
+    double score = num_field(r, "score"), max = num_field(r, "max_score");
+    cr_expect(num_field(r, "execution_time") >= 0);
+    cr_expect(strstr(str_field(r, "output"), "selftest") != NULL);
+    cr_expect_str_eq(str_field(r, "visibility"), "visible");
+    cr_expect_str_eq(str_field(r, "stdout_visibility"), "visible");
+    cJSON *tests = cJSON_GetObjectItemCaseSensitive(r, "tests");
+    cr_assert(cJSON_IsArray(tests), "'tests' is not an array");
+
+    double sum = 0, sum_max = 0;
+    int count = 0;
+    cJSON *t;
+    cJSON_ArrayForEach(t, tests) {
+        const char *name = str_field(t, "name");
+        const char *number = str_field(t, "number");
+        unsigned a, b;
+        char tail;
+        cr_expect(sscanf(number, "%u.%u%c", &a, &b, &tail) == 2 && a >= 1 && b >= 1,
+                  "%s: number '%s' is not LAB.TEST", name, number);
+        double s = num_field(t, "score"), m = num_field(t, "max_score");
+        cr_expect(s >= 0 && s <= m, "%s: score %g outside 0..%g", name, s, m);
+        const char *st = str_field(t, "status");
+        cr_expect(strcmp(st, "passed") == 0 || strcmp(st, "failed") == 0, "%s: status '%s'", name,
+                  st);
+        str_field(t, "output");
+        str_field(t, "visibility");
+        sum += s;
+        sum_max += m;
+        count++;
+    }
+    cr_expect_eq(count, 4 + 4 + 1 + 2 + 3 + 6 + 1 + 2 + 5 + 3, "unexpected number of tests: %d",
+                 count);
+    cr_expect(fabs(sum - score) < 1e-9, "score %g is not the sum of the tests' %g", score, sum);
+    cr_expect(fabs(sum_max - max) < 1e-9, "max_score %g is not the sum %g", max, sum_max);
+    /* segv 1 + limits 1 + escape 1 + writer 1 + good 3.5 + clean 2 */
+    cr_expect(fabs(score - 9.5) < 1e-9, "expected a total of 9.5, got %g", score);
+}
+
+/* Minimal well-formedness check: a single root, balanced tags, quoted attributes, only known
+ * entities, no characters XML 1.0 forbids. Returns NULL or what is wrong. */
+static const char *xml_problem(const char *s) {
+    const char *stack[64];
+    size_t depth = 0, roots = 0;
+    static char why[160];
+
+    if (strncmp(s, "<?xml", 5) == 0) {
+        s = strstr(s, "?>");
+        if (!s) return "unterminated prolog";
+        s += 2;
+    }
+    while (*s) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') return "control character";
+        if (c == '&') {
+            size_t n = strspn(s + 1, "#xabcdefABCDEF0123456789ltgampquos");
+            if (s[1 + n] != ';' || n == 0) return "bare '&'";
+            s += n + 2;
+            continue;
+        }
+        if (c == '>') return "bare '>' in text"; /* legal, but our escaper never emits it */
+        if (c != '<') {
+            s++;
+            continue;
+        }
+        if (strncmp(s, "<!--", 4) == 0) {
+            s = strstr(s, "-->");
+            if (!s) return "unterminated comment";
+            s += 3;
+            continue;
+        }
+        bool closing = s[1] == '/';
+        const char *name = s + 1 + closing;
+        size_t nl = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_:.");
+        if (nl == 0) return "bad tag name";
+        const char *p = name + nl;
+        while (!closing && *p && *p != '>' && *p != '/') {
+            p += strspn(p, " \n\t");
+            size_t an = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_:");
+            if (an == 0) break;
+            if (p[an] != '=' || p[an + 1] != '"') return "unquoted attribute";
+            p += an + 2;
+            while (*p && *p != '"') {
+                if (*p == '<' || (unsigned char)*p < 0x20)
+                    return "'<' or control character in an attribute";
+                p++;
+            }
+            if (!*p) return "unterminated attribute";
+            p++;
+        }
+        p += strspn(p, " \n\t");
+        bool self = *p == '/';
+        if (self) p++;
+        if (*p != '>') return "malformed tag";
+        if (closing) {
+            if (depth == 0 || strncmp(stack[depth - 1], name, nl) != 0)
+                return snprintf(why, sizeof why, "unbalanced </%.*s>", (int)nl, name), why;
+            depth--;
+        } else if (!self) {
+            if (depth == 0) roots++;
+            if (depth == 64) return "too deep";
+            stack[depth++] = name;
+        } else if (depth == 0) {
+            roots++;
+        }
+        s = p + 1;
+    }
+    if (depth) return "unclosed element";
+    if (roots != 1) return "not exactly one root element";
+    return NULL;
+}
+
+static size_t count_of(const char *s, const char *needle) {
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+Test(grader, junit_is_well_formed) {
+    const struct full *f = full_run();
+    cr_assert_not_null(f->junit, "junit.xml was not written");
+    const char *problem = xml_problem(f->junit);
+    cr_assert_null(problem, "junit.xml is malformed: %s", problem);
+    cr_expect_eq(count_of(f->junit, "<testsuite "), 10);
+    cr_expect_eq(count_of(f->junit, "<testcase "), 31);
+    /* FAIL: writer 5 + good 1 + memhog (0..2); CRASH/TIMEOUT as errors; 2 skips */
+    cr_expect_eq(count_of(f->junit, "<skipped "), 2);
+    cr_expect(strstr(f->junit, "<testsuite name=\"good\" tests=\"5\" failures=\"1\" errors=\"0\" "
+                               "skipped=\"1\"") != NULL,
+              "the good suite's counts are wrong");
+    cr_expect(strstr(f->junit, "<testsuite name=\"hang\" tests=\"4\" failures=\"0\" errors=\"4\" "
+                               "skipped=\"0\"") != NULL,
+              "the hang suite's counts are wrong");
+    cr_expect(strstr(f->junit, "&lt;b&gt;&amp;&quot;quoted&quot;&lt;/b&gt;") != NULL,
+              "the failure message is not escaped as expected");
+    cr_expect(strstr(f->junit, "\x01") == NULL, "a control character reached junit.xml");
+}
+
+Test(grader, other_reports_exist) {
+    const struct full *f = full_run();
+    cr_assert_not_null(f->summary, "summary.md was not written");
+    cr_expect(strstr(f->summary, "| Status | Test | Points | Time |") != NULL);
+    cr_expect(strstr(f->summary, "**Total: 9.5/31.25**") != NULL, "summary.md total:\n%s",
+              f->summary);
+    cr_assert_not_null(f->html, "report.html was not written");
+    cr_expect(strncmp(f->html, "<!DOCTYPE html>", 15) == 0);
+    cr_expect(strstr(f->html, "</html>") != NULL);
+    cr_expect(strstr(f->html, "&lt;b&gt;&amp;&quot;quoted&quot;&lt;/b&gt;") != NULL,
+              "the failure message is not HTML-escaped");
+    cr_expect(strstr(f->html, "<b>&") == NULL, "raw test text reached the HTML");
+}
+
+Test(grader, writer_cannot_touch_the_output) {
+    const struct full *f = full_run();
+    expect_test(f, "writer/create_marker", "FAIL", 0, NULL);
+    expect_test(f, "writer/overwrite_keep", "FAIL", 0, NULL);
+    expect_test(f, "writer/delete_keep", "FAIL", 0, NULL);
+    expect_test(f, "writer/plant_results", "FAIL", 0, NULL);
+    expect_test(f, "writer/via_proc_root", "FAIL", 0, NULL);
+    expect_test(f, "writer/tmpdir_writable", "PASS", 1, NULL);
+    cr_expect(!f->marker_exists, "the writer created its marker in the grade output");
+    cr_expect(f->keep && strcmp(f->keep, "keep\n") == 0, "keep.txt was changed or deleted");
+    cr_expect(f->results && cJSON_GetObjectItemCaseSensitive(f->results, "tests"),
+              "results.json is not the grader's");
+}
+
+Test(grader, nothing_survives) {
+    const struct full *f = full_run();
+    cr_expect(f->spy && atoi(f->spy) > 0,
+              "the escape daemon never reported its pid, so this check proves nothing");
+    cr_expect_eq(f->spy_eof, 1, "the escape daemon (pid %s) still holds its FIFO open: it survived",
+                 f->spy);
+    cr_expect_eq(f->escaped, 0, "%d processes outlived the grader and were re-parented to us",
+                 f->escaped);
+    if (f->uid_left >= 0)
+        cr_expect_eq(f->uid_left, 0, "%d processes of the test uid %u are still running",
+                     f->uid_left, (unsigned)test_uid());
+}
+
+/* The last two lines, exactly as CI reads them. */
+Test(grader, closing_lines) {
+    const struct full *f = full_run();
+    const char *out = f->run.out ? f->run.out : "";
+    size_t len = strlen(out);
+    cr_assert(len > 0 && out[len - 1] == '\n', "stdout does not end with a newline");
+    const char *last = out + len - 1, *prev;
+    while (last > out && last[-1] != '\n')
+        last--;
+    prev = last - 1;
+    while (prev > out && prev[-1] != '\n')
+        prev--;
+    cr_expect(strncmp(prev, "score: 9.5/31.25\n", 17) == 0, "next-to-last line: %.*s",
+              (int)(last - prev), prev);
+    cr_expect_str_eq(last, "9 passed, 20 failed, 2 skipped\n");
+}
+
+/* ---- command line, rubric errors, expectations -------------------------------------------- */
+
+/* A rubric dir with one file lab (named after an existing self-test binary) holding text. */
+static char *rubric_dir(const char *lab, const char *text) {
+    char *dir = new_tmp_dir();
+    char *path = xasprintf("%s/%s", dir, lab);
+    spit(path, text);
+    free(path);
+    return dir;
+}
+
+static void grade_one(struct grader_run *r, const char *lab, const char *rubric_text,
+                      const char *extra1, const char *extra2) {
+    char *rd = rubric_dir(lab, rubric_text);
+    char *out = xasprintf("%s/out", rd);
+    const char *args[12];
+    size_t n = 0;
+    args[n++] = "--build";
+    args[n++] = selftest_build();
+    args[n++] = "--rubric";
+    args[n++] = rd;
+    args[n++] = "--out";
+    args[n++] = out;
+    if (extra1) args[n++] = extra1;
+    if (extra2) args[n++] = extra2;
+    args[n++] = lab;
+    args[n] = NULL;
+    int lk = lock_runs();
+    run_grader_locked(r, NULL, args);
+    unlock_runs(lk);
+    free(out);
+    free(rd);
+}
+
+static const char good_rubric[] = "test pass_one 1\ntest pass_two 2\ntest pass_three 0.5\n"
+                                  "test fails 1.5\ntest skipped 1\n";
+static const char clean_rubric[] = "test first 1\ntest second 1\ntest later 1\n";
+
+Test(grader, malformed_rubric_line_is_located) {
+    struct grader_run r;
+    grade_one(&r, "clean", "# comment\nset timeout 2\ntest first\ntest second 1\n", NULL, NULL);
+    cr_expect_eq(r.exit_code, 2, "expected exit 2, got %d", r.exit_code);
+    cr_expect(strstr(r.err, "/clean:3: ") != NULL, "no file:line in:\n%s", r.err);
+}
+
+Test(grader, unknown_setting_is_an_error) {
+    struct grader_run r;
+    grade_one(&r, "clean", "set colour blue\ntest first 1\n", NULL, NULL);
+    cr_expect_eq(r.exit_code, 2);
+    cr_expect(strstr(r.err, "/clean:1: unknown setting 'colour'") != NULL, "stderr:\n%s", r.err);
+}
+
+Test(grader, bad_values_are_errors) {
+    static const char *const bad[] = {
+        "test first one\n",
+        "test first 1 secret\n",
+        "test first 1\ntest first 2\n",
+        "set timeout 0\ntest a 1\n",
+        "set memory 12Q\ntest a 1\n",
+        "set privileged maybe\ntest a 1\n",
+        "bogus line\n",
+        "set timeout 1\n",
+        "test first -1\n",
+        "set timeout 2\nset timeout 3\ntest a 1\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct grader_run r;
+        grade_one(&r, "clean", bad[i], NULL, NULL);
+        cr_expect_eq(r.exit_code, 2, "rubric %zu (%s) was accepted", i, bad[i]);
+        cr_expect(strstr(r.err, "/clean:") != NULL, "rubric %zu: no location in:\n%s", i, r.err);
+    }
+}
+
+Test(grader, comments_titles_and_decimals_parse) {
+    struct grader_run r;
+    grade_one(&r, "clean",
+              "# header\n\nset title  Lab #1:  the  title   # trailing comment\n"
+              "set timeout 2.5   # seconds\nset memory 512M\nset fsize 1G\nset procs 16\n"
+              "set cpu 9\nset lab_timeout 60\nset privileged no\n"
+              "test first 0.25 visible\ntest second 1.75 hidden # why\ntest later 1\n",
+              NULL, NULL);
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "== clean: Lab #1:  the  title (3 tests, 3 points)") != NULL,
+              "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "score: 2/3\n") != NULL, "stdout:\n%s", r.out);
+}
+
+Test(grader, expect_full) {
+    struct grader_run r;
+    grade_one(&r, "clean", clean_rubric, "--expect", "full");
+    cr_expect_eq(r.exit_code, 0, "a fully passing lab (one skip) failed --expect full:\n%s", r.out);
+    cr_expect(strstr(r.out, "clean/later was skipped") != NULL, "the skip was not reported");
+
+    grade_one(&r, "good", good_rubric, "--expect", "full");
+    cr_expect_eq(r.exit_code, 1, "a failing test passed --expect full");
+    cr_expect(strstr(r.out, "expect full: good/fails: FAIL") != NULL, "stdout:\n%s", r.out);
+
+    grade_one(&r, "clean", "test first 1\ntest later 1\n", "--expect", "full");
+    cr_expect_eq(r.exit_code, 1, "a test missing from the rubric passed --expect full");
+    cr_expect(strstr(r.out, "clean/second is in the test binary but not in the rubric") != NULL,
+              "stdout:\n%s", r.out);
+}
+
+Test(grader, test_missing_from_binary) {
+    struct grader_run r;
+    grade_one(&r, "clean", "test first 1\ntest second 1\ntest later 1\ntest ghost 3\n", NULL, NULL);
+    cr_expect_eq(r.exit_code, 0);
+    cr_expect(strstr(r.out, "FAIL       0.0/3.0") != NULL, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "test missing from binary") != NULL, "stdout:\n%s", r.out);
+    grade_one(&r, "clean", "test first 1\ntest second 1\ntest later 1\ntest ghost 3\n", "--expect",
+              "full");
+    cr_expect_eq(r.exit_code, 1);
+}
+
+Test(grader, expect_zero) {
+    struct grader_run r;
+    grade_one(&r, "nolist", "set timeout 2\ntest never_runs 1\n", "--expect", "zero");
+    cr_expect_eq(r.exit_code, 0, "a lab scoring 0 failed --expect zero:\n%s", r.out);
+    grade_one(&r, "clean", clean_rubric, "--expect", "zero");
+    cr_expect_eq(r.exit_code, 1, "a passing lab passed --expect zero");
+}
+
+Test(grader, kills) {
+    struct grader_run r;
+    grade_one(&r, "good", good_rubric, "--kills", "fails");
+    cr_expect_eq(r.exit_code, 0, "a failing test did not count as killed:\n%s", r.out);
+    grade_one(&r, "good", good_rubric, "--kills", "good/fails skipped");
+    cr_expect_eq(r.exit_code, 0, "failing and skipped tests did not count as killed:\n%s", r.out);
+    grade_one(&r, "good", good_rubric, "--kills", "fails pass_two");
+    cr_expect_eq(r.exit_code, 1, "a passing test counted as killed");
+    cr_expect(strstr(r.out, "good/pass_two passed") != NULL, "stdout:\n%s", r.out);
+    grade_one(&r, "good", good_rubric, "--kills", "no_such_test");
+    cr_expect_eq(r.exit_code, 1, "an unknown test counted as killed");
+    cr_expect(strstr(r.out, "no test no_such_test") != NULL, "stdout:\n%s", r.out);
+}
+
+Test(grader, missing_binary_scores_zero) {
+    char *rd = rubric_dir("clean", clean_rubric);
+    char *build = xasprintf("%s/empty-build", rd);
+    char *out = xasprintf("%s/out", rd);
+    char *lab_dir = xasprintf("%s/clean", build);
+    char *log = xasprintf("%s/build.log", lab_dir);
+    mkdir(build, 0755);
+    mkdir(lab_dir, 0755);
+    spit(log,
+         "cc -c clean.c\nclean.c:3:1: error: expected ';' before '}' token\nmake: *** Error 1\n");
+    struct grader_run r;
+    GRADER(&r, NULL, "--build", build, "--rubric", rd, "--out", out, "--quiet");
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "score: 0/3\n0 passed, 3 failed\n") != NULL, "stdout:\n%s", r.out);
+    char *path = xasprintf("%s/results.json", out);
+    char *json = slurp(path);
+    cr_assert_not_null(json);
+    cr_expect(strstr(json, "not built: ") != NULL, "results.json:\n%s", json);
+    cr_expect(strstr(json, "clean.c:3:1: error: expected ';'") != NULL,
+              "the compiler's words from build.log are not in results.json:\n%s", json);
+    free(json);
+    free(lab_dir);
+    free(log);
+    free(path);
+    free(build);
+    free(out);
+    free(rd);
+}
+
+Test(grader, quiet_prints_totals_only) {
+    struct grader_run r;
+    grade_one(&r, "good", good_rubric, "--quiet", NULL);
+    cr_expect_eq(r.exit_code, 0);
+    static const char first[] = "-- good: 3.5/6 (3 passed, 1 failed, 1 skipped) in ";
+    const char *rest = strchr(r.out, '\n');
+    cr_expect(strncmp(r.out, first, strlen(first)) == 0, "stdout:\n%s", r.out);
+    cr_expect(rest && strcmp(rest, "\nscore: 3.5/6\n3 passed, 1 failed, 1 skipped\n") == 0,
+              "stdout:\n%s", r.out);
+}
+
+Test(grader, usage_and_infrastructure_errors) {
+    struct grader_run r;
+    GRADER(&r, NULL, "--rubric", selftest_rubric(), "good");
+    cr_expect_eq(r.exit_code, 2, "no --build was accepted");
+    GRADER(&r, NULL, "--build", selftest_build(), "--expect", "most", "good");
+    cr_expect_eq(r.exit_code, 2, "--expect most was accepted");
+    GRADER(&r, NULL, "--build", selftest_build(), "--rubric", selftest_rubric(), "no_such_lab");
+    cr_expect_eq(r.exit_code, 2, "a lab without a rubric was accepted");
+    GRADER(&r, NULL, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out",
+           "/proc/vlab-grade-cannot-write-here", "good");
+    cr_expect_eq(r.exit_code, 2, "an unwritable output dir was accepted");
+    cr_expect(strstr(r.err, "/proc/vlab-grade-cannot-write-here") != NULL, "stderr:\n%s", r.err);
+}

@@ -1,0 +1,36 @@
+/* Reading what a Criterion 2.4 test binary says about itself: its --list tree and the JSON
+ * report of a --filter'ed run.
+ *
+ * The report is read by its layout, not with a JSON parser: Criterion 2.4.1 prints assertion
+ * messages and skip reasons into the JSON verbatim, without escaping, so any message with a
+ * quote, backslash or control character makes the report invalid JSON (or, worse, valid JSON
+ * with a different meaning: "C:\temp" would decode a tab). The layout is fixed by Criterion's
+ * templates (src/io/json.c) and every line of user text in it is indented and quoted, so the
+ * structural lines can be told apart from message text. */
+#ifndef VLAB_GRADE_CRIT_H
+#define VLAB_GRADE_CRIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct crit_list {
+    char **tests; /* tests of the lab's suite, in listing order */
+    size_t ntests;
+    char **other; /* "suite/test" of any other suite */
+    size_t nother;
+};
+
+/* Parses `test-L --list` output. Returns -1 if no suite header was found at all. */
+int crit_parse_list(const char *out, const char *suite, struct crit_list *l);
+void crit_list_free(struct crit_list *l);
+bool crit_list_has(const struct crit_list *l, const char *test);
+
+struct crit_entry {
+    char status[16]; /* PASSED FAILED ERRORED SKIPPED */
+    char *message;   /* messages in assertion order, one per line; NULL when none */
+};
+
+/* Finds suite/test in a report. Returns false if the report has no such entry. */
+bool crit_find_test(const char *report, const char *suite, const char *test, struct crit_entry *e);
+
+#endif

@@ -1,0 +1,69 @@
+/* The grade as the parent assembles it: one lab_result per lab, one test_result per rubric test.
+ * Only the parent process ever writes these, after the test processes are gone. */
+#ifndef VLAB_GRADE_GRADE_H
+#define VLAB_GRADE_GRADE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum status { ST_PASS, ST_FAIL, ST_CRASH, ST_TIMEOUT, ST_SKIP };
+
+/* "PASS", "FAIL", "CRASH", "TIMEOUT", "SKIP" */
+const char *status_word(enum status st);
+
+/* Resource limits for every process of one lab (the rubric's `set` lines). */
+struct limits {
+    double timeout;            /* wall-clock seconds per test run */
+    double lab_timeout;        /* wall-clock seconds for the whole lab */
+    unsigned long long memory; /* RLIMIT_AS bytes */
+    unsigned long long fsize;  /* RLIMIT_FSIZE bytes */
+    unsigned long procs;       /* processes (tasks) the test may have at once */
+    unsigned long cpu;         /* RLIMIT_CPU seconds */
+    bool privileged;           /* needs real root: no uid drop */
+};
+
+struct test_result {
+    char *name;       /* test name inside the lab's suite */
+    char *visibility; /* Gradescope visibility from the rubric */
+    double max_score;
+    double score;
+    enum status status;
+    double seconds;
+    char *message; /* why it did not pass (NULL when it passed) */
+    char *output;  /* what the test printed, cleaned and capped (NULL when nothing) */
+};
+
+struct lab_result {
+    char *name;
+    char *title;
+    bool privileged;
+    struct test_result *tests;
+    size_t ntests;
+    char **extra; /* tests the binary has but the rubric does not list */
+    size_t nextra;
+    double seconds;
+};
+
+struct grade {
+    const char *sol;
+    struct lab_result *labs;
+    size_t nlabs;
+    double seconds;
+};
+
+struct tally {
+    double score, max_score;
+    size_t passed, failed, skipped, errors; /* errors: CRASH + TIMEOUT (also in failed) */
+};
+
+struct tally tally_lab(const struct lab_result *lab);
+struct tally tally_grade(const struct grade *g);
+
+/* Scores are sums of rubric decimals: round away binary noise before anyone prints them. */
+double round_score(double x);
+/* x rounded to the nearest 1/scale. */
+double round_to(double x, double scale);
+
+void lab_result_free(struct lab_result *lab);
+
+#endif

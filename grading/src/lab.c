@@ -1,0 +1,386 @@
+#define _GNU_SOURCE
+#include "lab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crit.h"
+#include "run.h"
+#include "strbuf.h"
+#include "text.h"
+#include "tmpdir.h"
+
+#define OUTPUT_CAP 4096       /* bytes of a test's output kept for the report */
+#define LIST_CAP   (1u << 20) /* a --list of thousands of tests still fits */
+
+static const char *sig_name(int sig) {
+    static char buf[32];
+    const char *abbrev = sigabbrev_np(sig);
+    if (abbrev)
+        snprintf(buf, sizeof buf, "SIG%s", abbrev);
+    else
+        snprintf(buf, sizeof buf, "signal %d", sig);
+    return buf;
+}
+
+/* What the death of the test binary means, for messages: "killed by SIGSEGV (Segmentation
+ * fault)", plus the limit that explains the usual suspects. */
+static char *death_reason(int sig, const struct limits *lim) {
+    const char *why = "";
+    char extra[96] = "";
+    if (sig == SIGXCPU) {
+        snprintf(extra, sizeof extra, ": the CPU time limit of %lu s was exceeded", lim->cpu);
+        why = extra;
+    } else if (sig == SIGXFSZ) {
+        snprintf(extra, sizeof extra, ": a file grew past the %llu MiB limit", lim->fsize >> 20);
+        why = extra;
+    }
+    return xasprintf("%s (%s)%s", sig_name(sig), strsignal(sig), why);
+}
+
+/* Captured output minus Criterion's closing synthesis line, cleaned, with a truncation note. */
+static char *clean_output(const struct run_result *rr) {
+    struct strbuf sb = {0};
+    const char *p = sb_str(&rr->out);
+    while (*p) {
+        size_t len = strcspn(p, "\n");
+        if (!(len >= 6 && strncmp(p, "[====]", 6) == 0)) sb_append(&sb, p, len + (p[len] == '\n'));
+        p += len + (p[len] == '\n');
+    }
+    char *clean = text_clean(sb_str(&sb), sb.len);
+    sb_free(&sb);
+    if (rr->out_total > rr->out.len) {
+        char *t = xasprintf("%s\n... (truncated)", clean);
+        free(clean);
+        clean = t;
+    }
+    if (!*clean) {
+        free(clean);
+        return NULL;
+    }
+    return clean;
+}
+
+static void set_result(struct test_result *tr, enum status st, double seconds, char *message,
+                       char *output) {
+    tr->status = st;
+    tr->score = st == ST_PASS ? tr->max_score : 0;
+    tr->seconds = seconds;
+    free(tr->message);
+    tr->message = message;
+    free(tr->output);
+    tr->output = output;
+}
+
+/* The sandbox could not even start the binary: the grader's message, not the test's. */
+static char *setup_failure(const struct run_result *rr, const char *bin, const struct sandbox *sb) {
+    if (rr->setup.stage == SBS_EXEC && rr->setup.err == EACCES && sb->mode == SB_DROP_UID)
+        return xasprintf("cannot execute %s as uid %u: %s (the build tree must be readable by "
+                         "everyone: build with umask 022)",
+                         bin, (unsigned)sb->uid, strerror(rr->setup.err));
+    if (rr->setup.stage == SBS_EXEC)
+        return xasprintf("cannot execute %s: %s", bin, strerror(rr->setup.err));
+    return xasprintf("the grader failed %s for %s: %s", sb_stage_name(rr->setup.stage), bin,
+                     strerror(rr->setup.err));
+}
+
+/* Runs argv under the lab's limits in a fresh private dir. */
+static int run_in_private_dir(const struct lab_env *env, const struct limits *lim,
+                              char *const *argv, double deadline, size_t cap, bool report,
+                              struct run_result *rr) {
+    bool chown_to = env->sb->mode == SB_DROP_UID && !lim->privileged;
+    char *dir =
+        tmpdir_run_create(env->tmp_base, ++*env->run_counter, chown_to, env->sb->uid, env->sb->gid);
+    if (!dir) return -1;
+    struct run_spec rs = {
+        .argv = argv,
+        .sb = env->sb,
+        .lim = lim,
+        .cwd = dir,
+        .deadline = deadline,
+        .out_cap = cap,
+        .want_report = report,
+    };
+    int rc = run_process(&rs, rr);
+    if (rc == 0 && rr->leftovers)
+        fprintf(stderr, "vlab-grade: warning: processes of a test run survived SIGKILL\n");
+    if (rmtree(dir)) fprintf(stderr, "vlab-grade: warning: could not remove all of %s\n", dir);
+    free(dir);
+    if (rc == 0 && rr->stopped) return -1;
+    return rc;
+}
+
+/* The compiler's words for a lab that did not build: `make grade` leaves them in
+ * BUILD/LAB/build.log. The error lines (else the first lines), enough to see what broke. */
+static char *build_log_excerpt(const char *build_dir, const char *lab) {
+    char *path = xasprintf("%s/%s/build.log", build_dir, lab);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    char buf[65536];
+    ssize_t n = -1;
+
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = read(fd, buf, sizeof buf);
+    if (fd >= 0) close(fd);
+    if (n <= 0) {
+        free(path);
+        return NULL;
+    }
+    char *text = text_clean(buf, (size_t)n);
+    struct strbuf pick = {0};
+    int lines = 0;
+    for (int pass = 0; pass < 2 && lines == 0; pass++) {
+        for (const char *p = text; *p && lines < 20;) {
+            size_t len = strcspn(p, "\n");
+            char *line = strndup(p, len);
+            if (line && (pass == 1 || strcasestr(line, "error"))) {
+                sb_printf(&pick, "%s\n", line);
+                lines++;
+            }
+            free(line);
+            p += len + (p[len] == '\n');
+        }
+    }
+    sb_printf(&pick, "... (full log: %s)", path);
+    free(text);
+    free(path);
+    return sb_steal(&pick);
+}
+
+static double min_d(double a, double b) {
+    return a < b ? a : b;
+}
+
+/* Every rubric test gets the same fate (binary missing or unable to list its tests). */
+static void fail_all(const struct lab_env *env, struct lab_result *lab, enum status st,
+                     const char *msg, const char *output) {
+    for (size_t i = 0; i < lab->ntests; i++) {
+        set_result(&lab->tests[i], st, 0, xstrdup(msg), output ? xstrdup(output) : NULL);
+        term_test(env->term, lab->name, &lab->tests[i]);
+    }
+}
+
+/* Lists the binary's tests into list and sets *ok. When the binary cannot list them, every test
+ * gets the reason and *ok stays false. Returns -1 only on a grader failure. */
+static int list_tests(const struct lab_env *env, const struct rubric *rb, const char *bin,
+                      double lab_deadline, struct lab_result *lab, struct crit_list *list,
+                      bool *ok) {
+    char *argv[] = {(char *)bin, "--list", NULL};
+    struct run_result rr;
+    const struct limits *lim = &rb->lim;
+    double deadline = min_d(mono_now() + lim->timeout, lab_deadline);
+
+    *ok = false;
+    if (run_in_private_dir(env, lim, argv, deadline, LIST_CAP, false, &rr)) return -1;
+    char *out = text_clean(sb_str(&rr.out), rr.out.len);
+    char *msg = NULL;
+    int ws = rr.wstatus;
+
+    if (rr.setup.stage)
+        msg = setup_failure(&rr, bin, env->sb);
+    else if (rr.timed_out)
+        msg =
+            xasprintf("test binary hung while listing its tests (killed after %g s)", lim->timeout);
+    else if (WIFSIGNALED(ws)) {
+        char *d = death_reason(WTERMSIG(ws), lim);
+        msg = xasprintf("test binary died with %s before listing its tests", d);
+        free(d);
+    } else if (WEXITSTATUS(ws) != 0)
+        msg = xasprintf("test binary exited with status %d before listing its tests",
+                        WEXITSTATUS(ws));
+    else if (crit_parse_list(sb_str(&rr.out), rb->lab, list))
+        msg = xasprintf("test binary printed no Criterion test list for --list (is it a "
+                        "Criterion binary with suite '%s'?)",
+                        rb->lab);
+
+    if (msg) {
+        char *head = *out ? text_head_lines(out, 20) : NULL;
+        fail_all(env, lab, ST_CRASH, msg, head);
+        free(head);
+        free(msg);
+    } else {
+        *ok = true;
+    }
+    free(out);
+    run_result_free(&rr);
+    return 0;
+}
+
+/* Decides one test's status from its run. */
+static void judge(const struct lab_env *env, const struct rubric *rb, const char *bin, bool lab_cut,
+                  struct run_result *rr, struct test_result *tr) {
+    const struct limits *lim = &rb->lim;
+    struct crit_entry e;
+    char *output = clean_output(rr);
+    int ws = rr->wstatus;
+    bool have = !rr->setup.stage && !rr->report_truncated &&
+                crit_find_test(sb_str(&rr->report), rb->lab, tr->name, &e);
+
+    if (rr->setup.stage) {
+        set_result(tr, ST_CRASH, rr->seconds, setup_failure(rr, bin, env->sb), output);
+    } else if (rr->timed_out) {
+        char *m =
+            lab_cut ? xasprintf("lab time limit reached (%g s for the whole lab)", lim->lab_timeout)
+                    : xasprintf("timed out: still running after %g s (wall clock)", lim->timeout);
+        set_result(tr, ST_TIMEOUT, rr->seconds, m, output);
+    } else if (have) {
+        enum status st = ST_CRASH;
+        char *m = e.message;
+        if (strcmp(e.status, "PASSED") == 0)
+            st = ST_PASS;
+        else if (strcmp(e.status, "FAILED") == 0)
+            st = ST_FAIL;
+        else if (strcmp(e.status, "SKIPPED") == 0)
+            st = ST_SKIP;
+        else if (m && strstr(m, "timed out"))
+            st = ST_TIMEOUT;
+        if (st == ST_CRASH && m && strcmp(m, "The test crashed.") == 0) {
+            /* Criterion does not say which signal: name the usual causes, limits included */
+            free(m);
+            m = xasprintf("The test crashed: a signal killed it (bad memory access, abort(), or "
+                          "a limit: %llu MiB of memory, %lu s of CPU time, %llu MiB per file)",
+                          lim->memory >> 20, lim->cpu, lim->fsize >> 20);
+        }
+        if (st == ST_PASS && !(WIFEXITED(ws) && WEXITSTATUS(ws) == 0)) {
+            /* the report says passed but the runner then failed: do not award points */
+            free(m);
+            if (WIFSIGNALED(ws)) {
+                char *d = death_reason(WTERMSIG(ws), lim);
+                m = xasprintf("the test passed, but the test binary then died with %s", d);
+                free(d);
+                st = ST_CRASH;
+            } else {
+                m = xasprintf("the test passed, but the test binary then exited with status %d",
+                              WEXITSTATUS(ws));
+                st = ST_FAIL;
+            }
+        }
+        if (st == ST_PASS) {
+            free(m);
+            m = NULL;
+        } else if (!m) {
+            m = xasprintf("Criterion reported %s with no message", e.status);
+        } else {
+            char *c = text_clean(m, strlen(m));
+            free(m);
+            m = c;
+        }
+        set_result(tr, st, rr->seconds, m, output);
+    } else if (WIFSIGNALED(ws)) {
+        char *d = death_reason(WTERMSIG(ws), lim);
+        set_result(tr, ST_CRASH, rr->seconds,
+                   xasprintf("test binary killed by %s before it reported a result", d), output);
+        free(d);
+    } else {
+        set_result(tr, ST_CRASH, rr->seconds,
+                   xasprintf("test binary exited with status %d without reporting a result "
+                             "for %s/%s%s",
+                             WEXITSTATUS(ws), rb->lab, tr->name,
+                             rr->report_truncated ? " (its report was too large)" : ""),
+                   output);
+    }
+}
+
+static void note_extra(struct lab_result *lab, const char *name) {
+    lab->extra = xrealloc(lab->extra, (lab->nextra + 1) * sizeof *lab->extra);
+    lab->extra[lab->nextra++] = xstrdup(name);
+}
+
+int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_result *lab) {
+    double t0 = mono_now();
+    double lab_deadline = t0 + rb->lim.lab_timeout;
+    char *bin = xasprintf("%s/%s/test-%s", env->build_dir, rb->lab, rb->lab);
+    char *abs_bin = realpath(bin, NULL);
+    struct crit_list list = {0};
+    int rc = 0;
+
+    *lab = (struct lab_result){
+        .name = xstrdup(rb->lab),
+        .title = xstrdup(rb->title),
+        .privileged = rb->lim.privileged,
+        .tests = xmalloc(rb->ntests * sizeof *lab->tests),
+        .ntests = rb->ntests,
+    };
+    for (size_t i = 0; i < rb->ntests; i++) {
+        lab->tests[i] = (struct test_result){
+            .name = xstrdup(rb->tests[i].name),
+            .visibility = xstrdup(rb->tests[i].visibility),
+            .max_score = rb->tests[i].points,
+        };
+    }
+    term_lab_header(env->term, lab);
+
+    if (!abs_bin || access(abs_bin, X_OK)) {
+        char *log = build_log_excerpt(env->build_dir, rb->lab);
+        char *msg = xasprintf("not built: %s", bin);
+        fail_all(env, lab, ST_FAIL, msg, log);
+        free(msg);
+        free(log);
+        goto done;
+    }
+
+    bool listed;
+    if (list_tests(env, rb, abs_bin, lab_deadline, lab, &list, &listed)) {
+        rc = -1;
+        goto done;
+    }
+    if (!listed) goto done;
+
+    for (size_t i = 0; i < list.ntests; i++) {
+        bool known = false;
+        for (size_t j = 0; j < rb->ntests && !known; j++)
+            known = strcmp(list.tests[i], rb->tests[j].name) == 0;
+        if (!known) {
+            char *full = xasprintf("%s/%s", rb->lab, list.tests[i]);
+            note_extra(lab, full);
+            free(full);
+        }
+    }
+    for (size_t i = 0; i < list.nother; i++)
+        note_extra(lab, list.other[i]);
+    for (size_t i = 0; i < lab->nextra; i++)
+        term_warn(env->term, "%s is in the test binary but not in the rubric (0 points)",
+                  lab->extra[i]);
+
+    for (size_t i = 0; i < lab->ntests; i++) {
+        struct test_result *tr = &lab->tests[i];
+        double now = mono_now();
+        if (!crit_list_has(&list, tr->name)) {
+            set_result(tr, ST_FAIL, 0, xstrdup("test missing from binary"), NULL);
+        } else if (now >= lab_deadline) {
+            set_result(tr, ST_TIMEOUT, 0,
+                       xasprintf("lab time limit reached (%g s for the whole lab): not started",
+                                 rb->lim.lab_timeout),
+                       NULL);
+        } else {
+            char *filter = xasprintf("--filter=%s/%s", rb->lab, tr->name);
+            char *argv[] = {abs_bin, filter, "-j1", "--json=/dev/fd/3", NULL};
+            double test_deadline = now + rb->lim.timeout;
+            double deadline = min_d(test_deadline, lab_deadline);
+            struct run_result rr;
+            int r = run_in_private_dir(env, &rb->lim, argv, deadline, OUTPUT_CAP, true, &rr);
+            free(filter);
+            if (r) {
+                rc = -1;
+                goto done;
+            }
+            judge(env, rb, abs_bin, lab_deadline < test_deadline, &rr, tr);
+            run_result_free(&rr);
+        }
+        term_test(env->term, lab->name, tr);
+    }
+
+done:
+    lab->seconds = mono_now() - t0;
+    if (rc == 0) term_lab_total(env->term, lab);
+    crit_list_free(&list);
+    free(abs_bin);
+    free(bin);
+    return rc;
+}

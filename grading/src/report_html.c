@@ -1,0 +1,85 @@
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "escape.h"
+#include "outfile.h"
+#include "report.h"
+#include "term.h"
+
+static const char style[] =
+    "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}"
+    "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".st{font-weight:bold;font-family:monospace}"
+    ".PASS{color:#1a7f37}.FAIL{color:#cf222e}.CRASH,.TIMEOUT{color:#fff;background:#cf222e}"
+    ".SKIP{color:#9a6700}"
+    "pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap;margin:.3em 0}"
+    ".warn{color:#9a6700}";
+
+static void text(FILE *f, const char *s) {
+    put_xml(f, s, false);
+}
+
+static void lab_table(FILE *f, const struct lab_result *lab) {
+    struct tally t = tally_lab(lab);
+    fputs("<h2>", f);
+    text(f, lab->name);
+    fputs(": ", f);
+    text(f, lab->title);
+    fprintf(f, " — %g/%g</h2>\n", t.score, t.max_score);
+    for (size_t k = 0; k < lab->nextra; k++) {
+        fputs("<p class=\"warn\">warning: ", f);
+        text(f, lab->extra[k]);
+        fputs(" is in the test binary but not in the rubric</p>\n", f);
+    }
+    fputs("<table>\n<tr><th>Status</th><th>Test</th><th>Points</th><th>Time</th>"
+          "<th>Details</th></tr>\n",
+          f);
+    for (size_t k = 0; k < lab->ntests; k++) {
+        const struct test_result *tr = &lab->tests[k];
+        char got[32], max[32];
+        format_points(got, sizeof got, tr->score);
+        format_points(max, sizeof max, tr->max_score);
+        fprintf(f, "<tr><td class=\"st %s\">%s</td><td>", status_word(tr->status),
+                status_word(tr->status));
+        text(f, tr->name);
+        fprintf(f, "</td><td class=\"num\">%s/%s</td><td class=\"num\">%.2fs</td><td>", got, max,
+                tr->seconds);
+        if (tr->message) {
+            fputs("<pre>", f);
+            text(f, tr->message);
+            fputs("</pre>", f);
+        }
+        if (tr->output) {
+            fputs("<details><summary>output</summary><pre>", f);
+            text(f, tr->output);
+            fputs("</pre></details>", f);
+        }
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+int write_report_html(const char *dir, const struct grade *g) {
+    struct outfile of;
+    FILE *f = outfile_open(&of, dir, "report.html");
+    struct tally all = tally_grade(g);
+
+    if (!f) return -1;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>vlab "
+          "grade: ",
+          f);
+    text(f, g->sol);
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>vlab grade: ", style);
+    text(f, g->sol);
+    fprintf(f, " — %g/%g</h1>\n<p>%zu passed, %zu failed", all.score, all.max_score, all.passed,
+            all.failed);
+    if (all.skipped) fprintf(f, ", %zu skipped", all.skipped);
+    fprintf(f, " (%.1fs)</p>\n", g->seconds);
+    for (size_t i = 0; i < g->nlabs; i++)
+        lab_table(f, &g->labs[i]);
+    fputs("</body>\n</html>\n", f);
+    return outfile_commit(&of);
+}

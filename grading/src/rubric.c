@@ -1,0 +1,338 @@
+#include "rubric.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+
+#define MAX_TOKENS 64 /* a title is many words; nothing else needs more than 4 */
+
+struct parser {
+    const char *path;
+    int line;
+    int errors;
+    bool seen[16]; /* which `set` keys appeared, to reject duplicates */
+    bool cpu_set;
+};
+
+static void perr(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void perr(struct parser *ps, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "%s:%d: ", ps->path, ps->line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    ps->errors++;
+}
+
+int valid_name(const char *s) {
+    if (!*s || *s == '-' || strlen(s) > 128) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-') return 0;
+    return 1;
+}
+
+/* A plain decimal (digits, optional fraction): strtod alone would also take "inf", "nan",
+ * hex floats and exponents, none of which belong in a rubric. */
+static bool parse_decimal(const char *s, double *out) {
+    const char *p = s;
+    if (!isdigit((unsigned char)*p)) return false;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p)) return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p) return false;
+    *out = strtod(s, NULL);
+    return *out < 1e12; /* also keeps inf out */
+}
+
+static bool parse_uint(const char *s, unsigned long long *out) {
+    if (!isdigit((unsigned char)*s)) return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return false;
+    *out = v;
+    return true;
+}
+
+/* 123, 64K, 64M, 1G (binary multiples). */
+static bool parse_size(const char *s, unsigned long long *out) {
+    size_t n = strlen(s);
+    unsigned long long mult = 1;
+    char num[32];
+
+    if (n == 0 || n >= sizeof num) return false;
+    switch (toupper((unsigned char)s[n - 1])) {
+    case 'K': mult = 1ULL << 10, n--; break;
+    case 'M': mult = 1ULL << 20, n--; break;
+    case 'G': mult = 1ULL << 30, n--; break;
+    case 'T': mult = 1ULL << 40, n--; break;
+    }
+    memcpy(num, s, n);
+    num[n] = '\0';
+    unsigned long long v;
+    if (!parse_uint(num, &v) || v == 0 || v > (~0ULL) / mult) return false;
+    *out = v * mult;
+    return true;
+}
+
+/* A line whose first word starts with '#' is a comment; elsewhere a comment is a '#' standing
+ * alone as a word ("x 1  # note"), so a title can still say "Lab #1". */
+static void strip_comment(char *line) {
+    char *q = line + strspn(line, " \t");
+    if (*q == '#') {
+        *q = '\0';
+        return;
+    }
+    for (; *q; q++) {
+        if (*q == '#' && isspace((unsigned char)q[-1]) &&
+            (q[1] == '\0' || isspace((unsigned char)q[1]))) {
+            *q = '\0';
+            return;
+        }
+    }
+}
+
+/* Splits line in place into whitespace-separated tokens; returns the count (MAX_TOKENS + 1 when
+ * there are too many). *third is the offset of the third token, where a title starts. */
+static int tokenize(char *line, char **tok, size_t *third) {
+    int n = 0;
+    char *p = line;
+
+    *third = 0;
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p) break;
+        if (n == MAX_TOKENS) return n + 1;
+        if (n == 2) *third = (size_t)(p - line);
+        tok[n++] = p;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        if (*p) *p++ = '\0';
+    }
+    return n;
+}
+
+enum key { K_TITLE, K_TIMEOUT, K_LAB_TIMEOUT, K_MEMORY, K_PROCS, K_FSIZE, K_CPU, K_PRIV, K_NKEYS };
+static const char *const key_names[K_NKEYS] = {
+    "title", "timeout", "lab_timeout", "memory", "procs", "fsize", "cpu", "privileged",
+};
+
+static void parse_set(struct parser *ps, struct rubric *r, char **tok, int n, char *title) {
+    int k;
+    for (k = 0; k < K_NKEYS; k++)
+        if (strcmp(tok[1], key_names[k]) == 0) break;
+    if (k == K_NKEYS) {
+        perr(ps,
+             "unknown setting '%s' (known: title timeout lab_timeout memory procs fsize "
+             "cpu privileged)",
+             tok[1]);
+        return;
+    }
+    if (ps->seen[k]) {
+        perr(ps, "'%s' is set twice", tok[1]);
+        return;
+    }
+    ps->seen[k] = true;
+    if (k == K_TITLE) {
+        if (!title) {
+            perr(ps, "'set title' needs a title");
+            return;
+        }
+        free(r->title);
+        r->title = xstrdup(title);
+        return;
+    }
+    if (n != 3) {
+        perr(ps, "'set %s' takes exactly one value", tok[1]);
+        return;
+    }
+    const char *v = tok[2];
+    double d;
+    unsigned long long u;
+    switch (k) {
+    case K_TIMEOUT:
+    case K_LAB_TIMEOUT:
+        if (!parse_decimal(v, &d) || d <= 0 || d > 86400) {
+            perr(ps, "'%s' must be a number of seconds above 0, not '%s'", tok[1], v);
+            return;
+        }
+        if (k == K_TIMEOUT)
+            r->lim.timeout = d;
+        else
+            r->lim.lab_timeout = d;
+        break;
+    case K_MEMORY:
+    case K_FSIZE:
+        if (!parse_size(v, &u)) {
+            perr(ps, "'%s' must be a size such as 512M or 1G, not '%s'", tok[1], v);
+            return;
+        }
+        if (k == K_MEMORY)
+            r->lim.memory = u;
+        else
+            r->lim.fsize = u;
+        break;
+    case K_PROCS:
+        if (!parse_uint(v, &u) || u < 1 || u > 100000) {
+            perr(ps, "'procs' must be a whole number from 1 to 100000, not '%s'", v);
+            return;
+        }
+        r->lim.procs = (unsigned long)u;
+        break;
+    case K_CPU:
+        if (!parse_uint(v, &u) || u < 1 || u > 86400) {
+            perr(ps, "'cpu' must be whole seconds from 1 to 86400, not '%s'", v);
+            return;
+        }
+        r->lim.cpu = (unsigned long)u;
+        ps->cpu_set = true;
+        break;
+    case K_PRIV:
+        if (strcmp(v, "yes") == 0)
+            r->lim.privileged = true;
+        else if (strcmp(v, "no") == 0)
+            r->lim.privileged = false;
+        else
+            perr(ps, "'privileged' must be yes or no, not '%s'", v);
+        break;
+    }
+}
+
+static void parse_test(struct parser *ps, struct rubric *r, char **tok, int n) {
+    static const char *const vis[] = {"visible", "hidden", "after_due_date", "after_published"};
+    const char *visibility = "visible";
+    double points;
+
+    if (n < 3 || n > 4) {
+        perr(ps, "expected 'test NAME POINTS [visible|hidden|after_due_date|after_published]'");
+        return;
+    }
+    if (!valid_name(tok[1])) {
+        perr(ps, "'%s' is not a test name (letters, digits, '_' and '-' only)", tok[1]);
+        return;
+    }
+    if (!parse_decimal(tok[2], &points)) {
+        perr(ps, "points must be a number such as 2 or 0.5, not '%s'", tok[2]);
+        return;
+    }
+    if (n == 4) {
+        visibility = NULL;
+        for (size_t i = 0; i < sizeof vis / sizeof *vis; i++)
+            if (strcmp(tok[3], vis[i]) == 0) visibility = vis[i];
+        if (!visibility) {
+            perr(ps,
+                 "visibility must be visible, hidden, after_due_date or after_published, "
+                 "not '%s'",
+                 tok[3]);
+            return;
+        }
+    }
+    for (size_t i = 0; i < r->ntests; i++) {
+        if (strcmp(r->tests[i].name, tok[1]) == 0) {
+            perr(ps, "test '%s' is listed twice", tok[1]);
+            return;
+        }
+    }
+    r->tests = xrealloc(r->tests, (r->ntests + 1) * sizeof *r->tests);
+    r->tests[r->ntests++] = (struct rubric_test){
+        .name = xstrdup(tok[1]),
+        .points = points,
+        .visibility = xstrdup(visibility),
+    };
+}
+
+int rubric_load(const char *path, const char *lab, struct rubric *r) {
+    struct parser ps = {.path = path};
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+
+    *r = (struct rubric){
+        .lab = xstrdup(lab),
+        .title = xstrdup(lab),
+        .lim = {.timeout = 10,
+                .lab_timeout = 600,
+                .memory = 1ULL << 30,
+                .fsize = 64ULL << 20,
+                .procs = 64},
+    };
+    if (!f) {
+        fprintf(stderr, "%s: cannot read the rubric: %s\n", path, strerror(errno));
+        return -1;
+    }
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        char *tok[MAX_TOKENS];
+        size_t third;
+        ps.line++;
+        if ((size_t)len != strlen(line)) {
+            perr(&ps, "NUL byte in the line");
+            continue;
+        }
+        strip_comment(line);
+        /* the title is the rest of the line as written, inner spacing included */
+        char *raw = xstrdup(line);
+        int n = tokenize(line, tok, &third);
+        if (n == 0) {
+            /* blank or comment-only */
+        } else if (n > MAX_TOKENS) {
+            perr(&ps, "too many words on the line");
+        } else if (strcmp(tok[0], "set") == 0 && n >= 2) {
+            char *title = n >= 3 ? raw + third : NULL;
+            if (title) {
+                size_t tl = strlen(title);
+                while (tl && isspace((unsigned char)title[tl - 1]))
+                    title[--tl] = '\0';
+            }
+            parse_set(&ps, r, tok, n, title);
+        } else if (strcmp(tok[0], "test") == 0) {
+            parse_test(&ps, r, tok, n);
+        } else {
+            perr(&ps, "expected 'set KEY VALUE' or 'test NAME POINTS [VISIBILITY]', not '%s'",
+                 tok[0]);
+        }
+        free(raw);
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "%s: read error: %s\n", path, strerror(errno));
+        ps.errors++;
+    }
+    free(line);
+    fclose(f);
+    if (!ps.errors && r->ntests == 0) {
+        fprintf(stderr, "%s: the rubric lists no tests\n", path);
+        ps.errors++;
+    }
+    if (!ps.cpu_set)
+        r->lim.cpu = (unsigned long)r->lim.timeout + 1 + 5; /* rounded up, plus slack */
+    if (ps.errors) {
+        rubric_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+void rubric_free(struct rubric *r) {
+    for (size_t i = 0; i < r->ntests; i++) {
+        free(r->tests[i].name);
+        free(r->tests[i].visibility);
+    }
+    free(r->tests);
+    free(r->lab);
+    free(r->title);
+    *r = (struct rubric){0};
+}

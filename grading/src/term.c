@@ -1,0 +1,97 @@
+#include "term.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "text.h"
+
+#define MESSAGE_LINES 5
+
+void term_init(struct term *t, bool quiet) {
+    t->quiet = quiet;
+    t->color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+}
+
+static const char *color_of(enum status st) {
+    switch (st) {
+    case ST_PASS: return "\033[32m";
+    case ST_SKIP: return "\033[33m";
+    case ST_FAIL: return "\033[31m";
+    case ST_CRASH:
+    case ST_TIMEOUT: return "\033[1;31m";
+    }
+    return "";
+}
+
+void format_points(char *buf, size_t len, double x) {
+    x = round_score(x);
+    double tenths = x * 10 - round_to(x, 10) * 10;
+    if (tenths < 1e-6 && tenths > -1e-6)
+        snprintf(buf, len, "%.1f", x);
+    else
+        snprintf(buf, len, "%.2f", x);
+}
+
+void term_lab_header(const struct term *t, const struct lab_result *lab) {
+    double points = 0;
+    for (size_t i = 0; i < lab->ntests; i++)
+        points += lab->tests[i].max_score;
+    if (t->quiet) return;
+    printf("%s== %s: %s (%zu test%s, %g point%s)%s%s\n", t->color ? "\033[1m" : "", lab->name,
+           lab->title, lab->ntests, lab->ntests == 1 ? "" : "s", round_score(points),
+           round_score(points) == 1 ? "" : "s",
+           !lab->privileged ? ""
+           : geteuid() == 0 ? " [privileged: tests run as root]"
+                            : " [needs root: running unprivileged]",
+           t->color ? "\033[0m" : "");
+}
+
+void term_test(const struct term *t, const char *lab, const struct test_result *tr) {
+    char got[32], max[32], pts[80];
+    if (t->quiet) return;
+    format_points(got, sizeof got, tr->score);
+    format_points(max, sizeof max, tr->max_score);
+    snprintf(pts, sizeof pts, "%s/%s", got, max);
+    printf("  %s%-8s%s %9s %7.2fs  %s/%s\n", t->color ? color_of(tr->status) : "",
+           status_word(tr->status), t->color ? "\033[0m" : "", pts, tr->seconds, lab, tr->name);
+    if (tr->status != ST_PASS && tr->message) {
+        char *head = text_head_lines(tr->message, MESSAGE_LINES);
+        for (const char *p = head; *p;) {
+            size_t len = strcspn(p, "\n");
+            printf("             %.*s\n", (int)len, p);
+            p += len + (p[len] == '\n');
+        }
+        free(head);
+    }
+}
+
+void term_warn(const struct term *t, const char *fmt, ...) {
+    va_list ap;
+    if (t->quiet) return;
+    printf("  %swarning:%s ", t->color ? "\033[33m" : "", t->color ? "\033[0m" : "");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+}
+
+void term_lab_total(const struct term *t, const struct lab_result *lab) {
+    struct tally s = tally_lab(lab);
+    printf("%s-- %s: %g/%g (%zu passed, %zu failed", t->color ? "\033[1m" : "", lab->name, s.score,
+           s.max_score, s.passed, s.failed);
+    if (s.skipped) printf(", %zu skipped", s.skipped);
+    printf(") in %.1fs%s\n", lab->seconds, t->color ? "\033[0m" : "");
+}
+
+void term_final(const struct term *t, const struct grade *g) {
+    struct tally s = tally_grade(g);
+    (void)t;
+    printf("score: %g/%g\n", s.score, s.max_score);
+    printf("%zu passed, %zu failed", s.passed, s.failed);
+    if (s.skipped) printf(", %zu skipped", s.skipped);
+    putchar('\n');
+    fflush(stdout);
+}
