@@ -36,7 +36,7 @@ lcov --rc lcov_branch_coverage=1 --summary "$out/lcov.info" 2>&1 | tail -n 4
 for tree in core/src reference; do
     printf '%-10s ' "$tree"
     gcovr --root . --object-directory "$obj" --filter "$tree/" --exclude-unreachable-branches \
-        --print-summary -o /dev/null | tr '\n' ' '
+        --print-summary -o "$out/summary-$(basename "$tree").txt" | tr '\n' ' '
     echo
 done | tee -a "$out/summary.txt"
 echo "coverage: $out/gcovr/index.html, $out/lcov/index.html, $out/coverage.xml"

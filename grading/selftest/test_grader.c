@@ -302,12 +302,16 @@ static void do_full_run(const char *dir) {
 
     char *env_out = xasprintf("HOSTILE_OUT=%s", out);
     char *env_spy = xasprintf("HOSTILE_SPY=%s", spy);
-    const char *env[] = {env_out, env_spy, NULL};
+    char *flaky = xasprintf("%s/flaky", dir);
+    cr_assert(mkdir(flaky, 0777) == 0 && chmod(flaky, 01777) == 0, "mkdir %s: %s", flaky,
+              strerror(errno));
+    char *env_flaky = xasprintf("FLAKY_STATE=%s", flaky);
+    const char *env[] = {env_out, env_spy, env_flaky, NULL};
     struct grader_run r;
     run_grader_locked(&r, env,
                       (const char *const[]){"--build", selftest_build(), "--rubric",
                                             selftest_rubric(), "--out", out, "--sol", "selftest",
-                                            HOSTILE_LABS, "good", "clean", NULL});
+                                            HOSTILE_LABS, "good", "clean", "flaky", NULL});
 
     /* the daemon's pid, then EOF only if no writer is left */
     char spybuf[256] = "";
@@ -341,6 +345,8 @@ static void do_full_run(const char *dir) {
     free(facts);
     free(env_out);
     free(env_spy);
+    free(env_flaky);
+    free(flaky);
     free(out);
     free(spy);
     free(keep);
@@ -492,6 +498,13 @@ Test(grader, crashes_cost_only_their_points) {
     expect_test(f, "nolist/never_runs_either", "CRASH", 0, "before listing its tests");
 }
 
+Test(grader, runner_spawn_failure_is_retried) {
+    const struct full *f = full_run();
+    expect_test(f, "flaky/passes_after_a_runner_flake", "PASS", 1, NULL);
+    cr_expect(f->run.out && strstr(f->run.out, "running it again"),
+              "the grader did not say it retried the test after Criterion's spawn failure");
+}
+
 Test(grader, hangs_are_cut_off) {
     const struct full *f = full_run();
     expect_test(f, "hang/spin", "TIMEOUT", 0, "timed out");
@@ -571,12 +584,12 @@ Test(grader, results_json_schema) {
         sum_max += m;
         count++;
     }
-    cr_expect_eq(count, 4 + 4 + 1 + 2 + 3 + 6 + 1 + 2 + 5 + 3, "unexpected number of tests: %d",
+    cr_expect_eq(count, 4 + 4 + 1 + 2 + 3 + 6 + 1 + 2 + 5 + 3 + 1, "unexpected number of tests: %d",
                  count);
     cr_expect(fabs(sum - score) < 1e-9, "score %g is not the sum of the tests' %g", score, sum);
     cr_expect(fabs(sum_max - max) < 1e-9, "max_score %g is not the sum %g", max, sum_max);
     /* segv 1 + limits 1 + escape 1 + writer 1 + good 3.5 + clean 2 */
-    cr_expect(fabs(score - 9.5) < 1e-9, "expected a total of 9.5, got %g", score);
+    cr_expect(fabs(score - 10.5) < 1e-9, "expected a total of 10.5, got %g", score);
 }
 
 /* Minimal well-formedness check: a single root, balanced tags, quoted attributes, only known
@@ -664,8 +677,8 @@ Test(grader, junit_is_well_formed) {
     cr_assert_not_null(f->junit, "junit.xml was not written");
     const char *problem = xml_problem(f->junit);
     cr_assert_null(problem, "junit.xml is malformed: %s", problem);
-    cr_expect_eq(count_of(f->junit, "<testsuite "), 10);
-    cr_expect_eq(count_of(f->junit, "<testcase "), 31);
+    cr_expect_eq(count_of(f->junit, "<testsuite "), 11);
+    cr_expect_eq(count_of(f->junit, "<testcase "), 32);
     /* FAIL: writer 5 + good 1 + memhog (0..2); CRASH/TIMEOUT as errors; 2 skips */
     cr_expect_eq(count_of(f->junit, "<skipped "), 2);
     cr_expect(strstr(f->junit, "<testsuite name=\"good\" tests=\"5\" failures=\"1\" errors=\"0\" "
@@ -683,7 +696,7 @@ Test(grader, other_reports_exist) {
     const struct full *f = full_run();
     cr_assert_not_null(f->summary, "summary.md was not written");
     cr_expect(strstr(f->summary, "| Status | Test | Points | Time |") != NULL);
-    cr_expect(strstr(f->summary, "**Total: 9.5/31.25**") != NULL, "summary.md total:\n%s",
+    cr_expect(strstr(f->summary, "**Total: 10.5/32.25**") != NULL, "summary.md total:\n%s",
               f->summary);
     cr_assert_not_null(f->html, "report.html was not written");
     cr_expect(strncmp(f->html, "<!DOCTYPE html>", 15) == 0);
@@ -732,9 +745,9 @@ Test(grader, closing_lines) {
     prev = last - 1;
     while (prev > out && prev[-1] != '\n')
         prev--;
-    cr_expect(strncmp(prev, "score: 9.5/31.25\n", 17) == 0, "next-to-last line: %.*s",
+    cr_expect(strncmp(prev, "score: 10.5/32.25\n", 18) == 0, "next-to-last line: %.*s",
               (int)(last - prev), prev);
-    cr_expect_str_eq(last, "9 passed, 20 failed, 2 skipped\n");
+    cr_expect_str_eq(last, "10 passed, 20 failed, 2 skipped\n");
 }
 
 /* ---- command line, rubric errors, expectations -------------------------------------------- */
@@ -890,7 +903,7 @@ Test(grader, missing_binary_scores_zero) {
     char *path = xasprintf("%s/results.json", out);
     char *json = slurp(path);
     cr_assert_not_null(json);
-    cr_expect(strstr(json, "not built: ") != NULL, "results.json:\n%s", json);
+    cr_expect(strstr(json, "does not compile: ") != NULL, "results.json:\n%s", json);
     cr_expect(strstr(json, "clean.c:3:1: error: expected ';'") != NULL,
               "the compiler's words from build.log are not in results.json:\n%s", json);
     free(json);
