@@ -88,17 +88,19 @@ define archive
 endef
 
 # ---------------------------------------------------------------- core (libvlab)
-CORE_INC  := -Icore/include
-CORE_SRC  := $(wildcard core/src/*.c)
-CORE_OBJ  := $(patsubst core/src/%.c,$(BUILD)/core/obj/%.o,$(CORE_SRC))
+# CORE_DIR lets core mutants build a patched scratch copy (grading/mutant.sh core ...).
+CORE_DIR  ?= core
+CORE_INC  := -I$(CORE_DIR)/include
+CORE_SRC  := $(wildcard $(CORE_DIR)/src/*.c)
+CORE_OBJ  := $(patsubst $(CORE_DIR)/src/%.c,$(BUILD)/core/obj/%.o,$(CORE_SRC))
 CORE_LIB  := $(BUILD)/core/libvlab.a
-CORE_TSRC := $(wildcard core/tests/*.c)
-CORE_TOBJ := $(patsubst core/tests/%.c,$(BUILD)/core/tests/%.o,$(CORE_TSRC))
+CORE_TSRC := $(wildcard $(CORE_DIR)/tests/*.c)
+CORE_TOBJ := $(patsubst $(CORE_DIR)/tests/%.c,$(BUILD)/core/tests/%.o,$(CORE_TSRC))
 CORE_TEST := $(BUILD)/core/test-core
 
-$(BUILD)/core/obj/%.o: core/src/%.c | deps
+$(BUILD)/core/obj/%.o: $(CORE_DIR)/src/%.c | deps
 	$(call compile,$(CORE_INC))
-$(BUILD)/core/tests/%.o: core/tests/%.c | deps
+$(BUILD)/core/tests/%.o: $(CORE_DIR)/tests/%.c | deps
 	$(call compile,$(CORE_INC) $(call pc,--cflags,criterion))
 $(CORE_LIB): $(CORE_OBJ)
 	$(archive)
@@ -155,11 +157,13 @@ check-sol:
 	done
 
 # ---------------------------------------------------------------- grader
-GRADER_SRC := $(wildcard grading/src/*.c)
-GRADER_OBJ := $(patsubst grading/src/%.c,$(BUILD)/grading/obj/%.o,$(GRADER_SRC))
+# GRADER_DIR lets grader mutants build a patched scratch copy (grading/mutant.sh grader ...).
+GRADER_DIR ?= grading/src
+GRADER_SRC := $(wildcard $(GRADER_DIR)/*.c)
+GRADER_OBJ := $(patsubst $(GRADER_DIR)/%.c,$(BUILD)/grading/obj/%.o,$(GRADER_SRC))
 GRADER_CF   = $(call pc,--cflags,libcjson)
 
-$(BUILD)/grading/obj/%.o: grading/src/%.c | deps
+$(BUILD)/grading/obj/%.o: $(GRADER_DIR)/%.c | deps
 	$(call compile,$(GRADER_CF))
 $(GRADER): $(GRADER_OBJ)
 	$(call link,$^ $(call pc,--libs,libcjson) -lm)

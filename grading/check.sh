@@ -59,6 +59,13 @@ check format clang-format --dry-run --Werror $(git ls-files '*.c' '*.h' 2>/dev/n
 echo "== core and grader"
 check core/unit-tests criterion "$BUILD/core/test-core"
 check grader/self-tests "$BUILD/grading/test-grader"
+# The project's own tests are killable too: seeded bugs in core and in the grader.
+for part in core grader; do
+    for p in grading/mutants/$part/*.patch; do
+        [ -e "$p" ] || continue
+        check "$part/mutant/$(basename "$p" .patch)" grading/mutant.sh $part "$p"
+    done
+done
 
 for lab in "${labs[@]}"; do
     echo "== lab $lab"

@@ -2,6 +2,8 @@
 # Proves one seeded bug is caught: copies reference/<lab>, applies the patch, builds the lab's
 # test binary against the copy and grades it with --kills on the tests the patch names.
 #   grading/mutant.sh LAB grading/mutants/LAB/NAME.patch
+# LAB "core" patches core/ and checks the named core unit tests fail; LAB "grader" patches
+# grading/src and checks the named grader self-tests fail.
 set -euo pipefail
 lab=$1 patch=$2
 name=$(basename "$patch" .patch)
@@ -13,6 +15,60 @@ fi
 work=${BUILD:-build}/mutants/$lab/$name
 rm -rf "$work"
 mkdir -p "$work/src"
+
+if [ "$lab" = grader ]; then
+    # The grader's self-tests run against a patched copy of the grader; each named self-test
+    # must fail. The hostile test binaries are the ones `make selftest-bins` built.
+    mkdir -p "$work/src/grading"
+    cp -r grading/src "$work/src/grading/src"
+    if ! patch -s -p1 -d "$work/src/grading" < "$patch"; then
+        echo "$patch no longer applies to grading/src: refresh it" >&2
+        exit 2
+    fi
+    make -s NO_DEPS=1 GRADER_DIR="$work/src/grading/src" BUILD="$work/build" \
+        "$work/build/grading/vlab-grade"
+    status=0
+    for t in $kills; do
+        if VLAB_GRADE_BIN="$work/build/grading/vlab-grade" \
+            VLAB_SELFTEST_BUILD="${BUILD:-build}/selftest" \
+            timeout 120 "${BUILD:-build}/grading/test-grader" --filter "grader/$t" \
+            >"$work/$t.log" 2>&1; then
+            echo "grader/$t passed: the mutant '$name' survives it"
+            status=1
+        elif ! grep -q "grader::$t" "$work/$t.log"; then
+            echo "grader/$t: no such self-test"
+            status=1
+        else
+            echo "grader/$t fails: killed"
+        fi
+    done
+    exit $status
+fi
+
+if [ "$lab" = core ]; then
+    # core has no rubric: each named core test must exist and fail on the patched copy.
+    cp -r core "$work/src/core"
+    if ! patch -s -p1 -d "$work/src/core" < "$patch"; then
+        echo "$patch no longer applies to core/: refresh it" >&2
+        exit 2
+    fi
+    make -s NO_DEPS=1 CORE_DIR="$work/src/core" BUILD="$work/build" "$work/build/core/test-core"
+    bin=$work/build/core/test-core
+    status=0
+    for t in $kills; do
+        if ! timeout 30 "$bin" --list | grep -qE "[─ ]$t\$"; then
+            echo "core/$t: no such test"
+            status=1
+        # A bound on time: a mutant may well turn a loop into an endless one (that kills it too).
+        elif timeout 60 "$bin" --filter "core/$t" >"$work/$t.log" 2>&1; then
+            echo "core/$t passed: the mutant '$name' survives it"
+            status=1
+        else
+            echo "core/$t fails: killed"
+        fi
+    done
+    exit $status
+fi
 cp -r "reference/$lab" "$work/src/$lab"
 if ! patch -s -p1 -d "$work/src/$lab" < "$patch"; then
     echo "$patch no longer applies to reference/$lab: refresh it" >&2

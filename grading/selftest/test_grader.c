@@ -411,12 +411,23 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
-/* The runner removes the shared scratch dir once every test is done. */
-ReportHook(POST_ALL)(struct criterion_global_stats *stats) {
-    (void)stats;
+static void remove_run_dir(void) {
     char path[64];
     snprintf(path, sizeof path, "/tmp/vlab-grade-selftest.%d", (int)getpid());
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The runner starts from an empty scratch dir: one left by a killed run whose pid has come
+ * round again would otherwise hand this run its cached results. */
+ReportHook(PRE_ALL)(struct criterion_test_set *set) {
+    (void)set;
+    remove_run_dir();
+}
+
+/* The runner removes the shared scratch dir once every test is done. */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats) {
+    (void)stats;
+    remove_run_dir();
 }
 
 /* ---- reading results.json ------------------------------------------------------------------ */
