@@ -29,13 +29,17 @@ char *xstrdup(const char *s) {
     return d;
 }
 
+static char *xvasprintf(const char *fmt, va_list ap) {
+    char *s;
+    if (vasprintf(&s, fmt, ap) < 0) oom();
+    return s;
+}
+
 char *xasprintf(const char *fmt, ...) {
     va_list ap;
-    char *s;
     va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0) oom();
     return s;
 }
 
@@ -61,12 +65,10 @@ void sb_puts(struct strbuf *sb, const char *s) {
 
 void sb_printf(struct strbuf *sb, const char *fmt, ...) {
     va_list ap;
-    char *s;
     va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0) oom();
-    sb_append(sb, s, (size_t)n);
+    sb_puts(sb, s);
     free(s);
 }
 
