@@ -717,6 +717,39 @@ Test(grader, other_reports_exist) {
     cr_expect(strstr(f->html, "<b>&") == NULL, "raw test text reached the HTML");
 }
 
+/* GitHub Classroom's reporter adds up the tests' scores: they must be the grade's. */
+Test(grader, classroom_json_matches_the_grade) {
+    const struct full *f = full_run();
+    char *path = xasprintf("%s/classroom.json", f->out_dir);
+    char *text = slurp(path);
+    cr_assert_not_null(text, "%s was not written", path);
+    cJSON *c = cJSON_Parse(text);
+    cr_assert_not_null(c, "classroom.json does not parse:\n%s", text);
+    cr_expect_eq(num_field(c, "version"), 1);
+    cr_expect_str_eq(str_field(c, "status"), "fail", "the hostile run has failures");
+    cr_expect(fabs(num_field(c, "max_score") - 32.25) < 1e-9, "max_score %g, expected 32.25",
+              num_field(c, "max_score"));
+    double sum = 0;
+    int n = 0, errors = 0;
+    cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(c, "tests")) {
+        sum += num_field(t, "score");
+        n++;
+        const char *st = str_field(t, "status");
+        cr_expect(strcmp(st, "pass") == 0 || strcmp(st, "fail") == 0 || strcmp(st, "error") == 0,
+                  "status '%s' is not a runner status", st);
+        if (strcmp(str_field(t, "name"), "segv/null_deref") == 0)
+            cr_expect_str_eq(st, "error", "a crash is an error for Classroom");
+        errors += strcmp(st, "error") == 0;
+    }
+    cr_expect_eq(n, 32, "classroom.json lists %d tests, the grade has 32", n);
+    cr_expect(fabs(sum - 10.5) < 1e-9, "the tests' scores add up to %g, the grade is 10.5", sum);
+    cr_expect(errors > 0, "no crash or timeout was reported as an error");
+    cJSON_Delete(c);
+    free(text);
+    free(path);
+}
+
 Test(grader, writer_cannot_touch_the_output) {
     const struct full *f = full_run();
     expect_test(f, "writer/create_marker", "FAIL", 0, NULL);

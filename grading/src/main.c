@@ -343,7 +343,7 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
 
     g.seconds = mono_now() - t0;
     if (write_results_json(out, &g) || write_junit_xml(out, &g) || write_summary_md(out, &g) ||
-        write_report_html(out, &g)) {
+        write_report_html(out, &g) || write_classroom_json(out, &g)) {
         status = 2;
         goto out;
     }

@@ -9,6 +9,13 @@ int write_results_json(const char *dir, const struct grade *g); /* Gradescope sc
 int write_junit_xml(const char *dir, const struct grade *g);
 int write_summary_md(const char *dir, const struct grade *g); /* for $GITHUB_STEP_SUMMARY */
 int write_report_html(const char *dir, const struct grade *g);
+/* GitHub Classroom's runner result (read by autograding-grading-reporter): per-test scores, so
+ * Classroom gets partial credit rather than all-or-nothing per command. */
+int write_classroom_json(const char *dir, const struct grade *g);
+
+/* Writes root (consumed) as DIR/NAME via a temp file and rename. */
+struct cJSON;
+int write_json(const char *dir, const char *name, struct cJSON *root);
 
 /* Status word, message and captured output as one text (Gradescope output, XML bodies). */
 char *test_details(const struct test_result *tr);

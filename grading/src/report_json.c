@@ -78,15 +78,18 @@ int write_results_json(const char *dir, const struct grade *g) {
         }
     }
     cJSON_AddItemToObject(root, "tests", tests);
+    return write_json(dir, "results.json", root);
+}
 
+int write_json(const char *dir, const char *name, cJSON *root) {
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) {
-        fprintf(stderr, "vlab-grade: cannot build results.json (out of memory)\n");
+        fprintf(stderr, "vlab-grade: cannot build %s (out of memory)\n", name);
         return -1;
     }
     struct outfile of;
-    FILE *f = outfile_open(&of, dir, "results.json");
+    FILE *f = outfile_open(&of, dir, name);
     if (!f) {
         cJSON_free(text);
         return -1;
