@@ -750,6 +750,50 @@ Test(grader, classroom_json_matches_the_grade) {
     free(path);
 }
 
+/* Criterion's runner binds /tmp/criterion_<pid>.sock. Plant stale files of another uid at
+ * the paths of the next pids the kernel will hand out: a runner that gets one must still run
+ * (the grader clears the path before exec), not abort with "Address already in use". */
+Test(grader, stale_criterion_sockets_do_not_crash_tests) {
+    enum { SPAN = 3000 };
+    FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "re");
+    FILE *m = fopen("/proc/sys/kernel/pid_max", "re");
+    long last = 0, max = 0;
+    cr_assert(f && m && fscanf(f, "%ld", &last) == 1 && fscanf(m, "%ld", &max) == 1,
+              "cannot read the pid counters in /proc/sys/kernel");
+    fclose(f);
+    fclose(m);
+    uid_t other = test_uid() - 1; /* nobody runs as it: not the tests' uid, not ours */
+    int planted = 0;
+    for (long i = 1; i <= SPAN; i++) {
+        long pid = (last + i) % max;
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/criterion_%ld.sock", pid);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) continue; /* already there: some other run's */
+        if (geteuid() == 0) cr_assert(fchown(fd, other, other) == 0, "fchown %s", path);
+        close(fd);
+        planted++;
+    }
+    struct grader_run r;
+    char *rd = new_tmp_dir();
+    char *out = xasprintf("%s/out", rd);
+    GRADER(&r, NULL, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out", out,
+           "good", "clean");
+    for (long i = 1; i <= SPAN; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/criterion_%ld.sock", (last + i) % max);
+        struct stat st;
+        if (!lstat(path, &st) && S_ISREG(st.st_mode) && st.st_size == 0) unlink(path);
+    }
+    cr_expect(planted > SPAN / 2, "only %d stale files could be planted", planted);
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "CRASH") == NULL && strstr(r.out, "Address already in use") == NULL,
+              "a stale /tmp/criterion_<pid>.sock crashed a test:\n%s", r.out);
+    cr_expect(strstr(r.out, "score: 5.5/8.25\n") != NULL, "stdout:\n%s", r.out);
+    free(out);
+    free(rd);
+}
+
 Test(grader, writer_cannot_touch_the_output) {
     const struct full *f = full_run();
     expect_test(f, "writer/create_marker", "FAIL", 0, NULL);

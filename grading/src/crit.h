@@ -11,6 +11,7 @@
 #define VLAB_GRADE_CRIT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 struct crit_list {
@@ -32,5 +33,12 @@ struct crit_entry {
 
 /* Finds suite/test in a report. Returns false if the report has no such entry. */
 bool crit_find_test(const char *report, const char *suite, const char *test, struct crit_entry *e);
+
+/* Criterion's runner binds its message server at the fixed path /tmp/criterion_<pid>.sock
+ * (not under TMPDIR). A runner we SIGKILL leaves the socket behind, and with /tmp's sticky bit a
+ * later runner of another uid that gets the same pid cannot replace it: it aborts with "Could
+ * not initialize the message server: Address already in use". Removing the file at a pid's
+ * path before the runner starts and after it ends keeps that from charging a student. */
+void crit_remove_socket(pid_t pid);
 
 #endif

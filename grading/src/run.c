@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crit.h"
 #include "reap.h"
 
 #define REPORT_CAP (16u << 20) /* a Criterion report of one test is a few KiB */
@@ -188,6 +189,7 @@ int run_process(const struct run_spec *rs, struct run_result *rr) {
     if (pidfd >= 0) close(pidfd);
 
     rr->leftovers = !reaper_sweep(pid, kill_uid, sb.uid);
+    crit_remove_socket(pid); /* left behind if the runner was killed */
     drain(&cap, 2.0);
     return 0;
 

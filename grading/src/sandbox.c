@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crit.h"
+
 const char *sb_stage_name(int stage) {
     switch (stage) {
     case SBS_FDS: return "setting up file descriptors";
@@ -161,6 +163,7 @@ noreturn void sandbox_exec(const struct child_setup *cs) {
      * terminal to read from (which would stop it) or to scribble on */
     setsid();
     int st = setup_fds(cs);
+    crit_remove_socket(getpid()); /* still privileged: a stale one of any uid can go */
 
     /* before the user namespace exists: it takes its process limit from ours */
     if (set_limit(RLIMIT_NPROC, cs->nproc, cs->nproc)) fail(st, SBS_RLIMIT);
