@@ -56,7 +56,9 @@ if [ "$lab" = core ]; then
     bin=$work/build/core/test-core
     status=0
     for t in $kills; do
-        if ! timeout 30 "$bin" --list | grep -qE "[─ ]$t\$"; then
+        # grep reads the whole list: with -q it could exit first and, under pipefail, the
+        # SIGPIPE of the listing binary would read as "no such test".
+        if ! timeout 30 "$bin" --list | grep -E "[─ ]$t\$" >/dev/null; then
             echo "core/$t: no such test"
             status=1
         # A bound on time: a mutant may well turn a loop into an endless one (that kills it too).
