@@ -97,15 +97,32 @@ CORE_LIB  := $(BUILD)/core/libvlab.a
 CORE_TSRC := $(wildcard $(CORE_DIR)/tests/*.c)
 CORE_TOBJ := $(patsubst $(CORE_DIR)/tests/%.c,$(BUILD)/core/tests/%.o,$(CORE_TSRC))
 CORE_TEST := $(BUILD)/core/test-core
+# libvlab's own dependencies: every link that uses $(CORE_LIB) adds $(CORE_LIBS).
+CORE_PKGS := unicorn
+CORE_LIBS  = $(call pc,--libs,$(CORE_PKGS)) -lpthread -lrt
+# Guest programs the core tests run (GNU as -> flat binaries); the tests find them next to
+# test-core, in $(BUILD)/core/guests/. A guest's first line may say `# vlab-guest: 16|32|64`
+# (default 64) and `# vlab-base: 0x...` (load address, default 0x1000).
+CORE_GSRC := $(wildcard $(CORE_DIR)/tests/guests/*.S)
+CORE_GBIN := $(patsubst $(CORE_DIR)/tests/guests/%.S,$(BUILD)/core/guests/%.bin,$(CORE_GSRC))
 
 $(BUILD)/core/obj/%.o: $(CORE_DIR)/src/%.c | deps
-	$(call compile,$(CORE_INC))
+	$(call compile,$(CORE_INC) $(call pc,--cflags,$(CORE_PKGS)))
 $(BUILD)/core/tests/%.o: $(CORE_DIR)/tests/%.c | deps
-	$(call compile,$(CORE_INC) $(call pc,--cflags,criterion))
+	$(call compile,$(CORE_INC) $(call pc,--cflags,criterion $(CORE_PKGS)))
 $(CORE_LIB): $(CORE_OBJ)
 	$(archive)
-$(CORE_TEST): $(CORE_TOBJ) $(CORE_LIB)
-	$(call link,$^ $(call pc,--libs,criterion))
+$(CORE_TEST): $(CORE_TOBJ) $(CORE_LIB) | $(CORE_GBIN)
+	$(call link,$(CORE_TOBJ) $(CORE_LIB) $(CORE_LIBS) $(call pc,--libs,criterion))
+$(BUILD)/core/guests/%.bin: $(CORE_DIR)/tests/guests/%.S
+	@mkdir -p $(@D)
+	$(if $(filter 1,$(V)),,@echo "  AS      $@")
+	$(Q)bits=$$(sed -n 's/^# vlab-guest: *\([0-9]*\).*/\1/p' $< | head -n 1); \
+	base=$$(sed -n 's/^# vlab-base: *\(0x[0-9a-fA-F]*\).*/\1/p' $< | head -n 1); \
+	bits=$${bits:-64}; base=$${base:-0x1000}; \
+	if [ "$$bits" = 64 ]; then asf=--64; ldm=elf_x86_64; else asf=--32; ldm=elf_i386; fi; \
+	as $$asf -o $@.o $< && \
+	ld -m $$ldm -Ttext=$$base -e 0 --oformat binary -o $@ $@.o && rm -f $@.o
 
 # ---------------------------------------------------------------- harness runtime
 HLIB_INC := -Iharness/lib
@@ -142,9 +159,9 @@ $(SOLOUT)/$(1)/obj/sol/%.o: $(SOL)/$(1)/%.c | deps
 	$$(call compile,$$($(1)_CF))
 
 $(SOLOUT)/$(1)/test-$(1): $$($(1)_T_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB)
-	$$(call link,$$^ $$($(1)_LIBS) $$(call pc,--libs,criterion))
+	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
 $(SOLOUT)/$(1)/bench-$(1): $$($(1)_B_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB)
-	$$(call link,$$^ $$($(1)_LIBS) $$(call pc,--libs,criterion))
+	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
 
 LAB_BINS += $(SOLOUT)/$(1)/test-$(1) $$(if $$($(1)_B_OBJ),$(SOLOUT)/$(1)/bench-$(1))
 endef
@@ -189,7 +206,7 @@ $(GRADER_TEST): $(BUILD)/grading/test_grader.o
 .PHONY: all labs core grader selftest-bins grade test bench coverage handout format format-check clean
 
 all: core grader labs compile_commands.json
-core: $(CORE_LIB) $(CORE_TEST) $(HLIB)
+core: $(CORE_LIB) $(CORE_TEST) $(CORE_GBIN) $(HLIB)
 grader: $(GRADER)
 labs: check-sol $(LAB_BINS)
 selftest-bins: $(GRADER) $(GRADER_TEST) $(SELFTEST_BINS)

@@ -1,0 +1,233 @@
+/* Image loaders. An image is untrusted input (a student's guest, a hostile test): every
+ * header field is checked, with overflow-safe arithmetic, before anything is copied. */
+#include "vlab/loader.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vlab/err.h"
+
+#define MAX_IMAGE (256u << 20)
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+int vlab_read_file(const char *path, size_t max, void **buf, size_t *len, char *err,
+                   size_t errlen) {
+    if (!path || !buf || !len) return fail(err, errlen, VLAB_EINVAL, "no file name");
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, errlen, VLAB_EIO, "%s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    unsigned char *p = malloc(cap);
+    while (p) {
+        if (n == cap) {
+            if (cap >= max) break;
+            unsigned char *q = realloc(p, cap * 2);
+            if (!q) {
+                free(p);
+                p = NULL;
+                break;
+            }
+            p = q;
+            cap *= 2;
+        }
+        size_t got = fread(p + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!p) return fail(err, errlen, VLAB_ENOMEM, "%s: out of memory", path);
+    if (bad) {
+        free(p);
+        return fail(err, errlen, VLAB_EIO, "%s: read error", path);
+    }
+    if (n > max) {
+        free(p);
+        return fail(err, errlen, VLAB_EINVAL, "%s: larger than %zu bytes", path, max);
+    }
+    *buf = p;
+    *len = n;
+    return VLAB_OK;
+}
+
+/* Whether [gpa, gpa+len) is covered by guest memory regions (adjacent ones may be chained). */
+static int check_range(const struct vlab_gpmem *mem, uint64_t gpa, uint64_t len, bool write) {
+    if (len == 0) return VLAB_OK;
+    if (len - 1 > UINT64_MAX - gpa) return VLAB_ERANGE;
+    uint64_t left = len;
+    while (left) {
+        const struct vlab_mem_region *r = vlab_gpmem_find(mem, gpa);
+        if (!r) return VLAB_ERANGE;
+        if (write && (r->flags & VLAB_MEM_READONLY)) return VLAB_EINVAL;
+        uint64_t in = r->size - (gpa - r->gpa);
+        if (in >= left) return VLAB_OK;
+        left -= in;
+        gpa += in;
+    }
+    return VLAB_OK;
+}
+
+int vlab_load_flat_buf(struct vlab_gpmem *mem, const void *buf, size_t len, uint64_t gpa, char *err,
+                       size_t errlen) {
+    if (!mem || (!buf && len)) return fail(err, errlen, VLAB_EINVAL, "no memory or no image");
+    int rc = check_range(mem, gpa, len, true);
+    if (rc == VLAB_ERANGE)
+        return fail(err, errlen, rc, "image of %zu bytes at gpa %#llx does not fit in guest memory",
+                    len, (unsigned long long)gpa);
+    if (rc != VLAB_OK)
+        return fail(err, errlen, rc, "image at gpa %#llx would overwrite read-only memory",
+                    (unsigned long long)gpa);
+    return vlab_gpmem_write(mem, gpa, buf, len);
+}
+
+int vlab_load_flat(struct vlab_gpmem *mem, const char *path, uint64_t gpa, uint64_t *size,
+                   char *err, size_t errlen) {
+    void *buf;
+    size_t len;
+    int rc = vlab_read_file(path, MAX_IMAGE, &buf, &len, err, errlen);
+    if (rc != VLAB_OK) return rc;
+    rc = vlab_load_flat_buf(mem, buf, len, gpa, err, errlen);
+    free(buf);
+    if (rc == VLAB_OK && size) *size = len;
+    return rc;
+}
+
+static bool pow2_or_zero(uint64_t x) {
+    return (x & (x - 1)) == 0;
+}
+
+static int load_segments(struct vlab_gpmem *mem, const unsigned char *img, size_t len,
+                         const Elf64_Ehdr *ehp, const Elf64_Phdr *ph, struct vlab_elf_info *info,
+                         char *err, size_t errlen) {
+    const Elf64_Ehdr eh = *ehp;
+    struct vlab_elf_info out = {.entry = eh.e_entry, .lowest = UINT64_MAX};
+    bool entry_ok = false;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        const Elf64_Phdr *p = &ph[i];
+        if (p->p_type == PT_INTERP || p->p_type == PT_DYNAMIC)
+            return fail(err, errlen, VLAB_EINVAL,
+                        "segment %u: dynamic linking (PT_INTERP/PT_DYNAMIC) is not supported", i);
+        if (p->p_type != PT_LOAD || p->p_memsz == 0) continue;
+        if (p->p_filesz > p->p_memsz)
+            return fail(err, errlen, VLAB_EINVAL, "segment %u: p_filesz %#llx > p_memsz %#llx", i,
+                        (unsigned long long)p->p_filesz, (unsigned long long)p->p_memsz);
+        if (p->p_offset > len || p->p_filesz > len - p->p_offset)
+            return fail(err, errlen, VLAB_EINVAL,
+                        "segment %u: file bytes [%#llx, +%#llx) lie outside the %zu-byte file", i,
+                        (unsigned long long)p->p_offset, (unsigned long long)p->p_filesz, len);
+        if (!pow2_or_zero(p->p_align) ||
+            (p->p_align > 1 && (p->p_vaddr - p->p_offset) % p->p_align != 0))
+            return fail(err, errlen, VLAB_EINVAL,
+                        "segment %u: bad alignment %#llx (p_vaddr and p_offset must agree "
+                        "modulo a power of two)",
+                        i, (unsigned long long)p->p_align);
+        if (p->p_memsz - 1 > UINT64_MAX - p->p_paddr || p->p_memsz - 1 > UINT64_MAX - p->p_vaddr)
+            return fail(err, errlen, VLAB_EINVAL, "segment %u: address + size wraps around", i);
+        int rc = check_range(mem, p->p_paddr, p->p_memsz, true);
+        if (rc != VLAB_OK)
+            return fail(err, errlen, rc, "segment %u: [%#llx, +%#llx) is %s", i,
+                        (unsigned long long)p->p_paddr, (unsigned long long)p->p_memsz,
+                        rc == VLAB_ERANGE ? "outside guest memory" : "in read-only memory");
+        for (unsigned j = 0; j < i; j++) {
+            const Elf64_Phdr *q = &ph[j];
+            if (q->p_type != PT_LOAD || q->p_memsz == 0) continue;
+            if (p->p_paddr <= q->p_paddr + (q->p_memsz - 1) &&
+                q->p_paddr <= p->p_paddr + (p->p_memsz - 1))
+                return fail(err, errlen, VLAB_EINVAL, "segments %u and %u overlap", j, i);
+        }
+        if ((p->p_flags & PF_X) && eh.e_entry >= p->p_vaddr && eh.e_entry - p->p_vaddr < p->p_memsz)
+            entry_ok = true;
+        if (p->p_paddr < out.lowest) out.lowest = p->p_paddr;
+        if (p->p_paddr + p->p_memsz > out.highest) out.highest = p->p_paddr + p->p_memsz;
+        out.nload++;
+    }
+    if (out.nload == 0) return fail(err, errlen, VLAB_EINVAL, "no PT_LOAD segment to load");
+    if (!entry_ok)
+        return fail(err, errlen, VLAB_EINVAL,
+                    "entry point %#llx is not inside an executable PT_LOAD segment",
+                    (unsigned long long)eh.e_entry);
+    /* Everything checked: now copy, then zero each bss tail. */
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        const Elf64_Phdr *p = &ph[i];
+        if (p->p_type != PT_LOAD || p->p_memsz == 0) continue;
+        int rc = vlab_gpmem_write(mem, p->p_paddr, img + p->p_offset, p->p_filesz);
+        if (rc == VLAB_OK)
+            rc = vlab_gpmem_fill(mem, p->p_paddr + p->p_filesz, 0, p->p_memsz - p->p_filesz);
+        if (rc != VLAB_OK) return fail(err, errlen, rc, "segment %u: copy failed", i);
+    }
+    if (info) *info = out;
+    return VLAB_OK;
+}
+
+int vlab_load_elf64(struct vlab_gpmem *mem, const void *image, size_t len,
+                    struct vlab_elf_info *info, char *err, size_t errlen) {
+    if (!mem || !image) return fail(err, errlen, VLAB_EINVAL, "no memory or no image");
+    const unsigned char *img = image;
+    Elf64_Ehdr eh;
+    if (len < sizeof eh)
+        return fail(err, errlen, VLAB_EINVAL, "truncated ELF header: %zu bytes, need %zu", len,
+                    sizeof eh);
+    memcpy(&eh, img, sizeof eh); /* the image may be unaligned */
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+        return fail(err, errlen, VLAB_EINVAL, "not an ELF file (bad magic)");
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64)
+        return fail(err, errlen, VLAB_EINVAL, "ELF class %u: only ELFCLASS64 is loaded",
+                    eh.e_ident[EI_CLASS]);
+    if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
+        return fail(err, errlen, VLAB_EINVAL, "ELF data encoding %u: x86-64 is little-endian",
+                    eh.e_ident[EI_DATA]);
+    if (eh.e_ident[EI_VERSION] != EV_CURRENT || eh.e_version != EV_CURRENT)
+        return fail(err, errlen, VLAB_EINVAL, "ELF version %u/%u, expected %u",
+                    eh.e_ident[EI_VERSION], eh.e_version, EV_CURRENT);
+    if (eh.e_machine != EM_X86_64)
+        return fail(err, errlen, VLAB_EINVAL, "ELF machine %u, expected EM_X86_64 (%u)",
+                    eh.e_machine, EM_X86_64);
+    if (eh.e_type != ET_EXEC)
+        return fail(err, errlen, VLAB_EINVAL, "ELF type %u: only executables (ET_EXEC) are loaded",
+                    eh.e_type);
+    if (eh.e_ehsize != sizeof(Elf64_Ehdr))
+        return fail(err, errlen, VLAB_EINVAL, "e_ehsize %u, expected %zu", eh.e_ehsize,
+                    sizeof(Elf64_Ehdr));
+    if (eh.e_phentsize != sizeof(Elf64_Phdr))
+        return fail(err, errlen, VLAB_EINVAL, "e_phentsize %u, expected %zu", eh.e_phentsize,
+                    sizeof(Elf64_Phdr));
+    if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
+        return fail(err, errlen, VLAB_EINVAL, "e_phnum %u: no program headers", eh.e_phnum);
+    uint64_t phbytes = (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr);
+    if (eh.e_phoff > len || phbytes > len - eh.e_phoff)
+        return fail(err, errlen, VLAB_EINVAL,
+                    "program headers [%#llx, +%#llx) lie outside the %zu-byte file",
+                    (unsigned long long)eh.e_phoff, (unsigned long long)phbytes, len);
+
+    Elf64_Phdr *ph = malloc(phbytes);
+    if (!ph) return fail(err, errlen, VLAB_ENOMEM, "out of memory");
+    memcpy(ph, img + eh.e_phoff, phbytes);
+    int rc = load_segments(mem, img, len, &eh, ph, info, err, errlen);
+    free(ph);
+    return rc;
+}
+int vlab_load_elf64_file(struct vlab_gpmem *mem, const char *path, struct vlab_elf_info *info,
+                         char *err, size_t errlen) {
+    void *buf;
+    size_t len;
+    int rc = vlab_read_file(path, MAX_IMAGE, &buf, &len, err, errlen);
+    if (rc != VLAB_OK) return rc;
+    rc = vlab_load_elf64(mem, buf, len, info, err, errlen);
+    free(buf);
+    return rc;
+}

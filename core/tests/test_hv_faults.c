@@ -1,0 +1,220 @@
+/* Guests that go wrong: each is reported as the exit KVM gives, and the call returns. */
+#include "hv_util.h"
+#include "vlab/x86.h"
+
+HV_TEST(watchdog_stops_endless_loop) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "loop_forever", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    cr_assert_eq(vlab_hv_set_watchdog(g.vcpu, 20000), VLAB_OK, "expected a watchdog: %s",
+                 vlab_hv_error(g.hv));
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_TIMEOUT, "an endless loop under a 20 ms watchdog");
+    struct vlab_regs r;
+    vlab_hv_get_regs(g.vcpu, &r);
+    cr_assert(r.rax > 1000, "expected the loop to have run (RAX counts), got %llu",
+              (unsigned long long)r.rax);
+    /* The vCPU stays usable: a second run times out again. */
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_TIMEOUT, "a second run of the endless loop");
+    gvm_close(&g);
+}
+
+HV_TEST(watchdog_quiet_when_guest_exits) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "compute", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    vlab_hv_set_watchdog(g.vcpu, 2000000);
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_HLT, "a short guest under a 2 s watchdog");
+    gvm_close(&g);
+}
+
+HV_TEST(triple_fault_is_shutdown) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "triple_fault", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_SHUTDOWN, "divide by zero with an IDT of limit 0");
+    struct vlab_regs r;
+    vlab_hv_get_regs(g.vcpu, &r);
+    cr_assert_eq(r.rax, 0x77, "expected the instructions before the fault to have run, RAX %#llx",
+                 (unsigned long long)r.rax);
+    if (kind == VLAB_HV_UNICORN)
+        cr_assert_eq(g.exit.shutdown.vector, X86_EXC_DE, "expected #DE (0) as the cause, got %d",
+                     g.exit.shutdown.vector);
+    gvm_close(&g);
+}
+
+HV_TEST(ud2_is_shutdown) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "ud2", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_SHUTDOWN, "ud2 without an IDT (#UD -> #GP -> #DF -> triple fault)");
+    if (kind == VLAB_HV_UNICORN) {
+        cr_assert_eq(g.exit.shutdown.vector, X86_EXC_UD, "expected #UD (6), got %d",
+                     g.exit.shutdown.vector);
+        cr_assert(strstr(g.exit.desc, "#UD"), "expected the description to name #UD, got %s",
+                  g.exit.desc);
+    }
+    struct vlab_regs r;
+    vlab_hv_get_regs(g.vcpu, &r);
+    cr_assert_eq(r.rax, 0x1234, "expected the instruction before ud2 to have run, RAX %#llx",
+                 (unsigned long long)r.rax);
+    if (kind == VLAB_HV_UNICORN) {
+        /* Running a shut-down vCPU again reports the same, it does not resume the guest. */
+        gvm_run(&g);
+        expect_exit(&g, VLAB_EXIT_SHUTDOWN, "a second run after shutdown");
+    }
+    /* Loading a fresh state revives it, as a VMM resetting a guest does. */
+    gvm_load(&g, "compute", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_HLT, "a new guest loaded into the shut-down vCPU");
+    gvm_close(&g);
+}
+
+HV_TEST(fetch_from_mmio_is_internal_error) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "mmio_fetch", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_INTERNAL_ERROR, "a jump into MMIO space");
+    cr_assert_eq(g.exit.internal.suberror, VLAB_INTERNAL_EMULATION,
+                 "expected suberror 1 (emulation), got %u", g.exit.internal.suberror);
+    gvm_close(&g);
+}
+
+HV_TEST(dump_names_registers) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "compute", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    char buf[4096] = {0};
+    FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+    vlab_hv_dump(g.vcpu, f);
+    fclose(f);
+    cr_assert(strstr(buf, "rax 0000000013e5e51c"), "expected RAX 333833500 in the dump:\n%s", buf);
+    cr_assert(strstr(buf, "efer 0000000000000500"), "expected EFER LME|LMA in the dump:\n%s", buf);
+    cr_assert(strstr(buf, "cs  sel 0008"), "expected CS selector 8 in the dump:\n%s", buf);
+    gvm_close(&g);
+}
+
+Test(core, hv_open_rejects_bad_arguments) {
+    char err[128];
+    cr_assert_null(vlab_hv_open((enum vlab_hv_kind)7, err, sizeof err), "expected NULL for kind 7");
+    cr_assert(strstr(err, "unknown"), "expected an 'unknown backend' message, got %s", err);
+    enum vlab_hv_kind k;
+    cr_assert_eq(vlab_hv_kind_parse("unicorn", &k), VLAB_OK, "expected 'unicorn' to parse");
+    cr_assert_eq(k, VLAB_HV_UNICORN, "expected VLAB_HV_UNICORN");
+    cr_assert_eq(vlab_hv_kind_parse("qemu", &k), VLAB_EINVAL, "expected 'qemu' to be refused");
+    struct vlab_hv *hv = vlab_hv_open(VLAB_HV_AUTO, err, sizeof err);
+    cr_assert_not_null(hv, "expected auto to open a backend: %s", err);
+    cr_assert(vlab_hv_kind(hv) != VLAB_HV_AUTO, "expected auto to resolve to a real backend");
+    static uint8_t page[8192] __attribute__((aligned(4096)));
+    cr_assert_eq(vlab_hv_map(hv, 0, 0x1000, 0x1000, page, 0), VLAB_OK, "expected a slot");
+    cr_assert_eq(vlab_hv_map(hv, 1, 0x1800, 0x1000, page + 4096, 0), VLAB_EINVAL,
+                 "expected a misaligned gpa refused");
+    cr_assert_eq(vlab_hv_map(hv, 1, 0x0, 0x2000, page, 0), VLAB_EINVAL,
+                 "expected an overlapping slot refused");
+    cr_assert_eq(vlab_hv_map(hv, 99, 0x10000, 0x1000, page, 0), VLAB_EINVAL,
+                 "expected slot 99 refused");
+    cr_assert_eq(vlab_hv_map(hv, 0, 0, 0, NULL, 0), VLAB_OK, "expected slot 0 deleted");
+    cr_assert_eq(vlab_hv_map(hv, 0, 0, 0, NULL, 0), VLAB_ENOENT, "expected no slot 0 any more");
+    cr_assert_eq(vlab_hv_run(NULL, NULL), VLAB_EINVAL, "expected EINVAL for a NULL vCPU");
+    vlab_hv_close(hv);
+    vlab_hv_close(NULL);
+}
+
+/* A VMM may give up on a guest in the middle of an exit: closing must not hang or crash. */
+HV_TEST(close_with_exit_pending) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "mmio_roundtrip", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    vlab_hv_set_watchdog(g.vcpu, 1000000);
+    gvm_run(&g);
+    cr_assert_eq(g.exit.reason, VLAB_EXIT_MMIO, "expected the first MMIO exit");
+    gvm_close(&g);
+    gvm_open(&g, kind);
+    gvm_load(&g, "in_roundtrip", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    cr_assert_eq(g.exit.reason, VLAB_EXIT_IO, "expected the first IO exit");
+    vlab_hv_vcpu_destroy(g.vcpu);
+    gvm_close(&g);
+}
+
+/* Guest code rewritten through the host pointer between runs runs as rewritten. */
+HV_TEST(code_changed_between_runs) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "compute", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_HLT, "the compute guest");
+    static const uint8_t patch[] = {0xb8, 0x2a, 0, 0, 0, 0xf4}; /* mov $42, %eax; hlt */
+    vlab_gpmem_write(&g.mem, GUEST_GPA, patch, sizeof patch);
+    cr_assert_eq(vlab_hv_code_changed(g.hv, GUEST_GPA, sizeof patch), VLAB_OK,
+                 "expected code_changed to succeed");
+    struct vlab_regs r;
+    vlab_hv_get_regs(g.vcpu, &r);
+    r.rip = GUEST_GPA;
+    vlab_hv_set_regs(g.vcpu, &r);
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_HLT, "the patched guest");
+    vlab_hv_get_regs(g.vcpu, &r);
+    cr_assert_eq(r.rax, 42, "expected the new code to run (RAX 42), got %llu",
+                 (unsigned long long)r.rax);
+    gvm_close(&g);
+}
+
+/* A store into a read-only slot: kvm turns it into an MMIO write exit (KVM_MEM_READONLY);
+ * unicorn reports an internal error naming the access (docs/architecture.md). */
+HV_TEST(readonly_slot_write) {
+    skip_without_kvm(kind);
+    struct gvm g;
+    memset(&g, 0, sizeof g);
+    g.kind = kind;
+    vlab_gpmem_init(&g.mem);
+    static uint8_t rom[0x1000] __attribute__((aligned(4096)));
+    cr_assert_eq(vlab_gpmem_add_ram(&g.mem, 0, 0x3000, "low"), VLAB_OK, "expected low RAM");
+    cr_assert_eq(vlab_gpmem_add_region(&g.mem, 0x3000, 0x1000, rom, VLAB_MEM_READONLY, "rom"),
+                 VLAB_OK, "expected a read-only region");
+    cr_assert_eq(vlab_gpmem_add_ram(&g.mem, 0x4000, RAM_SIZE - 0x4000, "high"), VLAB_OK,
+                 "expected high RAM");
+    char err[256];
+    g.hv = vlab_hv_open(kind, err, sizeof err);
+    cr_assert_not_null(g.hv, "expected a VM: %s", err);
+    int rc = vlab_hv_map_gpmem(g.hv, &g.mem);
+    if (rc == VLAB_EUNSUPP) {
+        vlab_hv_close(g.hv);
+        cr_skip_test("this KVM has no KVM_CAP_READONLY_MEM");
+    }
+    cr_assert_eq(rc, VLAB_OK, "expected the map: %s", vlab_hv_error(g.hv));
+    g.vcpu = vlab_hv_vcpu_create(g.hv, err, sizeof err);
+    cr_assert_not_null(g.vcpu, "expected a vCPU: %s", err);
+    gvm_load(&g, "compute", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    if (kind == VLAB_HV_KVM) {
+        expect_exit(&g, VLAB_EXIT_MMIO, "a store to a read-only slot on kvm");
+        cr_assert(g.exit.mmio.is_write && g.exit.mmio.gpa == 0x3000 && g.exit.mmio.len == 8,
+                  "expected an 8-byte MMIO write to 0x3000");
+    } else {
+        expect_exit(&g, VLAB_EXIT_INTERNAL_ERROR, "a store to a read-only slot on unicorn");
+        cr_assert(strstr(g.exit.desc, "read-only") && strstr(g.exit.desc, "0x3000"),
+                  "expected the description to name the read-only gpa 0x3000, got %s", g.exit.desc);
+    }
+    uint64_t v;
+    memcpy(&v, rom, 8);
+    cr_assert_eq(v, 0, "expected the read-only page unchanged, got %#llx", (unsigned long long)v);
+    gvm_close(&g);
+}

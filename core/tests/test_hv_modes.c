@@ -1,0 +1,134 @@
+/* Each CPU mode entered through the reference entry states, checked by a guest that prints
+ * through port 0x10 (and, where it can, reports what it sees of its own state). */
+#include "hv_util.h"
+#include "vlab/x86.h"
+
+HV_TEST(real_mode_hello) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "real_hello", 0x10000);
+    gvm_enter(&g, REAL, 0x10000);
+    struct vlab_sregs s;
+    cr_assert_eq(vlab_hv_get_sregs(g.vcpu, &s), VLAB_OK, "expected sregs");
+    cr_assert_eq(s.cs.selector, 0x1000, "expected CS = 0x1000 for entry 0x10000, got %#x",
+                 s.cs.selector);
+    cr_assert_eq(s.cs.base, 0x10000, "expected CS base = selector << 4, got %#llx",
+                 (unsigned long long)s.cs.base);
+    char out[64];
+    run_collect(&g, 0x10, out, sizeof out);
+    expect_exit(&g, VLAB_EXIT_HLT, "real-mode hello ends with hlt");
+    cr_assert_str_eq(out, "hello from real mode\n",
+                     "expected the string found through DS base = 0x1000 << 4, got \"%s\"", out);
+    struct vlab_regs r;
+    cr_assert_eq(vlab_hv_get_regs(g.vcpu, &r), VLAB_OK, "expected regs");
+    cr_assert_eq(r.rip & 0xffff, 0x0f, "expected IP just past hlt (0x0f), got %#llx",
+                 (unsigned long long)r.rip);
+    gvm_close(&g);
+}
+
+HV_TEST(protected_mode_hello) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "pm_hello", GUEST_GPA);
+    gvm_enter(&g, PROTECTED, GUEST_GPA);
+    char out[64];
+    run_collect(&g, 0x10, out, sizeof out);
+    expect_exit(&g, VLAB_EXIT_HLT, "protected-mode hello ends with hlt");
+    cr_assert_str_eq(out, "hello from protected mode\n", "expected the greeting, got \"%s\"", out);
+    struct vlab_regs r;
+    vlab_hv_get_regs(g.vcpu, &r);
+    cr_assert(r.rax & X86_CR0_PE, "expected the guest to read CR0.PE = 1, got CR0 %#llx",
+              (unsigned long long)r.rax);
+    cr_assert(!(r.rax & X86_CR0_PG), "expected no paging in flat protected mode");
+    gvm_close(&g);
+}
+
+HV_TEST(long_mode_hello) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "lm_hello", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    char out[64];
+    run_collect(&g, 0x10, out, sizeof out);
+    expect_exit(&g, VLAB_EXIT_HLT, "long-mode hello ends with hlt");
+    cr_assert_str_eq(out, "hello from long mode\n",
+                     "expected the greeting (found RIP-relatively, 64-bit only), got \"%s\"", out);
+    struct vlab_regs r;
+    vlab_hv_get_regs(g.vcpu, &r);
+    cr_assert(r.rax & X86_EFER_LMA, "expected the guest to read EFER.LMA = 1, got EFER %#llx",
+              (unsigned long long)r.rax);
+    struct vlab_sregs s;
+    vlab_hv_get_sregs(g.vcpu, &s);
+    cr_assert(s.cr0 & X86_CR0_PG, "expected CR0.PG after the run, got %#llx",
+              (unsigned long long)s.cr0);
+    cr_assert(s.efer & X86_EFER_LMA, "expected EFER.LMA after the run, got %#llx",
+              (unsigned long long)s.efer);
+    cr_assert(s.cs.l, "expected a 64-bit CS");
+    gvm_close(&g);
+}
+
+HV_TEST(compute_result_in_rax_and_memory) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "compute", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_HLT, "the compute guest ends with hlt");
+    struct vlab_regs r;
+    vlab_hv_get_regs(g.vcpu, &r);
+    cr_assert_eq(r.rax, 333833500ull,
+                 "expected sum of squares 1..1000 = 333833500 in RAX, got %llu",
+                 (unsigned long long)r.rax);
+    uint64_t m = 0;
+    vlab_gpmem_read_u64(&g.mem, 0x3000, &m);
+    cr_assert_eq(m, 333833500ull, "expected 333833500 at gpa 0x3000, got %llu",
+                 (unsigned long long)m);
+    gvm_close(&g);
+}
+
+/* The KVM_SET_SREGS rules hold on every backend: the EFER.LMA pitfall fails the same way. */
+HV_TEST(sregs_lma_missing_refused) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "lm_hello", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    struct vlab_sregs s;
+    vlab_hv_get_sregs(g.vcpu, &s);
+    s.efer &= ~X86_EFER_LMA;
+    int rc = vlab_hv_set_sregs(g.vcpu, &s);
+    cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for LME|PG without LMA, got %d", rc);
+    cr_assert(strstr(vlab_hv_error(g.hv), "LMA"), "expected the message to name EFER.LMA, got %s",
+              vlab_hv_error(g.hv));
+    gvm_close(&g);
+}
+
+/* A data-segment type in CS: VMX refuses the entry. */
+HV_TEST(bad_cs_type_fails_entry) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "pm_hello", GUEST_GPA);
+    gvm_enter(&g, PROTECTED, GUEST_GPA);
+    struct vlab_sregs s;
+    vlab_hv_get_sregs(g.vcpu, &s);
+    s.cs.type = X86_SEG_TYPE_DATA_RW;
+    int rc = vlab_hv_set_sregs(g.vcpu, &s);
+    if (rc != VLAB_OK) { /* KVM may refuse it at SET_SREGS already */
+        cr_assert_eq(rc, VLAB_EINVAL, "expected OK or EINVAL, got %d", rc);
+        gvm_close(&g);
+        return;
+    }
+    gvm_run(&g);
+    if (kind == VLAB_HV_UNICORN) {
+        expect_exit(&g, VLAB_EXIT_FAIL_ENTRY, "CS with a data type");
+        cr_assert_eq(g.exit.fail_entry.hardware_entry_failure_reason,
+                     VLAB_ENTRY_INVALID_GUEST_STATE, "expected reason 0x80000021, got %#llx",
+                     (unsigned long long)g.exit.fail_entry.hardware_entry_failure_reason);
+        cr_assert(strstr(g.exit.desc, "code segment"),
+                  "expected the reason to name the CS type, "
+                  "got %s",
+                  g.exit.desc);
+    } else {
+        cr_assert(g.exit.reason != VLAB_EXIT_HLT, "expected the guest not to run normally");
+    }
+    gvm_close(&g);
+}

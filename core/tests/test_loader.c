@@ -1,0 +1,224 @@
+#include <criterion/criterion.h>
+#include <elf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "vlab/err.h"
+#include "vlab/gpmem.h"
+#include "vlab/loader.h"
+
+static struct vlab_gpmem m;
+static char err[256];
+
+static void setup(void) {
+    vlab_gpmem_init(&m);
+    cr_assert_eq(vlab_gpmem_add_ram(&m, 0, 0x100000, "ram"), VLAB_OK, "expected 1 MiB of RAM");
+    err[0] = 0;
+}
+static void teardown(void) {
+    vlab_gpmem_destroy(&m);
+}
+
+/* A small valid executable: text (RX, 16 bytes at 0x10000) and data (RW, 8 bytes of file,
+ * 0x100 in memory: bss) at 0x20000. */
+struct image {
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph[2];
+    uint8_t text[16];
+    uint8_t data[8];
+} __attribute__((packed));
+
+static void make_image(struct image *im) {
+    memset(im, 0, sizeof *im);
+    memcpy(im->eh.e_ident, ELFMAG, SELFMAG);
+    im->eh.e_ident[EI_CLASS] = ELFCLASS64;
+    im->eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    im->eh.e_ident[EI_VERSION] = EV_CURRENT;
+    im->eh.e_type = ET_EXEC;
+    im->eh.e_machine = EM_X86_64;
+    im->eh.e_version = EV_CURRENT;
+    im->eh.e_entry = 0x10004;
+    im->eh.e_phoff = offsetof(struct image, ph);
+    im->eh.e_ehsize = sizeof(Elf64_Ehdr);
+    im->eh.e_phentsize = sizeof(Elf64_Phdr);
+    im->eh.e_phnum = 2;
+    im->ph[0] = (Elf64_Phdr){
+        PT_LOAD, PF_R | PF_X, offsetof(struct image, text), 0x10000, 0x10000, 16, 16, 1};
+    im->ph[1] = (Elf64_Phdr){
+        PT_LOAD, PF_R | PF_W, offsetof(struct image, data), 0x20000, 0x20000, 8, 0x100, 1};
+    for (int i = 0; i < 16; i++)
+        im->text[i] = (uint8_t)(0x90 + i);
+    memset(im->data, 0xd0, sizeof im->data);
+}
+
+static int load(const struct image *im, size_t len, struct vlab_elf_info *info) {
+    return vlab_load_elf64(&m, im, len, info, err, sizeof err);
+}
+
+Test(core, loader_elf64_valid, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    vlab_gpmem_fill(&m, 0x20000, 0xee, 0x200); /* dirty: bss must be zeroed */
+    struct vlab_elf_info info;
+    int rc = load(&im, sizeof im, &info);
+    cr_assert_eq(rc, VLAB_OK, "expected a valid image to load, got %d: %s", rc, err);
+    cr_assert_eq(info.entry, 0x10004, "expected entry 0x10004, got %#llx",
+                 (unsigned long long)info.entry);
+    cr_assert_eq(info.nload, 2, "expected 2 segments, got %u", info.nload);
+    cr_assert_eq(info.lowest, 0x10000, "expected lowest 0x10000");
+    cr_assert_eq(info.highest, 0x20100, "expected highest 0x20100, got %#llx",
+                 (unsigned long long)info.highest);
+    uint8_t b[16];
+    vlab_gpmem_read(&m, 0x10000, b, 16);
+    cr_assert(memcmp(b, im.text, 16) == 0, "expected the text bytes at 0x10000");
+    vlab_gpmem_read(&m, 0x20000, b, 8);
+    cr_assert(memcmp(b, im.data, 8) == 0, "expected the data bytes at 0x20000");
+}
+
+Test(core, loader_elf64_bss_zeroed, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    vlab_gpmem_fill(&m, 0x20000, 0xee, 0x200);
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_OK, "expected OK: %s", err);
+    for (uint64_t a = 0x20008; a < 0x20100; a++) {
+        uint8_t v;
+        vlab_gpmem_read_u8(&m, a, &v);
+        cr_assert_eq(v, 0, "expected bss byte at %#llx zeroed, got %#x", (unsigned long long)a, v);
+    }
+    uint8_t after;
+    vlab_gpmem_read_u8(&m, 0x20100, &after);
+    cr_assert_eq(after, 0xee, "expected the byte after p_memsz untouched, got %#x", after);
+}
+
+Test(core, loader_elf64_truncated_header, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    int rc = load(&im, sizeof(Elf64_Ehdr) - 1, NULL);
+    cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for a truncated header, got %d", rc);
+    cr_assert(strstr(err, "truncated"), "expected 'truncated' in the message, got %s", err);
+    rc = load(&im, 3, NULL);
+    cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for 3 bytes, got %d", rc);
+}
+
+Test(core, loader_elf64_wrong_class_machine_type, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    im.eh.e_ident[EI_CLASS] = ELFCLASS32;
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected ELFCLASS32 refused");
+    cr_assert(strstr(err, "class"), "expected the message to name the class, got %s", err);
+    make_image(&im);
+    im.eh.e_machine = EM_AARCH64;
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected EM_AARCH64 refused");
+    cr_assert(strstr(err, "machine"), "expected the message to name the machine, got %s", err);
+    make_image(&im);
+    im.eh.e_type = ET_DYN;
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected ET_DYN refused");
+    make_image(&im);
+    im.eh.e_ident[EI_DATA] = ELFDATA2MSB;
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected big-endian refused");
+    make_image(&im);
+    im.eh.e_ident[1] = 'X';
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected a bad magic refused");
+    make_image(&im);
+    im.eh.e_phentsize = 32;
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected e_phentsize 32 refused");
+    uint8_t b;
+    vlab_gpmem_read_u8(&m, 0x10000, &b);
+    cr_assert_eq(b, 0, "expected nothing written by refused images, got %#x", b);
+}
+
+Test(core, loader_elf64_phdrs_out_of_file, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    im.eh.e_phoff = sizeof im - 8;
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected phdrs past EOF refused");
+    cr_assert(strstr(err, "outside"), "expected 'outside' in the message, got %s", err);
+    make_image(&im);
+    im.eh.e_phoff = UINT64_MAX - 8; /* offset + size would wrap */
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected a wrapping e_phoff refused");
+    make_image(&im);
+    im.ph[1].p_offset = sizeof im - 4; /* 8 file bytes, only 4 in the file */
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL,
+                 "expected segment bytes past EOF refused");
+    make_image(&im);
+    im.ph[1].p_offset = UINT64_MAX - 2;
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected a wrapping p_offset refused");
+    make_image(&im);
+    im.ph[1].p_filesz = 0x200; /* > p_memsz */
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected p_filesz > p_memsz refused");
+}
+
+Test(core, loader_elf64_segment_outside_memory, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    im.ph[1].p_paddr = im.ph[1].p_vaddr = 0xfff80; /* runs past the 1 MiB of RAM */
+    int rc = load(&im, sizeof im, NULL);
+    cr_assert_eq(rc, VLAB_ERANGE, "expected ERANGE for a segment past guest memory, got %d", rc);
+    cr_assert(strstr(err, "outside guest memory"), "expected the message to say so, got %s", err);
+    make_image(&im);
+    im.ph[1].p_paddr = UINT64_MAX - 0x10;
+    rc = load(&im, sizeof im, NULL);
+    cr_assert(rc == VLAB_EINVAL || rc == VLAB_ERANGE, "expected a wrapping segment refused, got %d",
+              rc);
+    uint8_t b;
+    vlab_gpmem_read_u8(&m, 0x10000, &b);
+    cr_assert_eq(b, 0, "expected the valid first segment not written either, got %#x", b);
+}
+
+Test(core, loader_elf64_overlapping_segments, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    im.ph[1].p_paddr = im.ph[1].p_vaddr = 0x1000f; /* last byte of text */
+    int rc = load(&im, sizeof im, NULL);
+    cr_assert_eq(rc, VLAB_EINVAL, "expected overlapping segments refused, got %d", rc);
+    cr_assert(strstr(err, "overlap"), "expected 'overlap' in the message, got %s", err);
+    make_image(&im);
+    im.ph[1].p_paddr = im.ph[1].p_vaddr = 0x10010; /* touching is fine */
+    rc = load(&im, sizeof im, NULL);
+    cr_assert_eq(rc, VLAB_OK, "expected adjacent segments accepted, got %d: %s", rc, err);
+}
+
+Test(core, loader_elf64_entry_outside_text, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    im.eh.e_entry = 0x20000; /* in the data segment, not executable */
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected entry in data refused");
+    cr_assert(strstr(err, "entry"), "expected the message to name the entry point, got %s", err);
+    make_image(&im);
+    im.ph[0].p_align = 3;
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected alignment 3 refused");
+    make_image(&im);
+    im.ph[0].p_type = PT_INTERP;
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected PT_INTERP refused");
+}
+
+Test(core, loader_flat, .init = setup, .fini = teardown) {
+    uint8_t img[] = {1, 2, 3, 4};
+    cr_assert_eq(vlab_load_flat_buf(&m, img, 4, 0x5000, err, sizeof err), VLAB_OK,
+                 "expected a flat image loaded: %s", err);
+    uint32_t v;
+    vlab_gpmem_read_u32(&m, 0x5000, &v);
+    cr_assert_eq(v, 0x04030201, "expected the bytes at 0x5000, got %#x", v);
+    int rc = vlab_load_flat_buf(&m, img, 4, 0xffffe, err, sizeof err);
+    cr_assert_eq(rc, VLAB_ERANGE, "expected ERANGE past the end of RAM, got %d", rc);
+    cr_assert(strstr(err, "does not fit"), "expected 'does not fit', got %s", err);
+    rc = vlab_load_flat(&m, "/nonexistent/guest.bin", 0, NULL, err, sizeof err);
+    cr_assert_eq(rc, VLAB_EIO, "expected EIO for a missing file, got %d", rc);
+    cr_assert(strstr(err, "/nonexistent/guest.bin"), "expected the path in the message, got %s",
+              err);
+    char path[] = "/tmp/vlab-loader-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0, "expected a temp file");
+    FILE *f = fdopen(fd, "wb");
+    struct image im;
+    make_image(&im);
+    fwrite(&im, 1, sizeof im, f);
+    fclose(f);
+    struct vlab_elf_info info;
+    rc = vlab_load_elf64_file(&m, path, &info, err, sizeof err);
+    remove(path);
+    cr_assert_eq(rc, VLAB_OK, "expected the ELF file to load: %s", err);
+    cr_assert_eq(info.entry, 0x10004, "expected entry 0x10004");
+}
