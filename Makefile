@@ -243,6 +243,14 @@ bench: all
 coverage: deps
 	$(Q)grading/coverage.sh $(LABS)
 
+# The core kvm backend on a real (emulated AMD-SVM) /dev/kvm and cgroup v2, inside a QEMU/TCG VM
+# (harness/vm/README.md), for machines without either. Not in `make test` yet: in a fresh clone
+# it downloads the Debian kernel package first.
+.PHONY: test-vm
+test-vm: core
+	$(Q)BUILD=$(BUILD) harness/vm/vlab-vm setup
+	$(Q)BUILD=$(BUILD) harness/vm/vlab-vm smoke
+
 handout: deps
 	$(Q)test -n "$(DEST)" || { echo "usage: make handout DEST=dir"; exit 2; }
 	$(Q)grading/handout.sh "$(DEST)"

@@ -4,8 +4,11 @@
 # int3: KVM on AMD re-injects software interrupts through its emulator, which reports an
 # internal error instead when delivery fails.
 .code64
+# The marker in memory proves the instructions before the fault ran: registers are no proof
+# after a shutdown, since KVM on AMD re-initializes the vCPU when it intercepts one.
 start:
     mov $0x77, %eax
+    mov %eax, 0x3000
     xor %ecx, %ecx
     div %ecx
     hlt
