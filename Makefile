@@ -164,6 +164,7 @@ $(SOLOUT)/$(1)/bench-$(1): $$($(1)_B_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB)
 	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
 
 LAB_BINS += $(SOLOUT)/$(1)/test-$(1) $$(if $$($(1)_B_OBJ),$(SOLOUT)/$(1)/bench-$(1))
+ALL_OBJ  += $$($(1)_RT_OBJ) $$($(1)_T_OBJ) $$($(1)_B_OBJ) $$($(1)_S_OBJ)
 endef
 $(foreach l,$(LABS),$(eval $(call LAB_RULES,$(l))))
 
@@ -264,4 +265,7 @@ format-check: deps
 clean:
 	rm -rf $(BUILD) compile_commands.json
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# Header dependencies of this invocation's objects only (not other trees' scratch builds).
+ALL_OBJ += $(CORE_OBJ) $(CORE_TOBJ) $(HLIB_OBJ) $(GRADER_OBJ) $(BUILD)/grading/test_grader.o \
+           $(patsubst %,$(BUILD)/selftest/%.o,$(SELFTEST_LABS))
+-include $(wildcard $(ALL_OBJ:.o=.d))
