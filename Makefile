@@ -39,6 +39,11 @@ GRADE_FLAGS ?=
 # Debian package names; installed with apt-get when root, else one sudo line is printed.
 DEB_PKGS := gcc make binutils patch pkg-config libcriterion-dev libunicorn-dev libcapstone-dev \
             libseccomp-dev libcjson-dev gcovr lcov busybox-static clang-format gdbserver
+# Every lab's harness/<lab>/lab.mk, whichever LAB is asked for: a lab may add its own packages
+# (LAB_DEBS += ...), and `make deps` installs what any lab needs.
+LAB_DEBS :=
+-include $(wildcard harness/*/lab.mk)
+DEB_PKGS += $(LAB_DEBS)
 
 .PHONY: deps
 deps:
@@ -87,6 +92,19 @@ define archive
 	$(Q)rm -f $@ && ar rcs $@ $^
 endef
 
+# A guest program: GNU as source -> flat binary. Its first lines may say `# vlab-guest: 16|32|64`
+# (default 64) and `# vlab-base: 0x...` (load address, default 0x1000).
+define assemble
+	@mkdir -p $(@D)
+	$(if $(filter 1,$(V)),,@echo "  AS      $@")
+	$(Q)bits=$$(sed -n 's/^# vlab-guest: *\([0-9]*\).*/\1/p' $< | head -n 1); \
+	base=$$(sed -n 's/^# vlab-base: *\(0x[0-9a-fA-F]*\).*/\1/p' $< | head -n 1); \
+	bits=$${bits:-64}; base=$${base:-0x1000}; \
+	if [ "$$bits" = 64 ]; then asf=--64; ldm=elf_x86_64; else asf=--32; ldm=elf_i386; fi; \
+	as $$asf -o $@.o $< && \
+	ld -m $$ldm -Ttext=$$base -e 0 --oformat binary -o $@ $@.o && rm -f $@.o
+endef
+
 # ---------------------------------------------------------------- core (libvlab)
 # CORE_DIR lets core mutants build a patched scratch copy (grading/mutant.sh core ...).
 CORE_DIR  ?= core
@@ -100,9 +118,8 @@ CORE_TEST := $(BUILD)/core/test-core
 # libvlab's own dependencies: every link that uses $(CORE_LIB) adds $(CORE_LIBS).
 CORE_PKGS := unicorn
 CORE_LIBS  = $(call pc,--libs,$(CORE_PKGS)) -lpthread -lrt
-# Guest programs the core tests run (GNU as -> flat binaries); the tests find them next to
-# test-core, in $(BUILD)/core/guests/. A guest's first line may say `# vlab-guest: 16|32|64`
-# (default 64) and `# vlab-base: 0x...` (load address, default 0x1000).
+# Guest programs the core tests run (see `assemble`); the tests find them next to test-core,
+# in $(BUILD)/core/guests/.
 CORE_GSRC := $(wildcard $(CORE_DIR)/tests/guests/*.S)
 CORE_GBIN := $(patsubst $(CORE_DIR)/tests/guests/%.S,$(BUILD)/core/guests/%.bin,$(CORE_GSRC))
 
@@ -115,14 +132,7 @@ $(CORE_LIB): $(CORE_OBJ)
 $(CORE_TEST): $(CORE_TOBJ) $(CORE_LIB) | $(CORE_GBIN)
 	$(call link,$(CORE_TOBJ) $(CORE_LIB) $(CORE_LIBS) $(call pc,--libs,criterion))
 $(BUILD)/core/guests/%.bin: $(CORE_DIR)/tests/guests/%.S
-	@mkdir -p $(@D)
-	$(if $(filter 1,$(V)),,@echo "  AS      $@")
-	$(Q)bits=$$(sed -n 's/^# vlab-guest: *\([0-9]*\).*/\1/p' $< | head -n 1); \
-	base=$$(sed -n 's/^# vlab-base: *\(0x[0-9a-fA-F]*\).*/\1/p' $< | head -n 1); \
-	bits=$${bits:-64}; base=$${base:-0x1000}; \
-	if [ "$$bits" = 64 ]; then asf=--64; ldm=elf_x86_64; else asf=--32; ldm=elf_i386; fi; \
-	as $$asf -o $@.o $< && \
-	ld -m $$ldm -Ttext=$$base -e 0 --oformat binary -o $@ $@.o && rm -f $@.o
+	$(assemble)
 
 # ---------------------------------------------------------------- harness runtime
 HLIB_INC := -Iharness/lib
@@ -137,9 +147,10 @@ $(HLIB): $(HLIB_OBJ)
 
 # ---------------------------------------------------------------- labs
 # Per lab: test-<lab> (Criterion) and bench-<lab> from harness/<lab> + $(SOL)/<lab>.
-# harness/<lab>/lab.mk may set <lab>_PKGS (pkg-config names) and <lab>_LDLIBS.
+# harness/<lab>/lab.mk may set <lab>_PKGS (pkg-config names), <lab>_LDLIBS and LAB_DEBS.
+# Guest programs in harness/<lab>/guests/*.S are assembled next to the test binary, in
+# $(SOLOUT)/<lab>/guests/.
 define LAB_RULES
--include harness/$(1)/lab.mk
 $(1)_INC   := $(CORE_INC) $(HLIB_INC) -Iharness/$(1)
 $(1)_CF     = $$($(1)_INC) $$(call pc,--cflags,criterion $$($(1)_PKGS))
 $(1)_LIBS   = $$(call pc,--libs,$$($(1)_PKGS)) $$($(1)_LDLIBS)
@@ -148,6 +159,7 @@ $(1)_T_OBJ  := $$(patsubst harness/$(1)/tests/%.c,$(SOLOUT)/$(1)/obj/tests/%.o,\
                  $$(wildcard harness/$(1)/tests/*.c harness/$(1)/tests/hidden/*.c))
 $(1)_B_OBJ  := $$(patsubst harness/$(1)/bench/%.c,$(SOLOUT)/$(1)/obj/bench/%.o,$$(wildcard harness/$(1)/bench/*.c))
 $(1)_S_OBJ  := $$(patsubst $(SOL)/$(1)/%.c,$(SOLOUT)/$(1)/obj/sol/%.o,$$(wildcard $(SOL)/$(1)/*.c))
+$(1)_GBIN   := $$(patsubst harness/$(1)/guests/%.S,$(SOLOUT)/$(1)/guests/%.bin,$$(wildcard harness/$(1)/guests/*.S))
 
 $(SOLOUT)/$(1)/obj/rt/%.o: harness/$(1)/%.c | deps
 	$$(call compile,$$($(1)_CF))
@@ -157,10 +169,12 @@ $(SOLOUT)/$(1)/obj/bench/%.o: harness/$(1)/bench/%.c | deps
 	$$(call compile,$$($(1)_CF))
 $(SOLOUT)/$(1)/obj/sol/%.o: $(SOL)/$(1)/%.c | deps
 	$$(call compile,$$($(1)_CF))
+$(SOLOUT)/$(1)/guests/%.bin: harness/$(1)/guests/%.S
+	$$(assemble)
 
-$(SOLOUT)/$(1)/test-$(1): $$($(1)_T_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB)
+$(SOLOUT)/$(1)/test-$(1): $$($(1)_T_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN)
 	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
-$(SOLOUT)/$(1)/bench-$(1): $$($(1)_B_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB)
+$(SOLOUT)/$(1)/bench-$(1): $$($(1)_B_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN)
 	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
 
 LAB_BINS += $(SOLOUT)/$(1)/test-$(1) $$(if $$($(1)_B_OBJ),$(SOLOUT)/$(1)/bench-$(1))
