@@ -105,6 +105,16 @@ define assemble
 	ld -m $$ldm -Ttext=$$base -e 0 --oformat binary -o $@ $@.o && rm -f $@.o
 endef
 
+# A freestanding C guest: no libc, no PIE, no red zone (the guest may take interrupts on its
+# stack), linked by its lab's guests/guest.ld into a static ELF64 executable.
+define cguest
+	@mkdir -p $(@D)
+	$(if $(filter 1,$(V)),,@echo "  GUEST   $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -ffreestanding -fno-pie -no-pie -nostdlib -static \
+	  -fno-stack-protector -fno-asynchronous-unwind-tables -mno-red-zone -mgeneral-regs-only \
+	  -Wl,--build-id=none -T $(word 2,$^) -o $@ $<
+endef
+
 # ---------------------------------------------------------------- core (libvlab)
 # CORE_DIR lets core mutants build a patched scratch copy (grading/mutant.sh core ...).
 CORE_DIR  ?= core
@@ -147,9 +157,15 @@ $(HLIB): $(HLIB_OBJ)
 
 # ---------------------------------------------------------------- labs
 # Per lab: test-<lab> (Criterion) and bench-<lab> from harness/<lab> + $(SOL)/<lab>.
-# harness/<lab>/lab.mk may set <lab>_PKGS (pkg-config names), <lab>_LDLIBS and LAB_DEBS.
-# Guest programs in harness/<lab>/guests/*.S are assembled next to the test binary, in
-# $(SOLOUT)/<lab>/guests/.
+# harness/<lab>/lab.mk may set <lab>_PKGS (pkg-config names), <lab>_LDLIBS, LAB_DEBS, and
+# <lab>_TOOLS: command-line tools, each T built as $(SOLOUT)/<lab>/T from harness/<lab>/tools/T.c
+# with the lab's runtime and solution. Guest programs are built next to the test binary, in
+# $(SOLOUT)/<lab>/guests/: harness/<lab>/guests/*.S as flat binaries (see `assemble`), and
+# freestanding C guests/*.c as ELF64 executables linked with guests/guest.ld.
+define LAB_TOOL
+$(SOLOUT)/$(1)/$(2): $(SOLOUT)/$(1)/obj/tools/$(2).o $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN)
+	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS))
+endef
 define LAB_RULES
 $(1)_INC   := $(CORE_INC) $(HLIB_INC) -Iharness/$(1)
 $(1)_CF     = $$($(1)_INC) $$(call pc,--cflags,criterion $$($(1)_PKGS))
@@ -159,7 +175,9 @@ $(1)_T_OBJ  := $$(patsubst harness/$(1)/tests/%.c,$(SOLOUT)/$(1)/obj/tests/%.o,\
                  $$(wildcard harness/$(1)/tests/*.c harness/$(1)/tests/hidden/*.c))
 $(1)_B_OBJ  := $$(patsubst harness/$(1)/bench/%.c,$(SOLOUT)/$(1)/obj/bench/%.o,$$(wildcard harness/$(1)/bench/*.c))
 $(1)_S_OBJ  := $$(patsubst $(SOL)/$(1)/%.c,$(SOLOUT)/$(1)/obj/sol/%.o,$$(wildcard $(SOL)/$(1)/*.c))
-$(1)_GBIN   := $$(patsubst harness/$(1)/guests/%.S,$(SOLOUT)/$(1)/guests/%.bin,$$(wildcard harness/$(1)/guests/*.S))
+$(1)_GBIN   := $$(patsubst harness/$(1)/guests/%.S,$(SOLOUT)/$(1)/guests/%.bin,$$(wildcard harness/$(1)/guests/*.S)) \
+               $$(patsubst harness/$(1)/guests/%.c,$(SOLOUT)/$(1)/guests/%.elf,$$(wildcard harness/$(1)/guests/*.c))
+$(1)_TBIN   := $$(patsubst %,$(SOLOUT)/$(1)/%,$$($(1)_TOOLS))
 
 $(SOLOUT)/$(1)/obj/rt/%.o: harness/$(1)/%.c | deps
 	$$(call compile,$$($(1)_CF))
@@ -171,14 +189,20 @@ $(SOLOUT)/$(1)/obj/sol/%.o: $(SOL)/$(1)/%.c | deps
 	$$(call compile,$$($(1)_CF))
 $(SOLOUT)/$(1)/guests/%.bin: harness/$(1)/guests/%.S
 	$$(assemble)
+$(SOLOUT)/$(1)/guests/%.elf: harness/$(1)/guests/%.c harness/$(1)/guests/guest.ld
+	$$(cguest)
+$(SOLOUT)/$(1)/obj/tools/%.o: harness/$(1)/tools/%.c | deps
+	$$(call compile,$$($(1)_CF))
+$$(foreach t,$$($(1)_TOOLS),$$(eval $$(call LAB_TOOL,$(1),$$(t))))
 
 $(SOLOUT)/$(1)/test-$(1): $$($(1)_T_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN)
 	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
 $(SOLOUT)/$(1)/bench-$(1): $$($(1)_B_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN)
 	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
 
-LAB_BINS += $(SOLOUT)/$(1)/test-$(1) $$(if $$($(1)_B_OBJ),$(SOLOUT)/$(1)/bench-$(1))
-ALL_OBJ  += $$($(1)_RT_OBJ) $$($(1)_T_OBJ) $$($(1)_B_OBJ) $$($(1)_S_OBJ)
+LAB_BINS += $(SOLOUT)/$(1)/test-$(1) $$(if $$($(1)_B_OBJ),$(SOLOUT)/$(1)/bench-$(1)) $$($(1)_TBIN)
+ALL_OBJ  += $$($(1)_RT_OBJ) $$($(1)_T_OBJ) $$($(1)_B_OBJ) $$($(1)_S_OBJ) \
+            $$(patsubst %,$(SOLOUT)/$(1)/obj/tools/%.o,$$($(1)_TOOLS))
 endef
 $(foreach l,$(LABS),$(eval $(call LAB_RULES,$(l))))
 
