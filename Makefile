@@ -112,7 +112,7 @@ define cguest
 	$(if $(filter 1,$(V)),,@echo "  GUEST   $@")
 	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -ffreestanding -fno-pie -no-pie -nostdlib -static \
 	  -fno-stack-protector -fno-asynchronous-unwind-tables -mno-red-zone -mgeneral-regs-only \
-	  -Wl,--build-id=none -T $(word 2,$^) -o $@ $<
+	  -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T $(word 2,$^) -o $@ $<
 endef
 
 # ---------------------------------------------------------------- core (libvlab)
@@ -195,7 +195,7 @@ $(SOLOUT)/$(1)/obj/tools/%.o: harness/$(1)/tools/%.c | deps
 	$$(call compile,$$($(1)_CF))
 $$(foreach t,$$($(1)_TOOLS),$$(eval $$(call LAB_TOOL,$(1),$$(t))))
 
-$(SOLOUT)/$(1)/test-$(1): $$($(1)_T_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN)
+$(SOLOUT)/$(1)/test-$(1): $$($(1)_T_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN) $$($(1)_TBIN)
 	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
 $(SOLOUT)/$(1)/bench-$(1): $$($(1)_B_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN)
 	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))

@@ -1,0 +1,217 @@
+/* Task 2 (handout §3): the entry state of each CPU mode, checked field by field and then by
+ * running a guest that depends on it. */
+#include "vlab/pt.h"
+#include "vlab/x86.h"
+#include "vmm_test.h"
+
+static void get_state(struct tvm *t, struct vlab_regs *r, struct vlab_sregs *s) {
+    cr_assert_eq(vlab_hv_get_regs(t->vm.vcpu, r), VLAB_OK, "expected KVM_GET_REGS to work");
+    cr_assert_eq(vlab_hv_get_sregs(t->vm.vcpu, s), VLAB_OK, "expected KVM_GET_SREGS to work");
+}
+
+/* The descriptor the guest's GDT holds for a selector, as the CPU would load it. */
+static struct x86_segment gdt_entry(struct tvm *t, const struct vlab_sregs *s, uint16_t sel) {
+    struct x86_segment d = {0};
+    uint64_t raw = 0;
+    cr_assert((uint64_t)(sel & ~7u) + 7 <= s->gdt.limit,
+              "expected selector %#x inside the GDT (limit %#x) (handout §3.2)", sel,
+              s->gdt.limit);
+    cr_assert_eq(vlab_gpmem_read_u64(&t->vm.mem, s->gdt.base + (sel & ~7u), &raw), VLAB_OK,
+                 "expected the GDT (base %#llx) in guest RAM (handout §3.2)",
+                 (unsigned long long)s->gdt.base);
+    x86_desc_decode(raw, &d);
+    return d;
+}
+
+/* The hidden part the VMM loaded must be what the GDT says: the guest reloads it. */
+static void expect_matches_gdt(struct tvm *t, const struct vlab_sregs *s, const struct vlab_seg *seg,
+                               const char *name) {
+    struct x86_segment d = gdt_entry(t, s, seg->selector);
+    uint16_t attr = d.attr;
+    cr_assert(d.base == seg->base && (attr & 0xf) == seg->type && !!(attr & X86_SEG_S) == seg->s &&
+                  !!(attr & X86_SEG_P) == seg->present && !!(attr & X86_SEG_L) == seg->l &&
+                  !!(attr & X86_SEG_DB) == seg->db,
+              "%s (selector %#x): the GDT entry in guest memory (base %#llx type %#x S %d P %d L "
+              "%d D %d) does not match the segment register (base %#llx type %#x S %d P %d L %d "
+              "D %d): the guest's first reload would change it (handout §3.2)",
+              name, seg->selector, (unsigned long long)d.base, attr & 0xf, !!(attr & X86_SEG_S),
+              !!(attr & X86_SEG_P), !!(attr & X86_SEG_L), !!(attr & X86_SEG_DB),
+              (unsigned long long)seg->base, seg->type, seg->s, seg->present, seg->l, seg->db);
+}
+
+static void expect_flat(const struct vlab_seg *seg, const char *name, bool code) {
+    cr_assert(seg->base == 0 && seg->limit == 0xffffffff && seg->g,
+              "%s: expected a flat segment (base 0, limit 0xffffffff, G 1), got base %#llx limit "
+              "%#x G %d (handout §3.2)",
+              name, (unsigned long long)seg->base, seg->limit, seg->g);
+    cr_assert(seg->present && seg->s, "%s: expected P = 1 and S = 1 (a code/data segment, not a "
+                                      "system one) (handout §3.2)",
+              name);
+    if (code)
+        cr_assert(seg->type & 0x8, "%s: expected a code segment type (bit 3 set, e.g. 0xb), got "
+                                   "%#x: VM entry refuses a data segment in CS (handout §3.2)",
+                  name, seg->type);
+    else
+        cr_assert((seg->type & 0xa) == 0x2, "%s: expected a writable data segment type (e.g. 0x3), "
+                                            "got %#x (handout §3.2)",
+                  name, seg->type);
+}
+
+static void expect_common(const struct vlab_regs *r, uint64_t rip) {
+    cr_assert_eq(r->rip, rip, "expected RIP %#llx, got %#llx (handout §3)", (unsigned long long)rip,
+                 (unsigned long long)r->rip);
+    cr_assert_eq(r->rsp, VMM_STACK_TOP, "expected RSP %#llx, got %#llx (handout §3)",
+                 (unsigned long long)VMM_STACK_TOP, (unsigned long long)r->rsp);
+    cr_assert_eq(r->rflags, 0x2, "expected RFLAGS 0x2 (interrupts off), got %#llx (handout §3)",
+                 (unsigned long long)r->rflags);
+}
+
+Test(vmm, mode_real_state) {
+    struct tvm t;
+    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_REAL, "hello_real.bin");
+    struct vlab_regs r;
+    struct vlab_sregs s;
+    get_state(&t, &r, &s);
+    cr_assert(!(s.cr0 & X86_CR0_PE), "expected CR0.PE clear in real mode, CR0 %#llx (§3.1)",
+              (unsigned long long)s.cr0);
+    cr_assert(s.cs.selector == 0x1000 && s.cs.base == 0x10000,
+              "expected CS = 0x1000 with base 0x10000 (base = selector * 16), got CS %#x base "
+              "%#llx (handout §3.1)",
+              s.cs.selector, (unsigned long long)s.cs.base);
+    cr_assert(s.ds.selector == 0x1000 && s.ds.base == 0x10000 && s.es.base == 0x10000,
+              "expected DS = ES = CS (0x1000, base 0x10000), got DS %#x base %#llx, ES base %#llx "
+              "(handout §3.1)",
+              s.ds.selector, (unsigned long long)s.ds.base, (unsigned long long)s.es.base);
+    cr_assert(s.ss.selector == 0 && s.ss.base == 0,
+              "expected SS = 0 with base 0, got %#x base %#llx (handout §3.1)", s.ss.selector,
+              (unsigned long long)s.ss.base);
+    expect_common(&r, 0);
+    tvm_free(&t);
+}
+
+Test(vmm, mode_protected_state) {
+    struct tvm t;
+    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED, "hello_protected.bin");
+    struct vlab_regs r;
+    struct vlab_sregs s;
+    get_state(&t, &r, &s);
+    cr_assert((s.cr0 & X86_CR0_PE) && !(s.cr0 & X86_CR0_PG),
+              "expected CR0.PE set and CR0.PG clear, CR0 %#llx (handout §3.2)",
+              (unsigned long long)s.cr0);
+    cr_assert(!(s.efer & (X86_EFER_LME | X86_EFER_LMA)),
+              "expected EFER.LME and LMA clear in protected mode, EFER %#llx (§3.2)",
+              (unsigned long long)s.efer);
+    cr_assert_eq(s.gdt.base, VMM_GDT_GPA, "expected the GDT at %#llx, got %#llx (handout §3.2)",
+                 (unsigned long long)VMM_GDT_GPA, (unsigned long long)s.gdt.base);
+    cr_assert(s.cs.selector == 0x08 && s.ds.selector == 0x10 && s.ss.selector == 0x10,
+              "expected CS 0x08, DS and SS 0x10, got %#x %#x %#x (handout §3.2)", s.cs.selector,
+              s.ds.selector, s.ss.selector);
+    expect_flat(&s.cs, "CS", true);
+    cr_assert(s.cs.db && !s.cs.l, "CS: expected a 32-bit code segment (D = 1, L = 0), got D %d L %d "
+                                  "(handout §3.2)",
+              s.cs.db, s.cs.l);
+    expect_flat(&s.ds, "DS", false);
+    expect_flat(&s.ss, "SS", false);
+    expect_matches_gdt(&t, &s, &s.cs, "CS");
+    expect_matches_gdt(&t, &s, &s.ds, "DS");
+    cr_assert(s.tr.present && !s.tr.s && s.tr.type == X86_SEG_TYPE_TSS_BUSY,
+              "expected TR a present busy TSS (S 0, type 0xb), got P %d S %d type %#x (§3.2)",
+              s.tr.present, s.tr.s, s.tr.type);
+    expect_common(&r, VMM_LOAD_GPA);
+    tvm_free(&t);
+}
+
+Test(vmm, mode_long_efer) {
+    struct tvm t;
+    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_LONG, "hello_long.bin");
+    struct vlab_regs r;
+    struct vlab_sregs s;
+    get_state(&t, &r, &s);
+    cr_assert(s.efer & X86_EFER_LME, "expected EFER.LME (bit 8), EFER %#llx (handout §3.3)",
+              (unsigned long long)s.efer);
+    cr_assert(s.efer & X86_EFER_LMA,
+              "expected EFER.LMA (bit 10) set too: the CPU sets it when paging comes on with "
+              "LME, so a VMM loading the state directly must; EFER %#llx (handout §3.3)",
+              (unsigned long long)s.efer);
+    cr_assert(s.cr4 & X86_CR4_PAE, "expected CR4.PAE, CR4 %#llx (handout §3.3)",
+              (unsigned long long)s.cr4);
+    cr_assert((s.cr0 & (X86_CR0_PG | X86_CR0_PE)) == (X86_CR0_PG | X86_CR0_PE),
+              "expected CR0.PG and CR0.PE, CR0 %#llx (handout §3.3)", (unsigned long long)s.cr0);
+    expect_common(&r, VMM_LOAD_GPA);
+    tvm_free(&t);
+}
+
+Test(vmm, mode_long_code_segment) {
+    struct tvm t;
+    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_LONG, "hello_long.bin");
+    struct vlab_regs r;
+    struct vlab_sregs s;
+    get_state(&t, &r, &s);
+    cr_assert_eq(s.cs.selector, 0x08, "expected CS 0x08, got %#x (handout §3.3)", s.cs.selector);
+    cr_assert(s.cs.present && s.cs.s && (s.cs.type & 0x8),
+              "CS: expected a present code segment (S 1, type bit 3 set, e.g. 0xb), got P %d S "
+              "%d type %#x: the descriptor type bits (handout §3.3)",
+              s.cs.present, s.cs.s, s.cs.type);
+    cr_assert(s.cs.l && !s.cs.db,
+              "CS: expected a 64-bit code segment (L = 1 and D = 0; L and D both set is "
+              "reserved), got L %d D %d (handout §3.3)",
+              s.cs.l, s.cs.db);
+    expect_matches_gdt(&t, &s, &s.cs, "CS");
+    expect_matches_gdt(&t, &s, &s.ds, "DS");
+    cr_assert(s.tr.present && !s.tr.s && s.tr.type == X86_SEG_TYPE_TSS_BUSY,
+              "expected TR a busy 64-bit TSS (type 0xb, S 0, P 1), got type %#x S %d P %d (§3.3)",
+              s.tr.type, s.tr.s, s.tr.present);
+    tvm_free(&t);
+}
+
+Test(vmm, mode_long_page_tables) {
+    struct tvm t;
+    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_LONG, "hello_long.bin");
+    struct vlab_regs r;
+    struct vlab_sregs s;
+    get_state(&t, &r, &s);
+    cr_assert_eq(s.cr3, VMM_PT_GPA, "expected CR3 %#llx, got %#llx (handout §3.3)",
+                 (unsigned long long)VMM_PT_GPA, (unsigned long long)s.cr3);
+    static const uint64_t va[] = {0,           0x10000,       0x1fffff,   0x200000,   T_RAM - 1,
+                                  0x40000000,  0xbfffffff,    VMM_BLK_BASE, 0xffffffff};
+    struct vlab_paging pg = {.cr0 = s.cr0, .cr4 = s.cr4, .efer = s.efer};
+    for (unsigned i = 0; i < sizeof va / sizeof va[0]; i++) {
+        struct vlab_walk w;
+        int rc = vlab_pt_walk(&t.vm.mem, &pg, s.cr3, va[i], VLAB_ACC_READ, 0, &w);
+        cr_assert_eq(rc, VLAB_OK, "expected %#llx mapped (identity, 2 MiB pages), the walk "
+                                  "says %s (handout §3.3)",
+                     (unsigned long long)va[i], vlab_strerror(rc));
+        cr_assert(w.gpa == va[i] && w.page_size == X86_PAGE_2M,
+                  "expected %#llx -> %#llx through a 2 MiB page, got %#llx through a %#llx-byte "
+                  "page (handout §3.3)",
+                  (unsigned long long)va[i], (unsigned long long)va[i], (unsigned long long)w.gpa,
+                  (unsigned long long)w.page_size);
+    }
+    struct vlab_walk w;
+    cr_assert_neq(vlab_pt_walk(&t.vm.mem, &pg, s.cr3, 1ull << 32, VLAB_ACC_READ, 0, &w), VLAB_OK,
+                  "expected nothing mapped at 4 GiB (handout §3.3)");
+    tvm_free(&t);
+}
+
+/* Each mode's hello: it prints only if the state is right, then halts. */
+static void hello(enum vlab_hv_kind kind, enum vmm_mode mode, const char *file, const char *text,
+                  const char *section) {
+    struct tvm t;
+    tvm_boot(&t, kind, mode, file);
+    tvm_run(&t);
+    tvm_expect(&t, VMM_HALTED, section);
+    cr_assert_str_eq(t.vm.console.buf, text,
+                     "expected the guest to print \"%s\", got \"%.200s\" (handout %s)", text,
+                     t.vm.console.buf, section);
+    tvm_free(&t);
+}
+
+VMM_TEST(mode_real_hello) {
+    hello(kind, VMM_MODE_REAL, "hello_real.bin", "Hello from real mode!\n", "§3.1");
+}
+VMM_TEST(mode_protected_hello) {
+    hello(kind, VMM_MODE_PROTECTED, "hello_protected.bin", "Hello from protected mode!\n", "§3.2");
+}
+VMM_TEST(mode_long_hello) {
+    hello(kind, VMM_MODE_LONG, "hello_long.bin", "Hello from long mode!\n", "§3.3");
+}

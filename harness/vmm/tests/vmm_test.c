@@ -1,0 +1,115 @@
+/* The test VM (see vmm_test.h). */
+#include "vmm_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "vlab/loader.h"
+
+void require_backend(enum vlab_hv_kind kind) {
+    if (kind != VLAB_HV_KVM) return;
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        cr_skip_test("kvm backend not tested: cannot open /dev/kvm (%s); the same test ran on "
+                     "the Unicorn backend",
+                     strerror(errno));
+    close(fd);
+}
+
+void tvm_config(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode) {
+    memset(t, 0, sizeof *t);
+    t->kind = kind;
+    cr_assert_eq(vmm_disk_create(&t->disk, T_SECTORS, T_SEED), VLAB_OK, "expected a test disk");
+    t->cfg = (struct vmm_config){
+        .backend = kind,
+        .mode = mode,
+        .ram_size = T_RAM,
+        .watchdog_us = T_WATCHDOG,
+        .max_exits = T_MAX_EXITS,
+        .disk = &t->disk,
+    };
+}
+
+void tvm_read_guest(struct tvm *t, const char *file) {
+    char exe[PATH_MAX], path[PATH_MAX + 64], err[256];
+    const char *dir = getenv("VLAB_GUEST_DIR");
+    if (dir) {
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        cr_assert(n > 0, "expected /proc/self/exe to name the test binary");
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        snprintf(path, sizeof path, "%s/guests/%s", exe, file);
+    }
+    free(t->image);
+    t->image = NULL;
+    cr_assert_eq(vlab_read_file(path, 64u << 20, &t->image, &t->len, err, sizeof err), VLAB_OK,
+                 "expected the guest %s to be built: %s", path, err);
+}
+
+void tvm_create(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode) {
+    tvm_config(t, kind, mode);
+    int rc = vmm_create(&t->vm, &t->cfg);
+    cr_assert_eq(rc, VLAB_OK, "vmm_create on %s: expected VLAB_OK, got %s: %s (handout §2.1)",
+                 vlab_hv_kind_name(kind), vlab_strerror(rc), t->vm.err);
+    t->created = true;
+}
+
+void tvm_boot_cfg(struct tvm *t, const char *file) {
+    tvm_read_guest(t, file);
+    int rc = vmm_create(&t->vm, &t->cfg);
+    cr_assert_eq(rc, VLAB_OK, "vmm_create on %s: expected VLAB_OK, got %s: %s (handout §2.1)",
+                 vlab_hv_kind_name(t->kind), vlab_strerror(rc), t->vm.err);
+    t->created = true;
+    rc = vmm_load(&t->vm, t->image, t->len);
+    cr_assert_eq(rc, VLAB_OK, "vmm_load(%s): expected VLAB_OK, got %s: %s (handout §2.2)", file,
+                 vlab_strerror(rc), t->vm.err);
+    rc = vmm_setup_mode(&t->vm);
+    cr_assert_eq(rc, VLAB_OK, "vmm_setup_mode (%s mode): expected VLAB_OK, got %s: %s (handout §3)",
+                 vmm_mode_name(t->cfg.mode), vlab_strerror(rc), t->vm.err);
+}
+
+void tvm_boot(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode, const char *file) {
+    tvm_config(t, kind, mode);
+    tvm_boot_cfg(t, file);
+}
+
+void tvm_run(struct tvm *t) {
+    int rc = vmm_run(&t->vm, &t->res);
+    cr_assert(rc == VLAB_OK && t->res.outcome != VMM_ERROR,
+              "vmm_run: expected a result for the guest, got %s (%s): %s (handout §4.1)",
+              vlab_strerror(rc), vmm_outcome_name(t->res.outcome), t->res.why);
+}
+
+void tvm_expect(const struct tvm *t, enum vmm_outcome outcome, const char *section) {
+    cr_assert_eq(t->res.outcome, outcome,
+                 "expected the guest to end '%s', got '%s': %s\nconsole: \"%.300s\" (handout %s)",
+                 vmm_outcome_name(outcome), vmm_outcome_name(t->res.outcome), t->res.why,
+                 t->vm.console.buf ? t->vm.console.buf : "", section);
+}
+
+void tvm_free(struct tvm *t) {
+    if (t->created) vmm_destroy(&t->vm);
+    t->created = false;
+    vmm_disk_destroy(&t->disk);
+    free(t->image);
+    t->image = NULL;
+}
+
+uint64_t tvm_total_exits(const struct tvm *t) {
+    uint64_t n = 0;
+    for (unsigned r = 0; r <= VLAB_EXIT_TIMEOUT; r++) n += t->vm.exits[r];
+    return n;
+}
+
+uint64_t tvm_read_u64(const struct tvm *t, uint64_t gpa) {
+    uint64_t v = 0;
+    cr_assert_eq(vlab_gpmem_read_u64(&t->vm.mem, gpa, &v), VLAB_OK,
+                 "expected guest RAM at %#llx (handout §2.1)", (unsigned long long)gpa);
+    return v;
+}

@@ -1,0 +1,124 @@
+/* vlab-vmm: runs a guest image on the VMM built from labs/vmm (or reference/vmm), prints
+ * what the guest writes to its serial console, and says how it ended.
+ *   vlab-vmm [--backend kvm|unicorn|auto] [--mode real|protected|long] [--mem SIZE]
+ *            [--trace-exits] [--exits] [--watchdog MS] [--max-exits N] [--disk SECTORS] GUEST
+ * Exit status: the guest's result code (low 8 bits) when it reported one, 0 when it halted,
+ * 1 when it crashed or was stopped, 2 for a usage error. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vlab/loader.h"
+#include "vmm.h"
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: vlab-vmm [--backend kvm|unicorn|auto] [--mode real|protected|long]\n"
+                 "                [--mem SIZE] [--trace-exits] [--exits] [--watchdog MS]\n"
+                 "                [--max-exits N] [--disk SECTORS] GUEST\n"
+                 "  GUEST is an ELF64 executable or a flat binary (loaded at 0x10000).\n"
+                 "  SIZE takes K, M or G (default 16M); the mode defaults to long.\n");
+}
+
+/* "16M" -> bytes; 0 on a malformed size. */
+static uint64_t parse_size(const char *s) {
+    char *end;
+    unsigned long long v = strtoull(s, &end, 0);
+    switch (*end) {
+    case 'k': case 'K': v <<= 10, end++; break;
+    case 'm': case 'M': v <<= 20, end++; break;
+    case 'g': case 'G': v <<= 30, end++; break;
+    default: break;
+    }
+    return *end || end == s ? 0 : v;
+}
+
+int main(int argc, char **argv) {
+    struct vmm_config cfg = {
+        .backend = VLAB_HV_AUTO,
+        .mode = VMM_MODE_LONG,
+        .ram_size = 16u << 20,
+        .watchdog_us = 5u * 1000 * 1000,
+        .echo = stdout,
+    };
+    bool histogram = false;
+    uint32_t sectors = 64;
+    static const struct option opts[] = {
+        {"backend", required_argument, 0, 'b'}, {"mode", required_argument, 0, 'm'},
+        {"mem", required_argument, 0, 'M'},     {"trace-exits", no_argument, 0, 't'},
+        {"exits", no_argument, 0, 'e'},         {"watchdog", required_argument, 0, 'w'},
+        {"max-exits", required_argument, 0, 'x'}, {"disk", required_argument, 0, 'd'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "b:m:M:tew:x:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            if (vlab_hv_kind_parse(optarg, &cfg.backend) != VLAB_OK) {
+                fprintf(stderr, "vlab-vmm: unknown backend '%s' (kvm, unicorn, auto)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'm':
+            if (vmm_mode_parse(optarg, &cfg.mode) != VLAB_OK) {
+                fprintf(stderr, "vlab-vmm: unknown mode '%s' (real, protected, long)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'M':
+            if (!(cfg.ram_size = parse_size(optarg))) {
+                fprintf(stderr, "vlab-vmm: bad memory size '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 't': cfg.trace = stderr; break;
+        case 'e': histogram = true; break;
+        case 'w': cfg.watchdog_us = strtoull(optarg, NULL, 0) * 1000; break;
+        case 'x': cfg.max_exits = strtoull(optarg, NULL, 0); break;
+        case 'd': sectors = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    char err[256];
+    void *image;
+    size_t len;
+    if (vlab_read_file(argv[optind], 1u << 30, &image, &len, err, sizeof err) != VLAB_OK) {
+        fprintf(stderr, "vlab-vmm: %s\n", err);
+        return 2;
+    }
+    struct vmm_disk disk;
+    if (vmm_disk_create(&disk, sectors, 1) != VLAB_OK) {
+        fprintf(stderr, "vlab-vmm: cannot allocate the disk\n");
+        return 1;
+    }
+    cfg.disk = &disk;
+    static struct vmm vm; /* large: the exit histogram and the error text */
+    int status = 1;
+    struct vmm_result res;
+    if (vmm_create(&vm, &cfg) != VLAB_OK) {
+        fprintf(stderr, "vlab-vmm: cannot create the VM: %s\n", vm.err);
+    } else if (vmm_load(&vm, image, len) != VLAB_OK) {
+        fprintf(stderr, "vlab-vmm: cannot load %s: %s\n", argv[optind], vm.err);
+    } else if (vmm_setup_mode(&vm) != VLAB_OK) {
+        fprintf(stderr, "vlab-vmm: cannot enter %s mode: %s\n", vmm_mode_name(cfg.mode), vm.err);
+    } else {
+        vmm_run(&vm, &res);
+        fprintf(stderr, "vlab-vmm: %s on %s after %llu VM exits%s%s\n",
+                vmm_outcome_name(res.outcome), vlab_hv_kind_name(vlab_hv_kind(vm.hv)),
+                (unsigned long long)vlab_hv_exit_count(vm.vcpu), res.why[0] ? ": " : "", res.why);
+        if (res.dump[0]) fputs(res.dump, stderr);
+        if (histogram) vmm_print_exits(&vm, stderr);
+        status = res.outcome == VMM_EXITED ? (int)(res.code & 0xff)
+                 : res.outcome == VMM_HALTED ? 0
+                                             : 1;
+    }
+    vmm_destroy(&vm);
+    vmm_disk_destroy(&disk);
+    free(image);
+    return status;
+}
