@@ -15,7 +15,8 @@ int vmm_disk_create(struct vmm_disk *disk, uint32_t sectors, uint64_t seed) {
     size_t n = (size_t)sectors * VMM_BLK_SECTOR_SIZE;
     disk->data = malloc(n ? n : 1);
     if (!disk->data) return VLAB_ENOMEM;
-    for (size_t i = 0; i < n; i++) disk->data[i] = vmm_disk_pattern(i, seed);
+    for (size_t i = 0; i < n; i++)
+        disk->data[i] = vmm_disk_pattern(i, seed);
     disk->sectors = sectors;
     return VLAB_OK;
 }

@@ -6,8 +6,9 @@
 #include "vlab/log.h"
 
 static int refuse(const char *name) {
-    VLAB_ERROR("vmm", "%s is the reference answer, not part of the lab: build the entry state "
-                      "yourself (handout §3)",
+    VLAB_ERROR("vmm",
+               "%s is the reference answer, not part of the lab: build the entry state "
+               "yourself (handout §3)",
                name);
     return VLAB_ENOTIMPL;
 }

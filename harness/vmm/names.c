@@ -6,8 +6,8 @@
 
 static const char *const mode_names[] = {"real", "protected", "long"};
 static const char *const outcome_names[VMM_OUTCOMES] = {
-    "exited", "halted", "shutdown (triple fault)", "entry failed", "internal error",
-    "watchdog timeout", "bad MMIO", "limit reached", "VMM error",
+    "exited",           "halted",   "shutdown (triple fault)", "entry failed", "internal error",
+    "watchdog timeout", "bad MMIO", "limit reached",           "VMM error",
 };
 
 const char *vmm_mode_name(enum vmm_mode mode) {
@@ -29,7 +29,8 @@ const char *vmm_outcome_name(enum vmm_outcome outcome) {
 
 void vmm_print_exits(const struct vmm *vm, FILE *out) {
     uint64_t total = 0;
-    for (unsigned r = 0; r <= VLAB_EXIT_TIMEOUT; r++) total += vm->exits[r];
+    for (unsigned r = 0; r <= VLAB_EXIT_TIMEOUT; r++)
+        total += vm->exits[r];
     fprintf(out, "VM exits: %llu\n", (unsigned long long)total);
     for (unsigned r = 0; r <= VLAB_EXIT_TIMEOUT; r++)
         if (vm->exits[r])

@@ -56,14 +56,14 @@
 #define VMM_HC_PORT   0xf6           /* OUT: a hypercall (§5) */
 
 /* ---- hypercalls (§5): number in RAX, arguments in RBX, RCX, RDX, the result in RAX ---- */
-#define VMM_HC_CONSOLE_WRITE 1 /* RBX = gpa of the bytes, RCX = length: the count written */
-#define VMM_HC_GET_INFO      2 /* RBX = gpa of a struct vmm_info to fill: 0 */
-#define VMM_HC_EXIT          3 /* RBX = result code: the VMM stops as for VMM_EXIT_PORT */
+#define VMM_HC_CONSOLE_WRITE 1    /* RBX = gpa of the bytes, RCX = length: the count written */
+#define VMM_HC_GET_INFO      2    /* RBX = gpa of a struct vmm_info to fill: 0 */
+#define VMM_HC_EXIT          3    /* RBX = result code: the VMM stops as for VMM_EXIT_PORT */
 #define VMM_HC_MAX_WRITE     4096 /* longest console write; longer is -VMM_EINVAL */
 /* Hypercall errors, returned negated in RAX (Linux's numbers, as Xen and KVM do). */
-#define VMM_EFAULT 14 /* a buffer not wholly inside guest RAM */
-#define VMM_EINVAL 22 /* a bad argument (a length over VMM_HC_MAX_WRITE) */
-#define VMM_ENOSYS 38 /* no such hypercall */
+#define VMM_EFAULT           14 /* a buffer not wholly inside guest RAM */
+#define VMM_EINVAL           22 /* a bad argument (a length over VMM_HC_MAX_WRITE) */
+#define VMM_ENOSYS           38 /* no such hypercall */
 
 /* What VMM_HC_GET_INFO writes at the guest's pointer (little-endian, 24 bytes). */
 struct vmm_info {
@@ -88,9 +88,9 @@ struct vmm_info {
 #define VMM_BLK_CMD_READ    1u /* disk -> guest memory */
 #define VMM_BLK_CMD_WRITE   2u /* guest memory -> disk */
 #define VMM_BLK_OK          0u
-#define VMM_BLK_ERR_RANGE   1u /* sectors outside the disk (or COUNT 0) */
-#define VMM_BLK_ERR_ADDR    2u /* the buffer is not wholly inside guest RAM */
-#define VMM_BLK_ERR_CMD     3u /* an unknown command */
+#define VMM_BLK_ERR_RANGE   1u    /* sectors outside the disk (or COUNT 0) */
+#define VMM_BLK_ERR_ADDR    2u    /* the buffer is not wholly inside guest RAM */
+#define VMM_BLK_ERR_CMD     3u    /* an unknown command */
 #define VMM_BLK_IDLE        0xffu /* STATUS before the first command */
 
 /* The device's registers: the student's run.c reads and writes them. */
@@ -130,7 +130,7 @@ struct vmm_config {
 struct vmm_console {
     char *buf; /* the first VMM_CONSOLE_KEEP bytes, NUL-terminated */
     size_t len;
-    uint64_t total; /* every byte, kept or not */
+    uint64_t total;  /* every byte, kept or not */
     uint64_t writes; /* calls to vmm_console_write */
     FILE *echo;
 };
@@ -147,9 +147,9 @@ struct vmm {
     uint64_t entry; /* where the guest starts: set by vmm_load */
     /* The exit histogram (§4.1): exits[reason] for every VM exit vmm_run saw. */
     uint64_t exits[VLAB_EXIT_TIMEOUT + 1];
-    uint64_t hypercalls;  /* VMM_HC_PORT exits */
-    uint64_t unknown_io;  /* IN/OUT on ports no device owns */
-    char err[256];        /* why the last call failed */
+    uint64_t hypercalls; /* VMM_HC_PORT exits */
+    uint64_t unknown_io; /* IN/OUT on ports no device owns */
+    char err[256];       /* why the last call failed */
 };
 
 /* Why vmm_run returned. */

@@ -24,7 +24,8 @@ static void dump(struct vmm *vm, struct vmm_result *res) {
 
 static uint64_t le(const uint8_t *p, unsigned n) {
     uint64_t v = 0;
-    for (unsigned i = n; i-- > 0;) v = v << 8 | p[i];
+    for (unsigned i = n; i-- > 0;)
+        v = v << 8 | p[i];
     return v;
 }
 
@@ -82,7 +83,9 @@ void vmm_blk_write(struct vmm *vm, uint64_t off, unsigned len, uint64_t value) {
     case VMM_BLK_ADDR_LO:
         b->addr = len == 8 ? value : (b->addr & ~0xffffffffull) | (uint32_t)value;
         break;
-    case VMM_BLK_ADDR_HI: b->addr = (b->addr & 0xffffffffull) | (uint64_t)(uint32_t)value << 32; break;
+    case VMM_BLK_ADDR_HI:
+        b->addr = (b->addr & 0xffffffffull) | (uint64_t)(uint32_t)value << 32;
+        break;
     case VMM_BLK_CMD: doorbell(vm, (uint32_t)value); break;
     default: break; /* read-only and unknown registers ignore writes, as hardware does */
     }
@@ -126,8 +129,7 @@ bool vmm_hypercall(struct vmm *vm, struct vlab_regs *regs, uint64_t *code) {
         *code = a0;
         regs->rax = 0;
         return true;
-    default:
-        ret = -VMM_ENOSYS;
+    default: ret = -VMM_ENOSYS;
     }
     regs->rax = (uint64_t)ret & mask;
     return false;
@@ -196,12 +198,14 @@ static bool mmio(struct vmm *vm, struct vlab_exit *e, struct vmm_result *res) {
             vmm_blk_write(vm, off, e->mmio.len, le(e->mmio.data, e->mmio.len));
         } else {
             uint64_t v = vmm_blk_read(vm, off, e->mmio.len);
-            for (unsigned i = 0; i < e->mmio.len; i++) e->mmio.data[i] = (uint8_t)(v >> 8 * i);
+            for (unsigned i = 0; i < e->mmio.len; i++)
+                e->mmio.data[i] = (uint8_t)(v >> 8 * i);
         }
         return false;
     }
     res->code = gpa;
-    say(res, VMM_BAD_MMIO, "the guest %s %u bytes at guest-physical %#llx, where there is neither "
+    say(res, VMM_BAD_MMIO,
+        "the guest %s %u bytes at guest-physical %#llx, where there is neither "
         "RAM nor a device",
         e->mmio.is_write ? "wrote" : "read", e->mmio.len, (unsigned long long)gpa);
     dump(vm, res);
@@ -210,7 +214,8 @@ static bool mmio(struct vmm *vm, struct vlab_exit *e, struct vmm_result *res) {
 
 static uint64_t total_exits(const struct vmm *vm) {
     uint64_t n = 0;
-    for (unsigned r = 0; r <= VLAB_EXIT_TIMEOUT; r++) n += vm->exits[r];
+    for (unsigned r = 0; r <= VLAB_EXIT_TIMEOUT; r++)
+        n += vm->exits[r];
     return n;
 }
 
@@ -246,9 +251,7 @@ int vmm_run(struct vmm *vm, struct vmm_result *res) {
         case VLAB_EXIT_MMIO:
             if (mmio(vm, &e, res)) return VLAB_OK;
             break;
-        case VLAB_EXIT_HLT:
-            say(res, VMM_HALTED, "the guest halted");
-            return VLAB_OK;
+        case VLAB_EXIT_HLT: say(res, VMM_HALTED, "the guest halted"); return VLAB_OK;
         case VLAB_EXIT_SHUTDOWN:
             say(res, VMM_SHUTDOWN, "triple fault: %s", e.desc);
             dump(vm, res);

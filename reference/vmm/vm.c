@@ -7,9 +7,9 @@
 #include "vlab/x86.h"
 #include "vmm.h"
 
-#define SEL_CODE 0x08
-#define SEL_DATA 0x10
-#define SEL_TSS  0x18
+#define SEL_CODE  0x08
+#define SEL_DATA  0x10
+#define SEL_TSS   0x18
 #define TSS_LIMIT 0x67 /* 104 bytes, no I/O permission bitmap */
 
 static int fail(struct vmm *vm, int rc, const char *fmt, ...) {
@@ -31,13 +31,13 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg) {
                     "3 GiB (the device hole starts above it)",
                     (unsigned long long)size);
     int rc = vlab_gpmem_add_ram(&vm->mem, 0, size, "ram");
-    if (rc != VLAB_OK) return fail(vm, rc, "cannot allocate %llu bytes of guest RAM",
-                                   (unsigned long long)size);
+    if (rc != VLAB_OK)
+        return fail(vm, rc, "cannot allocate %llu bytes of guest RAM", (unsigned long long)size);
     char err[256];
     vm->hv = vlab_hv_open(cfg->backend, err, sizeof err);
     if (!vm->hv) {
-        rc = fail(vm, VLAB_EIO, "cannot open the %s backend: %s",
-                  vlab_hv_kind_name(cfg->backend), err);
+        rc = fail(vm, VLAB_EIO, "cannot open the %s backend: %s", vlab_hv_kind_name(cfg->backend),
+                  err);
         goto undo;
     }
     /* Only RAM gets a memory slot: everything else the guest touches is an MMIO exit. */
@@ -123,8 +123,9 @@ static int load_sregs(struct vmm *vm, const struct vlab_sregs *s) {
 
 /* §3.1: base = selector * 16 in every segment, 64 KiB limits, CR0.PE clear. */
 static int setup_real(struct vmm *vm, struct vlab_sregs *s) {
-    if (vm->entry >= 0x100000) return fail(vm, VLAB_EINVAL, "real mode cannot reach entry %#llx",
-                                           (unsigned long long)vm->entry);
+    if (vm->entry >= 0x100000)
+        return fail(vm, VLAB_EINVAL, "real mode cannot reach entry %#llx",
+                    (unsigned long long)vm->entry);
     uint16_t cs = (uint16_t)(vm->entry >> 4 & 0xf000);
     vlab_seg_from_attr(&s->cs, cs, (uint64_t)cs << 4, 0xffff, X86_ATTR_CODE16);
     vlab_seg_from_attr(&s->ds, cs, (uint64_t)cs << 4, 0xffff, X86_ATTR_DATA16);
@@ -191,8 +192,7 @@ int vmm_setup_mode(struct vmm *vm) {
     memset(&s, 0, sizeof s);
     s.apic_base = apic;
     switch (vm->cfg.mode) {
-    case VMM_MODE_REAL:
-        return setup_real(vm, &s);
+    case VMM_MODE_REAL: return setup_real(vm, &s);
     case VMM_MODE_PROTECTED:
         if ((rc = setup_segments(vm, &s, false)) != VLAB_OK) return rc;
         break;
@@ -206,8 +206,7 @@ int vmm_setup_mode(struct vmm *vm) {
         s.efer = X86_EFER_LME | X86_EFER_LMA;
         s.cr0 |= X86_CR0_PG;
         break;
-    default:
-        return fail(vm, VLAB_EINVAL, "unknown mode %d", (int)vm->cfg.mode);
+    default: return fail(vm, VLAB_EINVAL, "unknown mode %d", (int)vm->cfg.mode);
     }
     if ((rc = load_sregs(vm, &s)) != VLAB_OK) return rc;
     return load_regs(vm, vm->entry, VMM_STACK_TOP);

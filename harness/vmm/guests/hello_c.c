@@ -20,7 +20,8 @@ static inline long hypercall(long nr, uint64_t a0, uint64_t a1) {
 
 static uint64_t len(const char *s) {
     uint64_t n = 0;
-    while (s[n]) n++;
+    while (s[n])
+        n++;
     return n;
 }
 
@@ -38,5 +39,6 @@ __attribute__((section(".text.start"), noreturn)) void _start(void) {
         puts_hc(line);
     }
     hypercall(HC_EXIT, 0xc0de, 0);
-    for (;;) __asm__ volatile("hlt");
+    for (;;)
+        __asm__ volatile("hlt");
 }

@@ -29,8 +29,9 @@ VMM_TEST(hostile_wild_mmio) {
                  "expected res.code = the address the guest touched (0xe0001234), got %#llx "
                  "(handout §4.4)",
                  (unsigned long long)t.res.code);
-    cr_assert(strstr(t.res.why, "0xe0001234"), "expected the address in res.why, got \"%s\" "
-                                               "(handout §4.4)",
+    cr_assert(strstr(t.res.why, "0xe0001234"),
+              "expected the address in res.why, got \"%s\" "
+              "(handout §4.4)",
               t.res.why);
     tvm_free(&t);
 }
@@ -46,8 +47,9 @@ VMM_TEST(hostile_io_storm) {
                  "expected the VMM to stop after exactly cfg.max_exits = 5000 exits, got %llu "
                  "(handout §4.5)",
                  (unsigned long long)tvm_total_exits(&t));
-    cr_assert_eq(t.vm.unknown_io, 5000, "expected the 5000 OUTs to port 0x80 counted in "
-                                        "vm->unknown_io, got %llu (handout §4.2)",
+    cr_assert_eq(t.vm.unknown_io, 5000,
+                 "expected the 5000 OUTs to port 0x80 counted in "
+                 "vm->unknown_io, got %llu (handout §4.2)",
                  (unsigned long long)t.vm.unknown_io);
     tvm_free(&t);
 }
@@ -89,8 +91,9 @@ Test(vmm, hostile_fail_entry) {
     tvm_run(&t);
     tvm_expect(&t, VMM_FAIL_ENTRY, "§4.5");
     expect_dump(&t);
-    cr_assert(strstr(t.res.why, "CS"), "expected the backend's reason (CS) in res.why, got \"%s\" "
-                                       "(handout §4.5)",
+    cr_assert(strstr(t.res.why, "CS"),
+              "expected the backend's reason (CS) in res.why, got \"%s\" "
+              "(handout §4.5)",
               t.res.why);
     tvm_free(&t);
 }

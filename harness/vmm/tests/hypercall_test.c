@@ -13,7 +13,8 @@ static void run_lines(struct tvm *t, enum vlab_hv_kind kind, uint8_t method) {
 
 static unsigned count_lines(const char *s) {
     unsigned n = 0;
-    for (; *s; s++) n += *s == '\n';
+    for (; *s; s++)
+        n += *s == '\n';
     return n;
 }
 
@@ -23,8 +24,9 @@ VMM_TEST(hc_console_write) {
     const char *out = t.vm.console.buf;
     cr_assert(count_lines(out) == 16 && !strncmp(out, "00 Para", 7) && strstr(out, "15 The end.\n"),
               "expected the guest's 16 lines on the console, got \"%.300s\" (handout §5.1)", out);
-    cr_assert_eq(t.res.code, 12, "expected the last write to return its length (12), got %lld "
-                                 "(handout §5.1)",
+    cr_assert_eq(t.res.code, 12,
+                 "expected the last write to return its length (12), got %lld "
+                 "(handout §5.1)",
                  (long long)t.res.code);
     /* Budget: one VM exit per line (16 hypercalls) and the exit port. */
     cr_assert(t.vm.hypercalls == 16 && tvm_total_exits(&t) == 17,
@@ -41,11 +43,13 @@ Test(vmm, hc_cheaper_than_uart) {
     cr_assert_str_eq(hc.vm.console.buf, uart.vm.console.buf,
                      "expected the same text through the UART and through hypercalls (§5.1)");
     uint64_t bytes = uart.vm.console.total, eu = tvm_total_exits(&uart), eh = tvm_total_exits(&hc);
-    cr_assert(eu >= 2 * bytes, "expected at least 2 exits per byte through the UART (LSR, THR): "
-                               "%llu bytes, %llu exits (handout §4.2)",
+    cr_assert(eu >= 2 * bytes,
+              "expected at least 2 exits per byte through the UART (LSR, THR): "
+              "%llu bytes, %llu exits (handout §4.2)",
               (unsigned long long)bytes, (unsigned long long)eu);
-    cr_assert(eh * 40 < eu, "expected the hypercall console to take under 1/40 of the UART's "
-                            "exits: %llu vs %llu (handout §5.1)",
+    cr_assert(eh * 40 < eu,
+              "expected the hypercall console to take under 1/40 of the UART's "
+              "exits: %llu vs %llu (handout §5.1)",
               (unsigned long long)eh, (unsigned long long)eu);
     cr_log_info("%llu bytes: %llu exits through the UART, %llu through hypercalls",
                 (unsigned long long)bytes, (unsigned long long)eu, (unsigned long long)eh);
@@ -61,19 +65,21 @@ VMM_TEST(hc_get_info_and_exit) {
     cr_assert_eq((int64_t)tvm_read_u64(&t, 0x700), -VMM_ENOSYS,
                  "expected hypercall 99 to return -ENOSYS (-38), got %lld (handout §5)",
                  (long long)tvm_read_u64(&t, 0x700));
-    cr_assert_eq(tvm_read_u64(&t, 0x708), 0, "expected VMM_HC_GET_INFO to return 0, got %lld "
-                                             "(handout §5.2)",
+    cr_assert_eq(tvm_read_u64(&t, 0x708), 0,
+                 "expected VMM_HC_GET_INFO to return 0, got %lld "
+                 "(handout §5.2)",
                  (long long)tvm_read_u64(&t, 0x708));
     struct vmm_info info;
     cr_assert_eq(vlab_gpmem_read(&t.vm.mem, 0x600, &info, sizeof info), VLAB_OK);
-    cr_assert(info.ram_size == T_RAM && info.mode == VMM_MODE_LONG && info.backend == (uint32_t)kind &&
-                  info.exits == 2,
+    cr_assert(info.ram_size == T_RAM && info.mode == VMM_MODE_LONG &&
+                  info.backend == (uint32_t)kind && info.exits == 2,
               "expected vmm_info {ram_size %#llx, mode 2, backend %d, exits 2} at 0x600, got "
               "{%#llx, %u, %u, %llu} (handout §5.2)",
               (unsigned long long)T_RAM, (int)kind, (unsigned long long)info.ram_size, info.mode,
               info.backend, (unsigned long long)info.exits);
-    cr_assert_eq(t.res.code, 0x102, "expected VMM_HC_EXIT's code 0x102 in res.code, got %#llx "
-                                    "(handout §5.3)",
+    cr_assert_eq(t.res.code, 0x102,
+                 "expected VMM_HC_EXIT's code 0x102 in res.code, got %#llx "
+                 "(handout §5.3)",
                  (unsigned long long)t.res.code);
     tvm_free(&t);
 }
@@ -89,8 +95,8 @@ static const char *const hostile_calls[] = {
 };
 
 VMM_TEST(hc_bad_pointers) {
-    static const int64_t want[] = {-VMM_EFAULT, -VMM_EFAULT, -VMM_EFAULT, -VMM_EINVAL,
-                                   -VMM_EFAULT, -VMM_EFAULT, 0};
+    static const int64_t want[] = {
+        -VMM_EFAULT, -VMM_EFAULT, -VMM_EFAULT, -VMM_EINVAL, -VMM_EFAULT, -VMM_EFAULT, 0};
     struct tvm t;
     tvm_boot(&t, kind, VMM_MODE_LONG, "hc_hostile.bin");
     tvm_run(&t);
@@ -100,8 +106,9 @@ VMM_TEST(hc_bad_pointers) {
         cr_assert_eq(got, want[i], "hypercall %u, %s, returned %lld (handout §5.4)", i,
                      hostile_calls[i], (long long)got);
     }
-    cr_assert_eq(t.vm.console.total, 0, "expected nothing printed by refused writes, got \"%s\" "
-                                        "(handout §5.4)",
+    cr_assert_eq(t.vm.console.total, 0,
+                 "expected nothing printed by refused writes, got \"%s\" "
+                 "(handout §5.4)",
                  t.vm.console.buf);
     tvm_free(&t);
 }
@@ -126,8 +133,9 @@ Test(vmm, hc_bounds_exact) {
                  (long long)r.rax);
     r.rax = VMM_HC_CONSOLE_WRITE, r.rbx = 0, r.rcx = VMM_HC_MAX_WRITE;
     vmm_hypercall(&t.vm, &r, &code);
-    cr_assert_eq(r.rax, VMM_HC_MAX_WRITE, "expected a write of exactly %u bytes allowed, got "
-                                          "%lld (handout §5.1)",
+    cr_assert_eq(r.rax, VMM_HC_MAX_WRITE,
+                 "expected a write of exactly %u bytes allowed, got "
+                 "%lld (handout §5.1)",
                  VMM_HC_MAX_WRITE, (long long)r.rax);
     r.rax = VMM_HC_GET_INFO, r.rbx = T_RAM - sizeof(struct vmm_info);
     vmm_hypercall(&t.vm, &r, &code);
@@ -135,8 +143,9 @@ Test(vmm, hc_bounds_exact) {
                  (long long)r.rax);
     r.rax = VMM_HC_GET_INFO, r.rbx = T_RAM - sizeof(struct vmm_info) + 1;
     vmm_hypercall(&t.vm, &r, &code);
-    cr_assert_eq((int64_t)r.rax, -VMM_EFAULT, "expected -EFAULT for get-info one byte further, "
-                                              "got %lld (handout §5.4)",
+    cr_assert_eq((int64_t)r.rax, -VMM_EFAULT,
+                 "expected -EFAULT for get-info one byte further, "
+                 "got %lld (handout §5.4)",
                  (long long)r.rax);
     r.rax = VMM_HC_EXIT, r.rbx = 0x1234;
     cr_assert(vmm_hypercall(&t.vm, &r, &code) && code == 0x1234,
@@ -150,12 +159,14 @@ VMM_TEST(hc_elf_guest) {
     tvm_boot(&t, kind, VMM_MODE_LONG, "hello_c.elf");
     tvm_run(&t);
     tvm_expect(&t, VMM_EXITED, "§5");
-    cr_assert_str_eq(t.vm.console.buf, "Hello from C in long mode!\nRAM: 0x0000000000400000 bytes\n",
+    cr_assert_str_eq(t.vm.console.buf,
+                     "Hello from C in long mode!\nRAM: 0x0000000000400000 bytes\n",
                      "expected the C guest's two lines, got \"%s\" (handout §5)", t.vm.console.buf);
     cr_assert_eq(t.res.code, 0xc0de, "expected exit code 0xc0de, got %#llx (handout §5.3)",
                  (unsigned long long)t.res.code);
-    cr_assert_eq(tvm_total_exits(&t), 4, "expected 4 VM exits (3 hypercalls and the exit), got "
-                                         "%llu (handout §5)",
+    cr_assert_eq(tvm_total_exits(&t), 4,
+                 "expected 4 VM exits (3 hypercalls and the exit), got "
+                 "%llu (handout §5)",
                  (unsigned long long)tvm_total_exits(&t));
     tvm_free(&t);
 }

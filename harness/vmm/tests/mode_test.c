@@ -14,8 +14,7 @@ static struct x86_segment gdt_entry(struct tvm *t, const struct vlab_sregs *s, u
     struct x86_segment d = {0};
     uint64_t raw = 0;
     cr_assert((uint64_t)(sel & ~7u) + 7 <= s->gdt.limit,
-              "expected selector %#x inside the GDT (limit %#x) (handout §3.2)", sel,
-              s->gdt.limit);
+              "expected selector %#x inside the GDT (limit %#x) (handout §3.2)", sel, s->gdt.limit);
     cr_assert_eq(vlab_gpmem_read_u64(&t->vm.mem, s->gdt.base + (sel & ~7u), &raw), VLAB_OK,
                  "expected the GDT (base %#llx) in guest RAM (handout §3.2)",
                  (unsigned long long)s->gdt.base);
@@ -24,8 +23,8 @@ static struct x86_segment gdt_entry(struct tvm *t, const struct vlab_sregs *s, u
 }
 
 /* The hidden part the VMM loaded must be what the GDT says: the guest reloads it. */
-static void expect_matches_gdt(struct tvm *t, const struct vlab_sregs *s, const struct vlab_seg *seg,
-                               const char *name) {
+static void expect_matches_gdt(struct tvm *t, const struct vlab_sregs *s,
+                               const struct vlab_seg *seg, const char *name) {
     struct x86_segment d = gdt_entry(t, s, seg->selector);
     uint16_t attr = d.attr;
     cr_assert(d.base == seg->base && (attr & 0xf) == seg->type && !!(attr & X86_SEG_S) == seg->s &&
@@ -44,16 +43,19 @@ static void expect_flat(const struct vlab_seg *seg, const char *name, bool code)
               "%s: expected a flat segment (base 0, limit 0xffffffff, G 1), got base %#llx limit "
               "%#x G %d (handout §3.2)",
               name, (unsigned long long)seg->base, seg->limit, seg->g);
-    cr_assert(seg->present && seg->s, "%s: expected P = 1 and S = 1 (a code/data segment, not a "
-                                      "system one) (handout §3.2)",
+    cr_assert(seg->present && seg->s,
+              "%s: expected P = 1 and S = 1 (a code/data segment, not a "
+              "system one) (handout §3.2)",
               name);
     if (code)
-        cr_assert(seg->type & 0x8, "%s: expected a code segment type (bit 3 set, e.g. 0xb), got "
-                                   "%#x: VM entry refuses a data segment in CS (handout §3.2)",
+        cr_assert(seg->type & 0x8,
+                  "%s: expected a code segment type (bit 3 set, e.g. 0xb), got "
+                  "%#x: VM entry refuses a data segment in CS (handout §3.2)",
                   name, seg->type);
     else
-        cr_assert((seg->type & 0xa) == 0x2, "%s: expected a writable data segment type (e.g. 0x3), "
-                                            "got %#x (handout §3.2)",
+        cr_assert((seg->type & 0xa) == 0x2,
+                  "%s: expected a writable data segment type (e.g. 0x3), "
+                  "got %#x (handout §3.2)",
                   name, seg->type);
 }
 
@@ -107,8 +109,9 @@ Test(vmm, mode_protected_state) {
               "expected CS 0x08, DS and SS 0x10, got %#x %#x %#x (handout §3.2)", s.cs.selector,
               s.ds.selector, s.ss.selector);
     expect_flat(&s.cs, "CS", true);
-    cr_assert(s.cs.db && !s.cs.l, "CS: expected a 32-bit code segment (D = 1, L = 0), got D %d L %d "
-                                  "(handout §3.2)",
+    cr_assert(s.cs.db && !s.cs.l,
+              "CS: expected a 32-bit code segment (D = 1, L = 0), got D %d L %d "
+              "(handout §3.2)",
               s.cs.db, s.cs.l);
     expect_flat(&s.ds, "DS", false);
     expect_flat(&s.ss, "SS", false);
@@ -172,14 +175,15 @@ Test(vmm, mode_long_page_tables) {
     get_state(&t, &r, &s);
     cr_assert_eq(s.cr3, VMM_PT_GPA, "expected CR3 %#llx, got %#llx (handout §3.3)",
                  (unsigned long long)VMM_PT_GPA, (unsigned long long)s.cr3);
-    static const uint64_t va[] = {0,           0x10000,       0x1fffff,   0x200000,   T_RAM - 1,
-                                  0x40000000,  0xbfffffff,    VMM_BLK_BASE, 0xffffffff};
+    static const uint64_t va[] = {0,          0x10000,    0x1fffff,     0x200000,  T_RAM - 1,
+                                  0x40000000, 0xbfffffff, VMM_BLK_BASE, 0xffffffff};
     struct vlab_paging pg = {.cr0 = s.cr0, .cr4 = s.cr4, .efer = s.efer};
     for (unsigned i = 0; i < sizeof va / sizeof va[0]; i++) {
         struct vlab_walk w;
         int rc = vlab_pt_walk(&t.vm.mem, &pg, s.cr3, va[i], VLAB_ACC_READ, 0, &w);
-        cr_assert_eq(rc, VLAB_OK, "expected %#llx mapped (identity, 2 MiB pages), the walk "
-                                  "says %s (handout §3.3)",
+        cr_assert_eq(rc, VLAB_OK,
+                     "expected %#llx mapped (identity, 2 MiB pages), the walk "
+                     "says %s (handout §3.3)",
                      (unsigned long long)va[i], vlab_strerror(rc));
         cr_assert(w.gpa == va[i] && w.page_size == X86_PAGE_2M,
                   "expected %#llx -> %#llx through a 2 MiB page, got %#llx through a %#llx-byte "

@@ -8,8 +8,9 @@ VMM_TEST(run_compute) {
     tvm_expect(&t, VMM_HALTED, "§4.5");
     struct vlab_regs r;
     cr_assert_eq(vlab_hv_get_regs(t.vm.vcpu, &r), VLAB_OK, "expected KVM_GET_REGS to work");
-    cr_assert_eq(r.rax, 333833500, "expected RAX = 333833500 (sum of i*i, i <= 1000), got %llu "
-                                   "(handout §4.1)",
+    cr_assert_eq(r.rax, 333833500,
+                 "expected RAX = 333833500 (sum of i*i, i <= 1000), got %llu "
+                 "(handout §4.1)",
                  (unsigned long long)r.rax);
     uint64_t mem = tvm_read_u64(&t, 0x400);
     cr_assert_eq(mem, 333833500, "expected 333833500 at guest-physical 0x400, got %llu (§4.1)",
@@ -43,8 +44,9 @@ VMM_TEST(run_uart_registers) {
         cr_assert(t.res.code & (1u << i),
                   "the guest's UART check %u failed: expected %s (result %#llx) (handout §4.2)", i,
                   uart_checks[i], (unsigned long long)t.res.code);
-    cr_assert_eq(t.res.code, 0xff, "expected the exit port's value 0xff as the result code, got "
-                                   "%#llx (handout §4.3)",
+    cr_assert_eq(t.res.code, 0xff,
+                 "expected the exit port's value 0xff as the result code, got "
+                 "%#llx (handout §4.3)",
                  (unsigned long long)t.res.code);
     tvm_free(&t);
 }
@@ -155,14 +157,16 @@ VMM_TEST(run_blk_errors) {
     struct tvm t;
     run_blk(&t, kind);
     expect_blk_bits(&t, 0x70);
-    cr_assert_eq(t.vm.blk.commands, 7, "expected 7 doorbell writes counted in blk.commands, got "
-                                       "%llu (handout §4.4)",
+    cr_assert_eq(t.vm.blk.commands, 7,
+                 "expected 7 doorbell writes counted in blk.commands, got "
+                 "%llu (handout §4.4)",
                  (unsigned long long)t.vm.blk.commands);
     /* The refused read straddling the end of RAM must not have written its first half. */
     const uint8_t *tail = vlab_gpmem_hva(&t.vm.mem, T_RAM - 256, 256);
     for (unsigned i = 0; i < 256; i++)
-        cr_assert_eq(tail[i], 0, "expected the last 256 bytes of RAM untouched by a refused "
-                                 "read, byte %u is %#x (handout §4.4)",
+        cr_assert_eq(tail[i], 0,
+                     "expected the last 256 bytes of RAM untouched by a refused "
+                     "read, byte %u is %#x (handout §4.4)",
                      i, tail[i]);
     tvm_free(&t);
 }

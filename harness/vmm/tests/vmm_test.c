@@ -103,7 +103,8 @@ void tvm_free(struct tvm *t) {
 
 uint64_t tvm_total_exits(const struct tvm *t) {
     uint64_t n = 0;
-    for (unsigned r = 0; r <= VLAB_EXIT_TIMEOUT; r++) n += t->vm.exits[r];
+    for (unsigned r = 0; r <= VLAB_EXIT_TIMEOUT; r++)
+        n += t->vm.exits[r];
     return n;
 }
 

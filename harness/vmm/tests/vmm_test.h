@@ -15,11 +15,11 @@
 #include "vlab/hv.h"
 #include "vmm.h"
 
-#define T_RAM        (4ull << 20)
-#define T_SECTORS    64u
-#define T_SEED       42u
-#define T_WATCHDOG   2000000u /* 2 s of guest time without an exit */
-#define T_MAX_EXITS  1000000u /* a backstop so a broken VMM fails instead of hanging */
+#define T_RAM       (4ull << 20)
+#define T_SECTORS   64u
+#define T_SEED      42u
+#define T_WATCHDOG  2000000u /* 2 s of guest time without an exit */
+#define T_MAX_EXITS 100000u  /* a backstop so a broken VMM fails instead of hanging */
 
 struct tvm {
     enum vlab_hv_kind kind;
@@ -53,15 +53,15 @@ void tvm_free(struct tvm *t);
 uint64_t tvm_total_exits(const struct tvm *t);
 uint64_t tvm_read_u64(const struct tvm *t, uint64_t gpa);
 
-#define VMM_TEST(name)                                                                         \
-    static void name##_body(enum vlab_hv_kind kind);                                           \
-    Test(vmm, name) {                                                                          \
-        name##_body(VLAB_HV_UNICORN);                                                          \
-    }                                                                                          \
-    Test(vmm, kvm_##name) {                                                                   \
-        require_backend(VLAB_HV_KVM);                                                          \
-        name##_body(VLAB_HV_KVM);                                                              \
-    }                                                                                          \
+#define VMM_TEST(name)                                                                             \
+    static void name##_body(enum vlab_hv_kind kind);                                               \
+    Test(vmm, name) {                                                                              \
+        name##_body(VLAB_HV_UNICORN);                                                              \
+    }                                                                                              \
+    Test(vmm, kvm_##name) {                                                                        \
+        require_backend(VLAB_HV_KVM);                                                              \
+        name##_body(VLAB_HV_KVM);                                                                  \
+    }                                                                                              \
     static void name##_body(enum vlab_hv_kind kind)
 
 #endif

@@ -25,9 +25,12 @@ static uint64_t parse_size(const char *s) {
     char *end;
     unsigned long long v = strtoull(s, &end, 0);
     switch (*end) {
-    case 'k': case 'K': v <<= 10, end++; break;
-    case 'm': case 'M': v <<= 20, end++; break;
-    case 'g': case 'G': v <<= 30, end++; break;
+    case 'k':
+    case 'K': v <<= 10, end++; break;
+    case 'm':
+    case 'M': v <<= 20, end++; break;
+    case 'g':
+    case 'G': v <<= 30, end++; break;
     default: break;
     }
     return *end || end == s ? 0 : v;
@@ -44,11 +47,16 @@ int main(int argc, char **argv) {
     bool histogram = false;
     uint32_t sectors = 64;
     static const struct option opts[] = {
-        {"backend", required_argument, 0, 'b'}, {"mode", required_argument, 0, 'm'},
-        {"mem", required_argument, 0, 'M'},     {"trace-exits", no_argument, 0, 't'},
-        {"exits", no_argument, 0, 'e'},         {"watchdog", required_argument, 0, 'w'},
-        {"max-exits", required_argument, 0, 'x'}, {"disk", required_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"backend", required_argument, 0, 'b'},
+        {"mode", required_argument, 0, 'm'},
+        {"mem", required_argument, 0, 'M'},
+        {"trace-exits", no_argument, 0, 't'},
+        {"exits", no_argument, 0, 'e'},
+        {"watchdog", required_argument, 0, 'w'},
+        {"max-exits", required_argument, 0, 'x'},
+        {"disk", required_argument, 0, 'd'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "b:m:M:tew:x:d:h", opts, NULL)) != -1) {
@@ -113,7 +121,7 @@ int main(int argc, char **argv) {
                 (unsigned long long)vlab_hv_exit_count(vm.vcpu), res.why[0] ? ": " : "", res.why);
         if (res.dump[0]) fputs(res.dump, stderr);
         if (histogram) vmm_print_exits(&vm, stderr);
-        status = res.outcome == VMM_EXITED ? (int)(res.code & 0xff)
+        status = res.outcome == VMM_EXITED   ? (int)(res.code & 0xff)
                  : res.outcome == VMM_HALTED ? 0
                                              : 1;
     }

@@ -1,0 +1,162 @@
+/* make bench: the VMM on each backend this machine has. VM exits per second (a guest doing
+ * OUT to an unowned port, 200,000 exits), guest start to the first serial byte, and the same
+ * 16 lines printed one byte per exit (UART) and one hypercall per line. Medians of RUNS runs.
+ * Writes build/bench/vmm.md and prints it. Reports only: no bound on time. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vlab/loader.h"
+#include "vlab/stats.h"
+#include "vmm.h"
+
+#define RUNS       7
+#define STORM      200000
+#define OUT        "build/bench/vmm.md"
+#define LINES_FLAG 0x500 /* lines.bin: 0 = UART, 1 = hypercall per line */
+
+static char guest_dir[PATH_MAX + 16];
+
+/* Time of the first byte the guest prints: the console's echo stream is this cookie. */
+struct first_byte {
+    uint64_t at;
+};
+static ssize_t first_write(void *c, const char *buf, size_t len) {
+    struct first_byte *f = c;
+    (void)buf;
+    if (!f->at && len) f->at = vlab_now_ns();
+    return (ssize_t)len;
+}
+
+struct run {
+    uint64_t boot_ns;  /* vmm_create + vmm_load + vmm_setup_mode */
+    uint64_t run_ns;   /* vmm_run */
+    uint64_t first_ns; /* vmm_run start to the first console byte */
+    uint64_t exits;
+    uint64_t bytes;
+    enum vmm_outcome outcome;
+};
+
+static int run_guest(enum vlab_hv_kind kind, const char *file, uint8_t flag, uint64_t max_exits,
+                     struct run *out) {
+    char path[PATH_MAX + 64], err[256];
+    snprintf(path, sizeof path, "%s/%s", guest_dir, file);
+    void *image;
+    size_t len;
+    if (vlab_read_file(path, 1u << 24, &image, &len, err, sizeof err) != VLAB_OK) {
+        fprintf(stderr, "bench-vmm: %s\n", err);
+        return -1;
+    }
+    struct first_byte fb = {0};
+    FILE *echo = fopencookie(&fb, "w", (cookie_io_functions_t){.write = first_write});
+    setvbuf(echo, NULL, _IONBF, 0);
+    struct vmm_config cfg = {.backend = kind,
+                             .mode = VMM_MODE_LONG,
+                             .ram_size = 16u << 20,
+                             .watchdog_us = 5000000,
+                             .max_exits = max_exits,
+                             .echo = echo};
+    static struct vmm vm;
+    memset(&vm, 0, sizeof vm);
+    struct vmm_result res;
+    int rc = -1;
+    uint64_t t0 = vlab_now_ns();
+    if (vmm_create(&vm, &cfg) != VLAB_OK || vmm_load(&vm, image, len) != VLAB_OK ||
+        vlab_gpmem_write_u8(&vm.mem, LINES_FLAG, flag) != VLAB_OK ||
+        vmm_setup_mode(&vm) != VLAB_OK) {
+        fprintf(stderr, "bench-vmm: %s on %s: %s\n", file, vlab_hv_kind_name(kind), vm.err);
+        goto out;
+    }
+    uint64_t t1 = vlab_now_ns();
+    vmm_run(&vm, &res);
+    uint64_t t2 = vlab_now_ns();
+    *out = (struct run){.boot_ns = t1 - t0,
+                        .run_ns = t2 - t1,
+                        .first_ns = fb.at ? fb.at - t1 : 0,
+                        .exits = vlab_hv_exit_count(vm.vcpu),
+                        .bytes = vm.console.total,
+                        .outcome = res.outcome};
+    rc = 0;
+out:
+    vmm_destroy(&vm);
+    fclose(echo);
+    free(image);
+    return rc;
+}
+
+/* Median over RUNS runs of one field. */
+#define MEDIAN(runs, field)                                                                        \
+    ({                                                                                             \
+        uint64_t v_[RUNS];                                                                         \
+        for (int i_ = 0; i_ < RUNS; i_++)                                                          \
+            v_[i_] = (runs)[i_].field;                                                             \
+        vlab_median_u64(v_, RUNS);                                                                 \
+    })
+
+static int bench_backend(enum vlab_hv_kind kind, char *table, size_t cap, size_t *len) {
+    struct run storm[RUNS], hello[RUNS], uart[RUNS], hc[RUNS];
+    for (int i = 0; i < RUNS; i++)
+        if (run_guest(kind, "io_storm.bin", 0, STORM, &storm[i]) ||
+            run_guest(kind, "hello_long.bin", 0, 0, &hello[i]) ||
+            run_guest(kind, "lines.bin", 0, 0, &uart[i]) ||
+            run_guest(kind, "lines.bin", 1, 0, &hc[i]))
+            return -1;
+    const char *name = vlab_hv_kind_name(kind);
+    /* harness/vm sets it: KVM there runs on SVM that QEMU emulates in software. */
+    const char *note = kind == VLAB_HV_KVM && getenv("VLAB_IN_TEST_VM")
+                           ? " (emulated SVM in the QEMU test VM)"
+                           : "";
+    double rate = (double)MEDIAN(storm, exits) * 1e9 / (double)MEDIAN(storm, run_ns);
+    *len += (size_t)snprintf(
+        table + *len, cap - *len,
+        "| %s%s | %.2f M | %.1f µs | %.1f µs | %llu / %llu | %llu / %llu |\n", name, note,
+        rate / 1e6, (double)MEDIAN(hello, boot_ns) / 1e3, (double)MEDIAN(hello, first_ns) / 1e3,
+        (unsigned long long)MEDIAN(uart, exits), (unsigned long long)MEDIAN(uart, bytes),
+        (unsigned long long)MEDIAN(hc, exits), (unsigned long long)MEDIAN(hc, bytes));
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return 1;
+    exe[n] = 0;
+    *strrchr(exe, '/') = 0;
+    snprintf(guest_dir, sizeof guest_dir, "%s/guests", exe);
+    char table[4096];
+    size_t len = (size_t)snprintf(
+        table, sizeof table,
+        "# vmm: VM exits on each backend (%s)\n\n"
+        "Medians of %d runs. Exits/s: a guest doing OUT to an unowned port, %d exits. Boot: "
+        "vmm_create + vmm_load + vmm_setup_mode. First byte: vmm_run start to the guest's first "
+        "serial byte. Lines: the same 16 lines (exits / bytes) through the UART, one exit per "
+        "byte plus the LSR poll, and through one hypercall per line.\n\n"
+        "| backend | exits/s | boot | first byte | UART exits / bytes | hypercall exits / bytes |\n"
+        "|---|---:|---:|---:|---:|---:|\n",
+        strstr(argv[0], "/reference/") ? "reference/vmm" : "labs/vmm", RUNS, STORM);
+    if (bench_backend(VLAB_HV_UNICORN, table, sizeof table, &len)) return 1;
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        if (bench_backend(VLAB_HV_KVM, table, sizeof table, &len)) return 1;
+    } else {
+        len += (size_t)snprintf(table + len, sizeof table - len,
+                                "| kvm | not measured: /dev/kvm: %s | | | | |\n", strerror(errno));
+    }
+    if (mkdir("build", 0777) && errno != EEXIST) perror("mkdir build");
+    if (mkdir("build/bench", 0777) && errno != EEXIST) perror("mkdir build/bench");
+    FILE *f = fopen(OUT, "w");
+    if (f) {
+        fputs(table, f);
+        fclose(f);
+    }
+    fputs(table, stdout);
+    return 0;
+}
