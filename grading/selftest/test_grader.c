@@ -941,6 +941,18 @@ Test(grader, expect_full) {
               "stdout:\n%s", r.out);
 }
 
+Test(grader, only_grades_matching_tests) {
+    struct grader_run r;
+    grade_one(&r, "good", good_rubric, "--only", "pass_*");
+    cr_expect_eq(r.exit_code, 0, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "score: 3.5/3.5\n") != NULL && strstr(r.out, "3 passed, 0 failed\n"),
+              "--only pass_* should grade exactly the three pass_ tests:\n%s", r.out);
+    cr_expect(strstr(r.out, "good/fails") == NULL && strstr(r.out, "not in the rubric") == NULL,
+              "tests left out by --only must be neither run nor reported:\n%s", r.out);
+    grade_one(&r, "good", good_rubric, "--only", "nothing*");
+    cr_expect_eq(r.exit_code, 2, "a pattern matching no test must be an error:\n%s", r.out);
+}
+
 Test(grader, test_missing_from_binary) {
     struct grader_run r;
     grade_one(&r, "clean", "test first 1\ntest second 1\ntest later 1\ntest ghost 3\n", NULL, NULL);

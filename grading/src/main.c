@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@
 enum expect { EXPECT_NONE, EXPECT_FULL, EXPECT_ZERO };
 
 struct options {
-    const char *build, *rubric, *out, *sol, *kills;
+    const char *build, *rubric, *out, *sol, *kills, *only;
     enum expect expect;
     bool quiet;
     char **labs;
@@ -40,7 +41,8 @@ struct options {
 
 static void usage(FILE *f) {
     fputs("usage: vlab-grade --build DIR [--rubric DIR] [--out DIR] [--sol NAME]\n"
-          "                  [--expect full|zero] [--kills \"TEST ...\"] [--quiet] [LAB ...]\n"
+          "                  [--expect full|zero] [--kills \"TEST ...\"] [--only GLOB] [--quiet]\n"
+          "                  [LAB ...]\n"
           "Grades each LAB (default: every rubric in the rubric dir) by running\n"
           "DIR/LAB/test-LAB one test at a time under the limits of grading/rubric/LAB.\n"
           "  --rubric DIR   rubric directory (default grading/rubric)\n"
@@ -52,6 +54,8 @@ static void usage(FILE *f) {
           "  --expect zero  exit 1 unless the total score is 0\n"
           "  --kills LIST   exit 1 unless every listed test (NAME or LAB/NAME) exists and\n"
           "                 did not pass: proves a mutant is killed\n"
+          "  --only GLOB    grade only the rubric tests whose names match GLOB (fnmatch);\n"
+          "                 the binary's other tests are neither run nor reported\n"
           "  --quiet        print only per-lab totals and the final score\n"
           "Exit status: 0 graded, 1 expectation not met, 2 usage or grader error.\n",
           f);
@@ -68,15 +72,11 @@ static int cmp_str(const void *a, const void *b) {
 
 static int parse_args(int argc, char **argv, struct options *o) {
     static const struct option longopts[] = {
-        {"build", required_argument, NULL, 'b'},
-        {"rubric", required_argument, NULL, 'r'},
-        {"out", required_argument, NULL, 'o'},
-        {"sol", required_argument, NULL, 's'},
-        {"expect", required_argument, NULL, 'e'},
-        {"kills", required_argument, NULL, 'k'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"build", required_argument, NULL, 'b'},  {"rubric", required_argument, NULL, 'r'},
+        {"out", required_argument, NULL, 'o'},    {"sol", required_argument, NULL, 's'},
+        {"expect", required_argument, NULL, 'e'}, {"kills", required_argument, NULL, 'k'},
+        {"only", required_argument, NULL, 'O'},   {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -88,6 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
         case 'o': o->out = optarg; break;
         case 's': o->sol = optarg; break;
         case 'k': o->kills = optarg; break;
+        case 'O': o->only = optarg; break;
         case 'q': o->quiet = true; break;
         case 'e':
             if (strcmp(optarg, "full") == 0)
@@ -384,7 +385,12 @@ int main(int argc, char **argv) {
     int bad = 0;
     for (size_t i = 0; i < o.nlabs; i++) {
         char *path = xasprintf("%s/%s", o.rubric, o.labs[i]);
-        if (rubric_load(path, o.labs[i], &rubrics[i])) bad++;
+        if (rubric_load(path, o.labs[i], &rubrics[i]))
+            bad++;
+        else if (o.only && rubric_keep(&rubrics[i], o.only) == 0) {
+            fprintf(stderr, "vlab-grade: --only '%s': no test of %s matches\n", o.only, path);
+            bad++;
+        }
         free(path);
     }
     char *out = o.out ? xstrdup(o.out) : xasprintf("build/grade/%s", o.sol);

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -335,4 +336,19 @@ void rubric_free(struct rubric *r) {
     free(r->lab);
     free(r->title);
     *r = (struct rubric){0};
+}
+
+size_t rubric_keep(struct rubric *r, const char *glob) {
+    size_t kept = 0;
+    for (size_t i = 0; i < r->ntests; i++) {
+        if (fnmatch(glob, r->tests[i].name, 0) == 0) {
+            r->tests[kept++] = r->tests[i];
+        } else {
+            free(r->tests[i].name);
+            free(r->tests[i].visibility);
+        }
+    }
+    r->ntests = kept;
+    r->only = glob;
+    return kept;
 }

@@ -19,12 +19,16 @@ struct rubric {
     struct limits lim;
     struct rubric_test *tests;
     size_t ntests;
+    const char *only; /* set by rubric_keep: the binary's tests outside it are ignored */
 };
 
 /* Parses path as lab's rubric. On a malformed file prints "path:line: reason" lines to stderr
  * (every error, not just the first) and returns -1. */
 int rubric_load(const char *path, const char *lab, struct rubric *r);
 void rubric_free(struct rubric *r);
+/* Keeps only the tests whose names match the fnmatch pattern glob (and remembers it, so the
+ * binary's other tests are not reported as missing from the rubric); returns how many remain. */
+size_t rubric_keep(struct rubric *r, const char *glob);
 
 /* Lab and test names end up in paths, Criterion filters and report markup: only [A-Za-z0-9_-],
  * not starting with '-'. */
