@@ -99,6 +99,19 @@ for lab in "${labs[@]}"; do
     fi
 done
 
+# Real KVM and cgroup v2 for machines without them: a QEMU/TCG VM (harness/vm/README.md).
+# A VM that does not boot is a failure; VLAB_VM=0 skips the section, visibly.
+if [ $have_ref = 1 ] && [ "${LABS_ONLY:-0}" != 1 ]; then
+    echo "== test VM (real KVM on an emulated AMD SVM CPU, cgroup v2)"
+    if [ "${VLAB_VM:-1}" = 0 ]; then
+        skipped vm "VLAB_VM=0"
+    else
+        check vm/setup harness/vm/vlab-vm setup
+        check vm/smoke harness/vm/vlab-vm smoke
+        check vm/grade make -s --no-print-directory SOL=reference "${only[@]}" vm-grade
+    fi
+fi
+
 if [ $have_ref = 1 ] && [ "${LABS_ONLY:-0}" != 1 ]; then
     echo "== handout"
     check handout/builds-and-scores-zero grading/handout-check.sh

@@ -17,11 +17,12 @@
 #include "vmm.h"
 
 #define RUNS       7
-#define STORM      200000
+#define STORM      200000 /* exits per run; VLAB_VMM_BENCH_EXITS overrides */
 #define OUT        "build/bench/vmm.md"
 #define LINES_FLAG 0x500 /* lines.bin: 0 = UART, 1 = hypercall per line */
 
 static char guest_dir[PATH_MAX + 16];
+static uint64_t storm = STORM;
 
 /* Time of the first byte the guest prints: the console's echo stream is this cookie. */
 struct first_byte {
@@ -100,9 +101,9 @@ out:
     })
 
 static int bench_backend(enum vlab_hv_kind kind, char *table, size_t cap, size_t *len) {
-    struct run storm[RUNS], hello[RUNS], uart[RUNS], hc[RUNS];
+    struct run storms[RUNS], hello[RUNS], uart[RUNS], hc[RUNS];
     for (int i = 0; i < RUNS; i++)
-        if (run_guest(kind, "io_storm.bin", 0, STORM, &storm[i]) ||
+        if (run_guest(kind, "io_storm.bin", 0, storm, &storms[i]) ||
             run_guest(kind, "hello_long.bin", 0, 0, &hello[i]) ||
             run_guest(kind, "lines.bin", 0, 0, &uart[i]) ||
             run_guest(kind, "lines.bin", 1, 0, &hc[i]))
@@ -112,7 +113,7 @@ static int bench_backend(enum vlab_hv_kind kind, char *table, size_t cap, size_t
     const char *note = kind == VLAB_HV_KVM && getenv("VLAB_IN_TEST_VM")
                            ? " (emulated SVM in the QEMU test VM)"
                            : "";
-    double rate = (double)MEDIAN(storm, exits) * 1e9 / (double)MEDIAN(storm, run_ns);
+    double rate = (double)MEDIAN(storms, exits) * 1e9 / (double)MEDIAN(storms, run_ns);
     *len += (size_t)snprintf(
         table + *len, cap - *len,
         "| %s%s | %.2f M | %.1f µs | %.1f µs | %llu / %llu | %llu / %llu |\n", name, note,
@@ -130,17 +131,20 @@ int main(int argc, char **argv) {
     exe[n] = 0;
     *strrchr(exe, '/') = 0;
     snprintf(guest_dir, sizeof guest_dir, "%s/guests", exe);
+    const char *env = getenv("VLAB_VMM_BENCH_EXITS");
+    if (env && strtoull(env, NULL, 0) > 0) storm = strtoull(env, NULL, 0);
     char table[4096];
     size_t len = (size_t)snprintf(
         table, sizeof table,
         "# vmm: VM exits on each backend (%s)\n\n"
-        "Medians of %d runs. Exits/s: a guest doing OUT to an unowned port, %d exits. Boot: "
+        "Medians of %d runs. Exits/s: a guest doing OUT to an unowned port, %llu exits. Boot: "
         "vmm_create + vmm_load + vmm_setup_mode. First byte: vmm_run start to the guest's first "
         "serial byte. Lines: the same 16 lines (exits / bytes) through the UART, one exit per "
         "byte plus the LSR poll, and through one hypercall per line.\n\n"
         "| backend | exits/s | boot | first byte | UART exits / bytes | hypercall exits / bytes |\n"
         "|---|---:|---:|---:|---:|---:|\n",
-        strstr(argv[0], "/reference/") ? "reference/vmm" : "labs/vmm", RUNS, STORM);
+        strstr(argv[0], "/reference/") ? "reference/vmm" : "labs/vmm", RUNS,
+        (unsigned long long)storm);
     if (bench_backend(VLAB_HV_UNICORN, table, sizeof table, &len)) return 1;
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd >= 0) {
