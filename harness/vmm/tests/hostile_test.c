@@ -11,9 +11,7 @@ static void expect_dump(const struct tvm *t) {
 
 VMM_TEST(hostile_triple_fault) {
     struct tvm t;
-    tvm_boot(&t, kind, VMM_MODE_LONG, "triple_fault.bin");
-    tvm_run(&t);
-    tvm_expect(&t, VMM_SHUTDOWN, "§4.5");
+    tvm_run_guest(&t, kind, VMM_MODE_LONG, "triple_fault.bin", VMM_SHUTDOWN, "§4.5");
     cr_assert_eq(tvm_read_u64(&t, 0x700), 0x7e57,
                  "expected the guest to have run up to its ud2 (marker 0x7e57 at 0x700)");
     expect_dump(&t);
@@ -22,9 +20,7 @@ VMM_TEST(hostile_triple_fault) {
 
 VMM_TEST(hostile_wild_mmio) {
     struct tvm t;
-    tvm_boot(&t, kind, VMM_MODE_LONG, "wild_mmio.bin");
-    tvm_run(&t);
-    tvm_expect(&t, VMM_BAD_MMIO, "§4.4");
+    tvm_run_guest(&t, kind, VMM_MODE_LONG, "wild_mmio.bin", VMM_BAD_MMIO, "§4.4");
     cr_assert_eq(t.res.code, 0xe0001234,
                  "expected res.code = the address the guest touched (0xe0001234), got %#llx "
                  "(handout §4.4)",

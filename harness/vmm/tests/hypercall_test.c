@@ -59,9 +59,7 @@ Test(vmm, hc_cheaper_than_uart) {
 
 VMM_TEST(hc_get_info_and_exit) {
     struct tvm t;
-    tvm_boot(&t, kind, VMM_MODE_LONG, "hc_info.bin");
-    tvm_run(&t);
-    tvm_expect(&t, VMM_EXITED, "§5.2");
+    tvm_run_guest(&t, kind, VMM_MODE_LONG, "hc_info.bin", VMM_EXITED, "§5.2");
     cr_assert_eq((int64_t)tvm_read_u64(&t, 0x700), -VMM_ENOSYS,
                  "expected hypercall 99 to return -ENOSYS (-38), got %lld (handout §5)",
                  (long long)tvm_read_u64(&t, 0x700));
@@ -98,9 +96,7 @@ VMM_TEST(hc_bad_pointers) {
     static const int64_t want[] = {
         -VMM_EFAULT, -VMM_EFAULT, -VMM_EFAULT, -VMM_EINVAL, -VMM_EFAULT, -VMM_EFAULT, 0};
     struct tvm t;
-    tvm_boot(&t, kind, VMM_MODE_LONG, "hc_hostile.bin");
-    tvm_run(&t);
-    tvm_expect(&t, VMM_EXITED, "§5.4");
+    tvm_run_guest(&t, kind, VMM_MODE_LONG, "hc_hostile.bin", VMM_EXITED, "§5.4");
     for (unsigned i = 0; i < 7; i++) {
         int64_t got = (int64_t)tvm_read_u64(&t, 0x800 + 8 * i);
         cr_assert_eq(got, want[i], "hypercall %u, %s, returned %lld (handout §5.4)", i,
@@ -156,9 +152,7 @@ Test(vmm, hc_bounds_exact) {
 
 VMM_TEST(hc_elf_guest) {
     struct tvm t;
-    tvm_boot(&t, kind, VMM_MODE_LONG, "hello_c.elf");
-    tvm_run(&t);
-    tvm_expect(&t, VMM_EXITED, "§5");
+    tvm_run_guest(&t, kind, VMM_MODE_LONG, "hello_c.elf", VMM_EXITED, "§5");
     cr_assert_str_eq(t.vm.console.buf,
                      "Hello from C in long mode!\nRAM: 0x0000000000400000 bytes\n",
                      "expected the C guest's two lines, got \"%s\" (handout §5)", t.vm.console.buf);

@@ -3,9 +3,7 @@
 
 VMM_TEST(run_compute) {
     struct tvm t;
-    tvm_boot(&t, kind, VMM_MODE_LONG, "compute.bin");
-    tvm_run(&t);
-    tvm_expect(&t, VMM_HALTED, "§4.5");
+    tvm_run_guest(&t, kind, VMM_MODE_LONG, "compute.bin", VMM_HALTED, "§4.5");
     struct vlab_regs r;
     cr_assert_eq(vlab_hv_get_regs(t.vm.vcpu, &r), VLAB_OK, "expected KVM_GET_REGS to work");
     cr_assert_eq(r.rax, 333833500,
@@ -37,9 +35,7 @@ static const char *const uart_checks[] = {
 
 VMM_TEST(run_uart_registers) {
     struct tvm t;
-    tvm_boot(&t, kind, VMM_MODE_LONG, "uart_regs.bin");
-    tvm_run(&t);
-    tvm_expect(&t, VMM_EXITED, "§4.3");
+    tvm_run_guest(&t, kind, VMM_MODE_LONG, "uart_regs.bin", VMM_EXITED, "§4.3");
     for (unsigned i = 0; i < 8; i++)
         cr_assert(t.res.code & (1u << i),
                   "the guest's UART check %u failed: expected %s (result %#llx) (handout §4.2)", i,
@@ -53,9 +49,7 @@ VMM_TEST(run_uart_registers) {
 
 VMM_TEST(run_console_exact) {
     struct tvm t;
-    tvm_boot(&t, kind, VMM_MODE_LONG, "hello_long.bin");
-    tvm_run(&t);
-    tvm_expect(&t, VMM_HALTED, "§4.5");
+    tvm_run_guest(&t, kind, VMM_MODE_LONG, "hello_long.bin", VMM_HALTED, "§4.5");
     const char *text = "Hello from long mode!\n";
     size_t n = strlen(text);
     cr_assert(t.vm.console.total == n && !strcmp(t.vm.console.buf, text),
@@ -106,9 +100,7 @@ static const char *const blk_checks[] = {
 };
 
 static void run_blk(struct tvm *t, enum vlab_hv_kind kind) {
-    tvm_boot(t, kind, VMM_MODE_LONG, "blk.bin");
-    tvm_run(t);
-    tvm_expect(t, VMM_EXITED, "§4.4");
+    tvm_run_guest(t, kind, VMM_MODE_LONG, "blk.bin", VMM_EXITED, "§4.4");
     cr_assert_eq(tvm_read_u64(t, 0x900), T_SECTORS,
                  "expected SECTORS to read the disk's %u sectors, got %llu (handout §4.4)",
                  T_SECTORS, (unsigned long long)tvm_read_u64(t, 0x900));

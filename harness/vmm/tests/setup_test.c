@@ -70,10 +70,7 @@ Test(vmm, setup_bad_backend) {
 Test(vmm, setup_load_flat) {
     struct tvm t;
     tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_LONG);
-    tvm_read_guest(&t, "compute.bin");
-    int rc = vmm_load(&t.vm, t.image, t.len);
-    cr_assert_eq(rc, VLAB_OK, "vmm_load(compute.bin): expected VLAB_OK, got %s: %s (§2.2)",
-                 vlab_strerror(rc), t.vm.err);
+    tvm_load(&t, "compute.bin");
     cr_assert_eq(t.vm.entry, VMM_LOAD_GPA, "expected entry %#llx, got %#llx (handout §2.2)",
                  (unsigned long long)VMM_LOAD_GPA, (unsigned long long)t.vm.entry);
     const void *at = vlab_gpmem_hva(&t.vm.mem, VMM_LOAD_GPA, t.len);
@@ -120,10 +117,7 @@ Test(vmm, setup_load_flat_too_big) {
 Test(vmm, setup_load_elf) {
     struct tvm t;
     tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_LONG);
-    tvm_read_guest(&t, "hello_c.elf");
-    int rc = vmm_load(&t.vm, t.image, t.len);
-    cr_assert_eq(rc, VLAB_OK, "vmm_load(hello_c.elf): expected VLAB_OK, got %s: %s (§2.2)",
-                 vlab_strerror(rc), t.vm.err);
+    tvm_load(&t, "hello_c.elf");
     const Elf64_Ehdr *eh = t.image;
     cr_assert_eq(t.vm.entry, eh->e_entry, "expected entry = e_entry %#llx, got %#llx (§2.2)",
                  (unsigned long long)eh->e_entry, (unsigned long long)t.vm.entry);

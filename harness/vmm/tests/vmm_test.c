@@ -52,24 +52,29 @@ void tvm_read_guest(struct tvm *t, const char *file) {
                  "expected the guest %s to be built: %s", path, err);
 }
 
-void tvm_create(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode) {
-    tvm_config(t, kind, mode);
-    int rc = vmm_create(&t->vm, &t->cfg);
-    cr_assert_eq(rc, VLAB_OK, "vmm_create on %s: expected VLAB_OK, got %s: %s (handout §2.1)",
-                 vlab_hv_kind_name(kind), vlab_strerror(rc), t->vm.err);
-    t->created = true;
-}
-
-void tvm_boot_cfg(struct tvm *t, const char *file) {
-    tvm_read_guest(t, file);
+static void create(struct tvm *t) {
     int rc = vmm_create(&t->vm, &t->cfg);
     cr_assert_eq(rc, VLAB_OK, "vmm_create on %s: expected VLAB_OK, got %s: %s (handout §2.1)",
                  vlab_hv_kind_name(t->kind), vlab_strerror(rc), t->vm.err);
     t->created = true;
-    rc = vmm_load(&t->vm, t->image, t->len);
+}
+
+void tvm_create(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode) {
+    tvm_config(t, kind, mode);
+    create(t);
+}
+
+void tvm_load(struct tvm *t, const char *file) {
+    tvm_read_guest(t, file);
+    int rc = vmm_load(&t->vm, t->image, t->len);
     cr_assert_eq(rc, VLAB_OK, "vmm_load(%s): expected VLAB_OK, got %s: %s (handout §2.2)", file,
                  vlab_strerror(rc), t->vm.err);
-    rc = vmm_setup_mode(&t->vm);
+}
+
+void tvm_boot_cfg(struct tvm *t, const char *file) {
+    create(t);
+    tvm_load(t, file);
+    int rc = vmm_setup_mode(&t->vm);
     cr_assert_eq(rc, VLAB_OK, "vmm_setup_mode (%s mode): expected VLAB_OK, got %s: %s (handout §3)",
                  vmm_mode_name(t->cfg.mode), vlab_strerror(rc), t->vm.err);
 }
@@ -91,6 +96,13 @@ void tvm_expect(const struct tvm *t, enum vmm_outcome outcome, const char *secti
                  "expected the guest to end '%s', got '%s': %s\nconsole: \"%.300s\" (handout %s)",
                  vmm_outcome_name(outcome), vmm_outcome_name(t->res.outcome), t->res.why,
                  t->vm.console.buf ? t->vm.console.buf : "", section);
+}
+
+void tvm_run_guest(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode, const char *file,
+                   enum vmm_outcome outcome, const char *section) {
+    tvm_boot(t, kind, mode, file);
+    tvm_run(t);
+    tvm_expect(t, outcome, section);
 }
 
 void tvm_free(struct tvm *t) {

@@ -40,6 +40,8 @@ void tvm_config(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode);
 void tvm_read_guest(struct tvm *t, const char *file);
 /* tvm_config + vmm_create: asserts it worked (messages name the handout section). */
 void tvm_create(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode);
+/* After tvm_create: vmm_load of guests/<file>, asserted to work. */
+void tvm_load(struct tvm *t, const char *file);
 /* After tvm_config (which may be adjusted): create, load guests/<file>, set up the mode. */
 void tvm_boot_cfg(struct tvm *t, const char *file);
 /* tvm_config + tvm_boot_cfg. */
@@ -48,6 +50,9 @@ void tvm_boot(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode, const c
 void tvm_run(struct tvm *t);
 /* Asserts the outcome, printing the VMM's sentence and the console on failure. */
 void tvm_expect(const struct tvm *t, enum vmm_outcome outcome, const char *section);
+/* tvm_boot + tvm_run + tvm_expect. */
+void tvm_run_guest(struct tvm *t, enum vlab_hv_kind kind, enum vmm_mode mode, const char *file,
+                   enum vmm_outcome outcome, const char *section);
 void tvm_free(struct tvm *t);
 
 uint64_t tvm_total_exits(const struct tvm *t);
