@@ -1,7 +1,8 @@
 /* vlab-vmm: runs a guest image on the VMM built from labs/vmm (or reference/vmm), prints
  * what the guest writes to its serial console, and says how it ended.
  *   vlab-vmm [--backend kvm|unicorn|auto] [--mode real|protected|long] [--mem SIZE]
- *            [--trace-exits] [--exits] [--watchdog MS] [--max-exits N] [--disk SECTORS] GUEST
+ *            [--trace-exits] [--exits] [--watchdog MS] [--max-exits N] [--max-output BYTES]
+ *            [--disk SECTORS] GUEST
  * Exit status: the guest's result code (low 8 bits) when it reported one, 0 when it halted,
  * 1 when it crashed or was stopped, 2 for a usage error. */
 #include <getopt.h>
@@ -15,7 +16,7 @@
 static void usage(FILE *out) {
     fprintf(out, "usage: vlab-vmm [--backend kvm|unicorn|auto] [--mode real|protected|long]\n"
                  "                [--mem SIZE] [--trace-exits] [--exits] [--watchdog MS]\n"
-                 "                [--max-exits N] [--disk SECTORS] GUEST\n"
+                 "                [--max-exits N] [--max-output BYTES] [--disk SECTORS] GUEST\n"
                  "  GUEST is an ELF64 executable or a flat binary (loaded at 0x10000).\n"
                  "  SIZE takes K, M or G (default 16M); the mode defaults to long.\n");
 }
@@ -54,12 +55,13 @@ int main(int argc, char **argv) {
         {"exits", no_argument, 0, 'e'},
         {"watchdog", required_argument, 0, 'w'},
         {"max-exits", required_argument, 0, 'x'},
+        {"max-output", required_argument, 0, 'o'},
         {"disk", required_argument, 0, 'd'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "b:m:M:tew:x:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:m:M:tew:x:o:d:h", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
             if (vlab_hv_kind_parse(optarg, &cfg.backend) != VLAB_OK) {
@@ -83,6 +85,7 @@ int main(int argc, char **argv) {
         case 'e': histogram = true; break;
         case 'w': cfg.watchdog_us = strtoull(optarg, NULL, 0) * 1000; break;
         case 'x': cfg.max_exits = strtoull(optarg, NULL, 0); break;
+        case 'o': cfg.max_output = parse_size(optarg); break;
         case 'd': sectors = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
