@@ -1,0 +1,686 @@
+/* The machine and the two executors of lab dbt. The oracle runs guest code directly in Unicorn
+ * and emulates each sensitive instruction from a code hook: an ideal trap-and-emulate machine.
+ * The translated run maps guest RAM non-executable and runs only the student's CCFs, returning
+ * to the dispatcher loop below at every exit. Both share the virtual CPU model (dbt_emul.c), so
+ * any difference in what the guest observes is the translator's. */
+#define _GNU_SOURCE
+#include "dbt_vm.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void dbt_vm_fail(struct dbt_vm *vm, int rc, const char *fmt, ...) {
+    if (vm->rc != VLAB_OK) return; /* the first error is the one to read */
+    vm->rc = rc;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(vm->err, sizeof vm->err, fmt, ap);
+    va_end(ap);
+    if (vm->uc) uc_emu_stop(vm->uc);
+}
+
+uint32_t dbt_reg(struct dbt_vm *vm, int ucreg) {
+    uint32_t v = 0;
+    uc_reg_read(vm->uc, ucreg, &v);
+    return v;
+}
+
+void dbt_set_reg(struct dbt_vm *vm, int ucreg, uint32_t v) {
+    uc_reg_write(vm->uc, ucreg, &v);
+}
+
+/* The guest's EFLAGS image: the real arithmetic flags, the virtual IF and IOPL. */
+uint32_t dbt_guest_eflags(struct dbt_vm *vm) {
+    uint32_t real = dbt_reg(vm, UC_X86_REG_EFLAGS);
+    real &= ~(DBT_EFLAGS_IF | DBT_EFLAGS_IOPL | 0x10000u /* RF */ | 0x20000u /* VM */);
+    return real | 0x2u | vm->vp->vif | vm->vp->viopl;
+}
+
+void dbt_set_guest_eflags(struct dbt_vm *vm, uint32_t image) {
+    vm->vp->vif = image & DBT_EFLAGS_IF;
+    vm->vp->viopl = image & DBT_EFLAGS_IOPL;
+    /* The real IF and IOPL keep their sentinel 0; only the guest's other flags are real. */
+    uint32_t real = (image & 0x00244dd5u) | 0x2u; /* CF PF AF ZF SF TF DF OF NT AC ID */
+    real &= ~0x100u;                              /* no single-stepping the VMM */
+    dbt_set_reg(vm, UC_X86_REG_EFLAGS, real);
+}
+
+static uint64_t ram_hash(const uint8_t *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static const int gpr[8] = {UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
+                           UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_ESI, UC_X86_REG_EDI};
+static const char *const gpr_name[8] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
+
+void dbt_observe(struct dbt_vm *vm, uint32_t kind, uint32_t pc, uint32_t port, uint32_t size,
+                 uint32_t value) {
+    struct dbt_obs o = {.kind = kind, .port = port, .size = size, .value = value, .pc = pc};
+    for (int i = 0; i < 8; i++)
+        o.regs[i] = dbt_reg(vm, gpr[i]);
+    o.eflags = dbt_guest_eflags(vm) & (0xcd5u | DBT_EFLAGS_IF | DBT_EFLAGS_IOPL);
+    o.cr0 = vm->cpu.cr0;
+    o.cr3 = vm->cpu.cr3;
+    o.cr4 = vm->cpu.cr4;
+    o.gdtr_base = vm->cpu.gdtr_base;
+    o.gdtr_limit = vm->cpu.gdtr_limit;
+    o.idtr_base = vm->cpu.idtr_base;
+    o.idtr_limit = vm->cpu.idtr_limit;
+    if (!vm->cfg.no_ram_hash) o.ram_hash = ram_hash(vm->ram, DBT_RAM_SIZE);
+    if (kind == DBT_OBS_END)
+        vm->end = o;
+    else if (vm->nobs < DBT_OBS_MAX)
+        vm->obs[vm->nobs++] = o;
+    vm->obs_total++;
+    vm->obs_hash = (vm->obs_hash ^ ram_hash((const uint8_t *)&o, sizeof o)) * 0x9e3779b97f4a7c15ull;
+}
+
+/* ---- watchdog: a hung guest or a CCF loop that never exits ends the run with a message ---- */
+
+static void *wd_main(void *arg) {
+    struct dbt_vm *vm = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double s = vm->cfg.watchdog_s > 0 ? vm->cfg.watchdog_s : 4.0;
+    until.tv_sec += (time_t)s;
+    until.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&vm->wd_mu);
+    while (!vm->wd_stop) {
+        if (pthread_cond_timedwait(&vm->wd_cv, &vm->wd_mu, &until) == ETIMEDOUT) {
+            vm->wd_fired = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&vm->wd_mu);
+    /* uc_emu_stop has no effect between runs: keep asking until the loop notices. */
+    while (vm->wd_fired && !vm->wd_stop) {
+        uc_emu_stop(vm->uc);
+        usleep(1000);
+    }
+    return NULL;
+}
+
+static void wd_start(struct dbt_vm *vm) {
+    pthread_mutex_init(&vm->wd_mu, NULL);
+    pthread_cond_init(&vm->wd_cv, NULL);
+    vm->wd_on = pthread_create(&vm->wd, NULL, wd_main, vm) == 0;
+}
+
+static void wd_end(struct dbt_vm *vm) {
+    if (!vm->wd_on) return;
+    pthread_mutex_lock(&vm->wd_mu);
+    vm->wd_stop = true;
+    pthread_cond_signal(&vm->wd_cv);
+    pthread_mutex_unlock(&vm->wd_mu);
+    pthread_join(vm->wd, NULL);
+    vm->wd_on = false;
+}
+
+/* ---- the machine ---- */
+
+static int guest_file(const char *name, char *buf, size_t len) {
+    const char *dir = getenv("VLAB_GUEST_DIR");
+    if (dir) return snprintf(buf, len, "%s/%s.bin", dir, name) < (int)len ? 0 : -1;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return -1;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    return snprintf(buf, len, "%s/guests/%s.bin", exe, name) < (int)len ? 0 : -1;
+}
+
+static int load_guest(struct dbt_vm *vm, char *err, size_t len) {
+    if (vm->cfg.code) {
+        if (vm->cfg.code_len > DBT_GUEST_STACK - DBT_GUEST_BASE - 0x10000) {
+            snprintf(err, len, "generated guest of %zu bytes is too large", vm->cfg.code_len);
+            return VLAB_EINVAL;
+        }
+        memcpy(vm->ram + DBT_GUEST_BASE, vm->cfg.code, vm->cfg.code_len);
+        return VLAB_OK;
+    }
+    char path[PATH_MAX + 64];
+    if (!vm->cfg.guest || guest_file(vm->cfg.guest, path, sizeof path) < 0) {
+        snprintf(err, len, "no guest named");
+        return VLAB_EINVAL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, len, "cannot open guest %s: %s", path, strerror(errno));
+        return VLAB_EIO;
+    }
+    size_t n = fread(vm->ram + DBT_GUEST_BASE, 1, DBT_RAM_SIZE - DBT_GUEST_BASE, f);
+    fclose(f);
+    if (n == 0) {
+        snprintf(err, len, "guest %s is empty", path);
+        return VLAB_EIO;
+    }
+    return VLAB_OK;
+}
+
+struct dbt_vm *dbt_vm_open(const struct dbt_vm_config *cfg, char *err, size_t len) {
+    struct dbt_vm *vm = calloc(1, sizeof *vm);
+    if (!vm) {
+        snprintf(err, len, "out of memory");
+        return NULL;
+    }
+    vm->cfg = *cfg;
+    vm->tc_size = cfg->tc_size ? cfg->tc_size : DBT_TC_MAX;
+    if (vm->tc_size > DBT_TC_MAX || vm->tc_size % 256 || vm->tc_size < 1024) {
+        snprintf(err, len, "TC size %#x: not a multiple of 256 from 1 KiB to %#x", vm->tc_size,
+                 DBT_TC_MAX);
+        free(vm);
+        return NULL;
+    }
+    vm->ram = aligned_alloc(DBT_PAGE, DBT_RAM_SIZE);
+    vm->tc = aligned_alloc(DBT_PAGE, DBT_TC_MAX);
+    vm->vp = aligned_alloc(DBT_PAGE, DBT_PAGE);
+    vm->obs = calloc(DBT_OBS_MAX, sizeof *vm->obs);
+    vm->xlated = calloc(DBT_RAM_SIZE, 1);
+    if (!vm->ram || !vm->tc || !vm->vp || !vm->obs || !vm->xlated) {
+        snprintf(err, len, "out of memory");
+        dbt_vm_close(vm);
+        return NULL;
+    }
+    memset(vm->ram, 0, DBT_RAM_SIZE);
+    memset(vm->tc, 0xf4, DBT_TC_MAX); /* hlt: running into unused TC stops with no record */
+    memset(vm->vp, 0, DBT_PAGE);
+    vlab_uart_init(&vm->uart, NULL, NULL);
+    if (cfg->uart_input) vlab_uart_input(&vm->uart, cfg->uart_input, strlen(cfg->uart_input));
+    vm->cpu.cr0 = 0x11; /* PE | ET: protected mode, as the guest is entered */
+    vm->cpu.cs = 0x08;
+    int rc = load_guest(vm, err, len);
+    if (rc != VLAB_OK) {
+        dbt_vm_close(vm);
+        return NULL;
+    }
+    uc_err e = uc_open(UC_ARCH_X86, UC_MODE_32, &vm->uc);
+    if (e != UC_ERR_OK) {
+        snprintf(err, len, "uc_open: %s", uc_strerror(e));
+        vm->uc = NULL;
+        dbt_vm_close(vm);
+        return NULL;
+    }
+    if (cs_open(CS_ARCH_X86, CS_MODE_32, &vm->cs) != CS_ERR_OK) {
+        snprintf(err, len, "cs_open failed");
+        vm->cs = 0;
+        dbt_vm_close(vm);
+        return NULL;
+    }
+    cs_option(vm->cs, CS_OPT_DETAIL, CS_OPT_ON);
+    return vm;
+}
+
+void dbt_vm_close(struct dbt_vm *vm) {
+    if (!vm) return;
+    wd_end(vm);
+    if (vm->uc) uc_close(vm->uc);
+    if (vm->cs) cs_close(&vm->cs);
+    free(vm->ram);
+    free(vm->tc);
+    free(vm->vp);
+    free(vm->obs);
+    free(vm->xlated);
+    free(vm);
+}
+
+static void start_regs(struct dbt_vm *vm) {
+    for (int i = 0; i < 8; i++)
+        dbt_set_reg(vm, gpr[i], 0);
+    dbt_set_reg(vm, UC_X86_REG_ESP, DBT_GUEST_STACK);
+    dbt_set_guest_eflags(vm, 0x2);
+}
+
+static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                          void *data) {
+    (void)uc;
+    (void)value;
+    struct dbt_vm *vm = data;
+    uint32_t eip = dbt_reg(vm, UC_X86_REG_EIP);
+    dbt_vm_fail(vm, VLAB_ERANGE, "%s of %d bytes at unmapped address %#llx (pc %#x)",
+                type == UC_MEM_FETCH_UNMAPPED   ? "fetch"
+                : type == UC_MEM_WRITE_UNMAPPED ? "write"
+                                                : "read",
+                size, (unsigned long long)addr, eip);
+    return false;
+}
+
+/* ---- the oracle ---- */
+
+static void oracle_code(uc_engine *uc, uint64_t addr, uint32_t size, void *data) {
+    (void)uc;
+    (void)size;
+    struct dbt_vm *vm = data;
+    if (vm->rc != VLAB_OK) return;
+    if (++vm->st.guest_insns > (vm->cfg.max_insns ? vm->cfg.max_insns : 200000000ull)) {
+        dbt_vm_fail(vm, VLAB_EINVAL, "oracle: the guest ran more than %llu instructions",
+                    (unsigned long long)(vm->st.guest_insns - 1));
+        return;
+    }
+    uint32_t pc = (uint32_t)addr;
+    if (pc >= DBT_RAM_SIZE) return;
+    const uint8_t *p = vm->ram + pc;
+    if (!dbt_oracle_sensitive(p, DBT_RAM_SIZE - pc)) return;
+    if (p[0] == 0xf4) { /* hlt runs for real: Unicorn returns after it */
+        vm->halted = true;
+        return;
+    }
+    uint32_t next = pc;
+    if (dbt_emulate(vm, pc, &next) != VLAB_OK) return;
+    if (vm->halted) return;
+    if (dbt_maybe_deliver(vm, &next) != VLAB_OK) return;
+    dbt_set_reg(vm, UC_X86_REG_EIP, next); /* skips the instruction: it was emulated */
+}
+
+int dbt_vm_run_oracle(struct dbt_vm *vm) {
+    vm->translated = false;
+    uc_err e = uc_mem_map_ptr(vm->uc, 0, DBT_RAM_SIZE, UC_PROT_ALL, vm->ram);
+    if (e == UC_ERR_OK)
+        e = uc_mem_map_ptr(vm->uc, DBT_VPAGE, DBT_PAGE, UC_PROT_READ | UC_PROT_WRITE, vm->vp);
+    if (e != UC_ERR_OK) {
+        dbt_vm_fail(vm, VLAB_ENOMEM, "oracle: uc_mem_map_ptr: %s", uc_strerror(e));
+        return vm->rc;
+    }
+    uc_hook_add(vm->uc, &vm->hooks[0], UC_HOOK_CODE, oracle_code, vm, 0, DBT_RAM_SIZE - 1);
+    uc_hook_add(vm->uc, &vm->hooks[1], UC_HOOK_MEM_UNMAPPED, hook_unmapped, vm, 1, 0);
+    start_regs(vm);
+    wd_start(vm);
+    e = uc_emu_start(vm->uc, DBT_GUEST_BASE, DBT_RAM_SIZE, 0, 0);
+    wd_end(vm);
+    uint32_t eip = dbt_reg(vm, UC_X86_REG_EIP);
+    if (vm->rc != VLAB_OK) return vm->rc;
+    if (vm->wd_fired) {
+        dbt_vm_fail(vm, VLAB_EINVAL, "oracle: watchdog: the guest did not finish (pc %#x)", eip);
+        return vm->rc;
+    }
+    if (e != UC_ERR_OK) {
+        dbt_vm_fail(vm, VLAB_EINVAL, "oracle: Unicorn stopped at pc %#x: %s", eip, uc_strerror(e));
+        return vm->rc;
+    }
+    if (!vm->halted) {
+        dbt_vm_fail(vm, VLAB_EINVAL, "oracle: the guest stopped at %#x without hlt", eip);
+        return vm->rc;
+    }
+    dbt_observe(vm, DBT_OBS_END, eip, 0, 0, 0);
+    return VLAB_OK;
+}
+
+/* ---- what the student's translator calls ---- */
+
+const uint8_t *dbt_guest(struct dbt_vm *vm, uint32_t pc, size_t *avail) {
+    if (pc >= DBT_RAM_SIZE) return NULL;
+    if (avail) *avail = DBT_RAM_SIZE - pc;
+    return vm->ram + pc;
+}
+
+uint8_t *dbt_tc(struct dbt_vm *vm) {
+    return vm->tc;
+}
+
+uint32_t dbt_tc_size(struct dbt_vm *vm) {
+    return vm->tc_size;
+}
+
+int dbt_tc_sync(struct dbt_vm *vm, uint32_t tc_addr, uint32_t len) {
+    if (tc_addr < DBT_TC_BASE || len > vm->tc_size || tc_addr - DBT_TC_BASE > vm->tc_size - len)
+        return VLAB_EINVAL;
+    vm->st.syncs++;
+    uc_ctl_remove_cache(vm->uc, tc_addr, (uint64_t)tc_addr + len);
+    return VLAB_OK;
+}
+
+int dbt_tc_flush(struct dbt_vm *vm) {
+    vm->st.flushes++;
+    memset(vm->xlated, 0, DBT_RAM_SIZE);
+    uc_ctl_remove_cache(vm->uc, DBT_TC_BASE, (uint64_t)DBT_TC_BASE + vm->tc_size);
+    return VLAB_OK;
+}
+
+int dbt_watch_page(struct dbt_vm *vm, uint32_t page) {
+    if (page % DBT_PAGE || page >= DBT_RAM_SIZE) return VLAB_EINVAL;
+    if (vm->watched[page / DBT_PAGE]) return VLAB_OK;
+    if (uc_mem_protect(vm->uc, page, DBT_PAGE, UC_PROT_READ) != UC_ERR_OK) return VLAB_EINVAL;
+    vm->watched[page / DBT_PAGE] = true;
+    return VLAB_OK;
+}
+
+void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, uint32_t ninsns,
+                    uint32_t ccf, uint32_t ccf_len) {
+    vm->st.translations++;
+    vm->st.guest_bytes += guest_len;
+    vm->st.ccf_bytes += ccf_len;
+    vm->st.ccf_insns += ninsns;
+    vm->last_ccf_guest_pc = guest_pc;
+    if (guest_pc < DBT_RAM_SIZE) {
+        if (vm->xlated[guest_pc]) vm->st.retranslations++;
+        vm->xlated[guest_pc] = 1;
+    }
+    if (ccf < DBT_TC_BASE || ccf_len > vm->tc_size || ccf - DBT_TC_BASE > vm->tc_size - ccf_len) {
+        dbt_vm_fail(vm, VLAB_ERANGE,
+                    "the CCF for guest pc %#x reported at TC %#x, %u bytes, does "
+                    "not fit in the TC [%#x, %#x)",
+                    guest_pc, ccf, ccf_len, DBT_TC_BASE, DBT_TC_BASE + vm->tc_size);
+        return;
+    }
+    dbt_check_ccf(vm, ccf, ccf_len);
+}
+
+/* A write to a watched page: the student invalidates, then the write goes ahead. */
+static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                            void *data) {
+    (void)type;
+    (void)value;
+    struct dbt_vm *vm = data;
+    uint32_t first = (uint32_t)addr & ~(DBT_PAGE - 1);
+    uint32_t last = (uint32_t)(addr + (uint64_t)size - 1) & ~(DBT_PAGE - 1);
+    for (uint32_t page = first;; page += DBT_PAGE) {
+        if (page >= DBT_RAM_SIZE || !vm->watched[page / DBT_PAGE]) {
+            dbt_vm_fail(vm, VLAB_EINVAL, "write of %d bytes to %#llx: not guest RAM", size,
+                        (unsigned long long)addr);
+            return false;
+        }
+        vm->st.invalidations++;
+        int rc = dbt_invalidate(vm->t, page);
+        if (rc != VLAB_OK) {
+            dbt_vm_fail(vm, rc, "dbt_invalidate(%#x) returned %d (%s)", page, rc,
+                        vlab_strerror(rc));
+            return false;
+        }
+        vm->watched[page / DBT_PAGE] = false;
+        memset(vm->xlated + page, 0, DBT_PAGE);
+        uc_mem_protect(uc, page, DBT_PAGE, UC_PROT_READ | UC_PROT_WRITE);
+        if (page == last) break;
+    }
+    return true;
+}
+
+/* ---- the translated run: the dispatcher loop ---- */
+
+static void check_sentinels(struct dbt_vm *vm, uint32_t pc) {
+    if (vm->native[0]) return;
+    uint32_t fl = dbt_reg(vm, UC_X86_REG_EFLAGS), cr3 = dbt_reg(vm, UC_X86_REG_CR3);
+    uc_x86_mmr gdtr = {0}, idtr = {0};
+    uc_reg_read(vm->uc, UC_X86_REG_GDTR, &gdtr);
+    uc_reg_read(vm->uc, UC_X86_REG_IDTR, &idtr);
+    if (fl & (DBT_EFLAGS_IF | DBT_EFLAGS_IOPL))
+        snprintf(vm->native, sizeof vm->native,
+                 "the real EFLAGS became %#x (IF/IOPL changed natively) by guest pc %#x", fl, pc);
+    else if (cr3 != DBT_SENTINEL_CR3)
+        snprintf(vm->native, sizeof vm->native,
+                 "the real CR3 became %#x (mov to CR3 ran natively) by guest pc %#x", cr3, pc);
+    else if (gdtr.base != DBT_SENTINEL_GDTR || idtr.base != DBT_SENTINEL_IDTR)
+        snprintf(vm->native, sizeof vm->native,
+                 "the real GDTR/IDTR became %#llx/%#llx (lgdt/lidt ran natively) by guest pc %#x",
+                 (unsigned long long)gdtr.base, (unsigned long long)idtr.base, pc);
+}
+
+static int map_translated(struct dbt_vm *vm) {
+    uc_err e = uc_mem_map_ptr(vm->uc, 0, DBT_RAM_SIZE, UC_PROT_READ | UC_PROT_WRITE, vm->ram);
+    if (e == UC_ERR_OK)
+        e = uc_mem_map_ptr(vm->uc, DBT_VPAGE, DBT_PAGE, UC_PROT_READ | UC_PROT_WRITE, vm->vp);
+    if (e == UC_ERR_OK)
+        e = uc_mem_map_ptr(vm->uc, DBT_TC_BASE, (vm->tc_size + DBT_PAGE - 1) & ~(DBT_PAGE - 1),
+                           UC_PROT_READ | UC_PROT_EXEC, vm->tc);
+    if (e != UC_ERR_OK) {
+        dbt_vm_fail(vm, VLAB_ENOMEM, "uc_mem_map_ptr: %s", uc_strerror(e));
+        return vm->rc;
+    }
+    uc_hook_add(vm->uc, &vm->hooks[0], UC_HOOK_MEM_WRITE_PROT, hook_write_prot, vm, 1, 0);
+    uc_hook_add(vm->uc, &vm->hooks[1], UC_HOOK_MEM_UNMAPPED, hook_unmapped, vm, 1, 0);
+    dbt_set_reg(vm, UC_X86_REG_CR3, DBT_SENTINEL_CR3);
+    uc_x86_mmr gdtr = {.base = DBT_SENTINEL_GDTR, .limit = 0x17};
+    uc_x86_mmr idtr = {.base = DBT_SENTINEL_IDTR, .limit = 0xff};
+    uc_reg_write(vm->uc, UC_X86_REG_GDTR, &gdtr);
+    uc_reg_write(vm->uc, UC_X86_REG_IDTR, &idtr);
+    return VLAB_OK;
+}
+
+static bool in_tc(struct dbt_vm *vm, uint32_t a) {
+    return a >= DBT_TC_BASE && a - DBT_TC_BASE < vm->tc_size;
+}
+
+static void dispatch_loop(struct dbt_vm *vm) {
+    struct dbt_vpage *vp = vm->vp;
+    uint64_t max = vm->cfg.max_dispatches ? vm->cfg.max_dispatches : 1000000ull;
+    uint32_t pc = DBT_GUEST_BASE, from = 0;
+    for (;;) {
+        uint64_t irqs = vm->st.irqs;
+        if (dbt_maybe_deliver(vm, &pc) != VLAB_OK) return;
+        if (vm->st.irqs != irqs) from = 0; /* the stub led to the interrupted pc, not here */
+        if (vm->st.dispatches >= max) {
+            dbt_vm_fail(vm, VLAB_EINVAL,
+                        "more than %llu dispatcher entries: the guest runs "
+                        "away or the translator never reaches its hlt (pc %#x)",
+                        (unsigned long long)max, pc);
+            return;
+        }
+        uint32_t ccf = 0, stub = vm->cfg.no_chain ? 0 : from;
+        vm->st.dispatches++;
+        if (stub) vm->st.chain_requests++;
+        int rc = dbt_enter(vm->t, pc, stub, &ccf);
+        if (rc != VLAB_OK) {
+            dbt_vm_fail(vm, rc, "dbt_enter(guest pc %#x) returned %d (%s)", pc, rc,
+                        vlab_strerror(rc));
+            return;
+        }
+        if (!in_tc(vm, ccf)) {
+            dbt_vm_fail(vm, VLAB_EINVAL, "dbt_enter(guest pc %#x) gave CCF %#x, outside the TC", pc,
+                        ccf);
+            return;
+        }
+        vp->exit_reason = DBT_EXIT_NONE;
+        vp->exit_stub = 0;
+        uc_err e = uc_emu_start(vm->uc, ccf, 0, 0, 0);
+        uint32_t eip = dbt_reg(vm, UC_X86_REG_EIP);
+        if (vm->rc != VLAB_OK) return;
+        if (vm->wd_fired) {
+            dbt_vm_fail(vm, VLAB_EINVAL,
+                        "watchdog: the translated guest did not finish (last "
+                        "entered guest pc %#x, Unicorn at %#x)",
+                        pc, eip);
+            return;
+        }
+        if (e != UC_ERR_OK) {
+            dbt_vm_fail(vm, VLAB_EINVAL,
+                        "Unicorn stopped at %#x%s after entering the CCF of "
+                        "guest pc %#x: %s",
+                        eip, in_tc(vm, eip) ? " (in the TC)" : "", pc, uc_strerror(e));
+            return;
+        }
+        check_sentinels(vm, pc);
+        switch (vp->exit_reason) {
+        case DBT_EXIT_BRANCH:
+            vm->st.exits_branch++;
+            pc = vp->exit_pc;
+            from = vp->exit_stub;
+            break;
+        case DBT_EXIT_INDIRECT:
+            vm->st.exits_indirect++;
+            pc = vp->target;
+            from = 0;
+            break;
+        case DBT_EXIT_EMULATE: {
+            vm->st.exits_emulate++;
+            uint32_t at = vp->exit_pc;
+            if (at < DBT_RAM_SIZE && (vm->ram[at] == 0xfa || vm->ram[at] == 0xfb ||
+                                      vm->ram[at] == 0x9c || vm->ram[at] == 0x9d))
+                vm->st.exits_flags++;
+            from = 0;
+            if (dbt_emulate(vm, at, &pc) != VLAB_OK) return;
+            if (vm->halted) {
+                dbt_observe(vm, DBT_OBS_END, pc, 0, 0, 0);
+                return;
+            }
+            break;
+        }
+        default:
+            dbt_vm_fail(vm, VLAB_EINVAL,
+                        "a CCF stopped at TC %#x with exit_reason %u: no exit "
+                        "record (entered for guest pc %#x)",
+                        eip, vp->exit_reason, pc);
+            return;
+        }
+        if (from && !in_tc(vm, from)) {
+            dbt_vm_fail(vm, VLAB_EINVAL, "exit_stub %#x is not a TC address", from);
+            return;
+        }
+    }
+}
+
+int dbt_vm_run_translated(struct dbt_vm *vm) {
+    vm->translated = true;
+    if (map_translated(vm) != VLAB_OK) return vm->rc;
+    start_regs(vm);
+    vm->t = dbt_create(vm);
+    if (!vm->t) {
+        dbt_vm_fail(vm, VLAB_ENOTIMPL, "dbt_create returned NULL (not implemented?)");
+        return vm->rc;
+    }
+    wd_start(vm);
+    dispatch_loop(vm);
+    wd_end(vm);
+    dbt_destroy(vm->t);
+    vm->t = NULL;
+    return vm->rc;
+}
+
+/* ---- comparison ---- */
+
+static int obs_str(const struct dbt_obs *o, char *buf, size_t len) {
+    const char *k = o->kind == DBT_OBS_OUT ? "out" : o->kind == DBT_OBS_IN ? "in" : "end";
+    return snprintf(buf, len,
+                    "%s port %#x size %u value %#x at pc %#x; eax=%#x ecx=%#x edx=%#x ebx=%#x "
+                    "esp=%#x ebp=%#x esi=%#x edi=%#x eflags=%#x cr0=%#x cr3=%#x cr4=%#x "
+                    "gdtr=%#x/%#x idtr=%#x/%#x ram hash %016llx",
+                    k, o->port, o->size, o->value, o->pc, o->regs[0], o->regs[1], o->regs[2],
+                    o->regs[3], o->regs[4], o->regs[5], o->regs[6], o->regs[7], o->eflags, o->cr0,
+                    o->cr3, o->cr4, o->gdtr_base, o->gdtr_limit, o->idtr_base, o->idtr_limit,
+                    (unsigned long long)o->ram_hash);
+}
+
+static const char *diff_field(const struct dbt_obs *a, const struct dbt_obs *b) {
+    if (a->kind != b->kind || a->port != b->port || a->size != b->size) return "the I/O itself";
+    if (a->value != b->value) return "the I/O data";
+    if (a->pc != b->pc) return "pc";
+    for (int i = 0; i < 8; i++)
+        if (a->regs[i] != b->regs[i]) return gpr_name[i];
+    if (a->eflags != b->eflags) return "eflags (arithmetic flags, virtual IF/IOPL)";
+    if (a->cr0 != b->cr0 || a->cr3 != b->cr3 || a->cr4 != b->cr4) return "a control register";
+    if (a->gdtr_base != b->gdtr_base || a->gdtr_limit != b->gdtr_limit ||
+        a->idtr_base != b->idtr_base || a->idtr_limit != b->idtr_limit)
+        return "GDTR/IDTR";
+    if (a->ram_hash != b->ram_hash) return "guest memory";
+    return NULL;
+}
+
+const char *dbt_vm_compare(const struct dbt_vm *o, const struct dbt_vm *d, char *buf, size_t len) {
+    uint32_t n = o->nobs < d->nobs ? o->nobs : d->nobs;
+    for (uint32_t i = 0; i <= n; i++) {
+        const struct dbt_obs *a = i < n ? &o->obs[i] : NULL, *b = i < n ? &d->obs[i] : NULL;
+        if (i == n) {
+            if (o->obs_total != d->obs_total) {
+                snprintf(buf, len,
+                         "the oracle made %llu I/O observations, the translated run "
+                         "%llu",
+                         (unsigned long long)(o->obs_total - 1),
+                         (unsigned long long)(d->obs_total - 1));
+                return buf;
+            }
+            a = &o->end;
+            b = &d->end;
+        }
+        const char *f = diff_field(a, b);
+        if (!f) continue;
+        char sa[512], sb[512];
+        obs_str(a, sa, sizeof sa);
+        obs_str(b, sb, sizeof sb);
+        snprintf(buf, len, "%s %llu differs in %s:\n  oracle:     %s\n  translated: %s",
+                 i == n ? "the final state after observation" : "I/O observation",
+                 (unsigned long long)i, f, sa, sb);
+        return buf;
+    }
+    if (o->obs_hash != d->obs_hash) {
+        snprintf(buf, len, "observations beyond the first %u differ", DBT_OBS_MAX);
+        return buf;
+    }
+    if (strcmp(o->uart.out, d->uart.out) != 0) {
+        snprintf(buf, len, "UART output differs: oracle \"%s\", translated \"%s\"", o->uart.out,
+                 d->uart.out);
+        return buf;
+    }
+    return NULL;
+}
+
+/* ---- direct execution: the speed baseline (no virtualization at all) ---- */
+
+static uint32_t direct_in(uc_engine *uc, uint32_t port, int size, void *data) {
+    (void)uc;
+    (void)size;
+    (void)data;
+    return port == VLAB_UART_COM1 + VLAB_UART_LSR ? VLAB_UART_LSR_THRE | VLAB_UART_LSR_TEMT : 0;
+}
+
+int dbt_vm_run_direct(struct dbt_vm *vm) {
+    uc_err e = uc_mem_map_ptr(vm->uc, 0, DBT_RAM_SIZE, UC_PROT_ALL, vm->ram);
+    if (e != UC_ERR_OK) {
+        dbt_vm_fail(vm, VLAB_ENOMEM, "direct: uc_mem_map_ptr: %s", uc_strerror(e));
+        return vm->rc;
+    }
+    uc_hook_add(vm->uc, &vm->hooks[0], UC_HOOK_INSN, direct_in, vm, 1, 0, UC_X86_INS_IN);
+    start_regs(vm);
+    e = uc_emu_start(vm->uc, DBT_GUEST_BASE, DBT_RAM_SIZE, 0, 0);
+    if (e != UC_ERR_OK) {
+        dbt_vm_fail(vm, VLAB_EINVAL, "direct: Unicorn stopped at %#x: %s",
+                    dbt_reg(vm, UC_X86_REG_EIP), uc_strerror(e));
+        return vm->rc;
+    }
+    return VLAB_OK;
+}
+
+/* ---- transparency ---- */
+
+/* A VMM address the translated guest holds where the oracle's guest holds something else:
+ * in a register at an I/O instruction or at the end, or in a word of its final memory. (A value
+ * the oracle holds too is the guest's own data that happens to look like one.) */
+const char *dbt_vm_leak(const struct dbt_vm *o, const struct dbt_vm *d, char *buf, size_t len) {
+    uint32_t n = o->nobs < d->nobs ? o->nobs : d->nobs;
+    for (uint32_t i = 0; i <= n; i++) {
+        const struct dbt_obs *a = i < n ? &o->obs[i] : &o->end, *b = i < n ? &d->obs[i] : &d->end;
+        for (int r = 0; r < 8; r++)
+            if (dbt_is_vmm_addr(b->regs[r]) && b->regs[r] != a->regs[r]) {
+                snprintf(buf, len,
+                         "%s = %#x (a VMM address; the oracle's guest had %#x) %s %u, "
+                         "guest pc %#x",
+                         gpr_name[r], b->regs[r], a->regs[r],
+                         i < n ? "at I/O observation" : "at the end, after observation", i, b->pc);
+                return buf;
+            }
+    }
+    for (uint32_t a = 0; a + 4 <= DBT_RAM_SIZE; a += 4) {
+        uint32_t vd, vo;
+        memcpy(&vd, d->ram + a, 4);
+        memcpy(&vo, o->ram + a, 4);
+        if (dbt_is_vmm_addr(vd) && vd != vo) {
+            snprintf(buf, len,
+                     "guest memory at %#x holds %#x at the end (a VMM address; the "
+                     "oracle's guest has %#x there)",
+                     a, vd, vo);
+            return buf;
+        }
+    }
+    return NULL;
+}

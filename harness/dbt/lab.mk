@@ -1,0 +1,3 @@
+# Lab dbt: the translator decodes with Capstone and runs its CCFs in Unicorn.
+dbt_PKGS := capstone unicorn
+dbt_LDLIBS := -lpthread

@@ -1,0 +1,54 @@
+/* Task 4 (§6): the translation cache. Each block translated once (unless flushed or
+ * invalidated), a cache much smaller than the guest's code still runs it correctly by
+ * flushing, and CCFs stay a bounded multiple of the guest code they translate. */
+#include "dbt_test.h"
+
+static const char *const plain[] = {"compute", "timer",     "pushf",    "uart",
+                                    "sysregs", "recursion", "indirect", "syscall"};
+
+Test(dbt, cache_translate_once, .timeout = DBT_TIMEOUT) {
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        struct dbt_vm_config cfg = {.guest = plain[i], .uart_input = DBT_T_UART_INPUT};
+        struct dbt_vm *d = dbt_t_translated(&cfg, SEC_CACHE);
+        cr_assert_gt(d->st.translations, 0,
+                     "guest %s: expected your CCFs reported with "
+                     "dbt_report_ccf, none were %s",
+                     plain[i], SEC_CACHE);
+        cr_assert_eq(d->st.flushes, 0,
+                     "guest %s: expected no flush of a 1 MiB cache for a "
+                     "guest of a few KiB, got %llu %s",
+                     plain[i], (unsigned long long)d->st.flushes, SEC_CACHE);
+        vlab_assert_budget("blocks translated again without a flush or invalidation",
+                           d->st.retranslations, 0, SEC_CACHE);
+        dbt_vm_close(d);
+    }
+}
+
+/* 1 KiB of TC: far less than the guests' translated code, so the cache fills and
+ * flushes over and over, and every chain made before a flush must be forgotten. */
+Test(dbt, cache_small_tc, .timeout = DBT_TIMEOUT) {
+    const char *guests[] = {"compute", "recursion", "indirect", "timer", "pushf", "longblock"};
+    for (size_t i = 0; i < sizeof guests / sizeof guests[0]; i++) {
+        struct dbt_vm_config cfg = {.guest = guests[i], .tc_size = 1024};
+        struct dbt_pair p;
+        dbt_t_pair(&p, &cfg, SEC_CACHE);
+        cr_assert_gt(p.dbt->st.flushes, 0,
+                     "guest %s with a 1 KiB TC: expected the cache to "
+                     "fill and be flushed with dbt_tc_flush, it never was %s",
+                     guests[i], SEC_CACHE);
+        dbt_t_close(&p);
+    }
+}
+
+Test(dbt, cache_ccf_bytes, .timeout = DBT_TIMEOUT) {
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        struct dbt_vm_config cfg = {.guest = plain[i], .uart_input = DBT_T_UART_INPUT};
+        struct dbt_vm *d = dbt_t_translated(&cfg, SEC_CACHE);
+        cr_assert_gt(d->st.guest_bytes, 0, "guest %s: expected CCFs reported %s", plain[i],
+                     SEC_CACHE);
+        char what[96];
+        snprintf(what, sizeof what, "guest %s: CCF bytes (bound: 12 per guest byte)", plain[i]);
+        vlab_assert_budget(what, d->st.ccf_bytes, 12 * d->st.guest_bytes, SEC_CACHE);
+        dbt_vm_close(d);
+    }
+}
