@@ -134,19 +134,21 @@ int sh_vm_create(struct sh_vm **out, const struct sh_vm_config *cfg, char *err, 
     vm->gpg = vlab_paging_long_mode();
     vm->gpg.maxphyaddr = 46;
     vm->mpg = vlab_paging_long_mode();
-    int rc = vm->mode == SH_MODE_SHADOW ? shadow_create(vm, &vm->sh) : nested_create(vm, &vm->nt);
+    static const char *const creator[] = {"shadow_create", "nested_create", "pv_create"};
+    int rc = vm->mode == SH_MODE_SHADOW   ? shadow_create(vm, &vm->sh)
+             : vm->mode == SH_MODE_NESTED ? nested_create(vm, &vm->nt)
+                                          : pv_create(vm, &vm->pv);
     if (rc != VLAB_OK) {
-        snprintf(err, len, "%s returned %s%s%s",
-                 vm->mode == SH_MODE_SHADOW ? "shadow_create" : "nested_create", vlab_strerror(rc),
+        snprintf(err, len, "%s returned %s%s%s", creator[vm->mode], vlab_strerror(rc),
                  vm->err[0] ? ": " : "", vm->err);
         vm->sh = NULL;
         vm->nt = NULL;
+        vm->pv = NULL;
         sh_vm_destroy(vm);
         return rc ? rc : VLAB_EINVAL;
     }
-    if ((vm->mode == SH_MODE_SHADOW && !vm->sh) || (vm->mode == SH_MODE_NESTED && !vm->nt)) {
-        snprintf(err, len, "%s returned VLAB_OK but no state",
-                 vm->mode == SH_MODE_SHADOW ? "shadow_create" : "nested_create");
+    if (!vm->sh && !vm->nt && !vm->pv) {
+        snprintf(err, len, "%s returned VLAB_OK but no state", creator[vm->mode]);
         sh_vm_destroy(vm);
         return VLAB_EINVAL;
     }
@@ -162,6 +164,7 @@ void sh_vm_destroy(struct sh_vm *vm) {
     if (!vm) return;
     if (vm->sh) shadow_destroy(vm->sh);
     if (vm->nt) nested_destroy(vm->nt);
+    if (vm->pv) pv_destroy(vm->pv);
     if (vm->gview0) munmap(vm->gview0, SH_G0_SIZE);
     if (vm->gview1) munmap(vm->gview1, SH_G1_SIZE);
     if (vm->mach) munmap(vm->mach, SH_M_SIZE);
@@ -200,6 +203,20 @@ int sh_guest_walk(struct sh_vm *vm, uint64_t gcr3, uint64_t gva, unsigned access
                   struct vlab_walk *w) {
     if (!vm || !w) return VLAB_EINVAL;
     return vlab_pt_walk(&vm->gmem, &vm->gpg, gcr3, gva, access, flags, w);
+}
+
+bool sh_domain_owns(const struct sh_vm *vm, uint64_t hpa) {
+    long mfn = vm ? hpa_mfn(hpa) : -1;
+    return mfn >= 0 && vm->owner[mfn] == SH_OWN_GUEST;
+}
+
+long sh_mfn_index(const struct sh_vm *vm, uint64_t hpa) {
+    return vm ? hpa_mfn(hpa) : -1;
+}
+
+unsigned sh_machine_frames(const struct sh_vm *vm) {
+    (void)vm;
+    return SH_M_FRAMES;
 }
 
 const struct vlab_paging *sh_guest_paging(const struct sh_vm *vm) {
@@ -505,10 +522,15 @@ int sh_vm_access(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value
         vm->c.tlb_misses++;
         uint32_t pf = 0;
         uint64_t npf = 0;
-        int h = vm->mode == SH_MODE_SHADOW ? hw_walk_shadow(vm, gva, access, &pa, &pf)
-                                           : hw_walk_nested(vm, gva, access, &pa, &pf, &npf);
+        int h = vm->mode == SH_MODE_NESTED ? hw_walk_nested(vm, gva, access, &pa, &pf, &npf)
+                                           : hw_walk_shadow(vm, gva, access, &pa, &pf);
         if (h == HW_OK) break;
         if (h == HW_ERR) return o->rc = VLAB_EINVAL;
+        if (vm->mode == SH_MODE_PV) { /* the guest's own tables: its fault, no VM exit */
+            vm->c.guest_pf++;
+            *o = (struct sh_outcome){.rc = VLAB_EPF, .error = pf, .cr2 = gva};
+            return o->rc;
+        }
         if (vm->mode == SH_MODE_NESTED) {
             if (h == HW_PF) {
                 vm->c.guest_pf++;
@@ -544,6 +566,10 @@ int sh_vm_access(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value
 int sh_vm_set_cr3(struct sh_vm *vm, uint64_t gcr3) {
     if (vm->err[0]) return VLAB_EINVAL;
     vm->gcr3 = gcr3;
+    if (vm->mode == SH_MODE_PV) {
+        sh_hw_load_cr3(vm, gcr3); /* a machine address: the PV guest's own L4 */
+        return VLAB_OK;
+    }
     if (vm->mode == SH_MODE_NESTED) {
         sh_hw_flush(vm); /* no VM exit: the hardware loads the guest's CR3 itself */
         vm->c.cr3_loads++;
@@ -558,7 +584,7 @@ int sh_vm_set_cr3(struct sh_vm *vm, uint64_t gcr3) {
 
 int sh_vm_invlpg(struct sh_vm *vm, uint64_t gva) {
     if (vm->err[0]) return VLAB_EINVAL;
-    if (vm->mode == SH_MODE_NESTED) {
+    if (vm->mode != SH_MODE_SHADOW) {
         sh_hw_invlpg(vm, gva);
         return VLAB_OK;
     }

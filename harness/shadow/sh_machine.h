@@ -28,7 +28,9 @@
 #define SH_MAX_RETRY     8  /* faults on one access before the harness calls it a livelock */
 #define SH_DEFAULT_QUOTA 1024
 
-enum sh_mode { SH_MODE_SHADOW, SH_MODE_NESTED };
+/* SH_MODE_PV: the guest's own tables hold machine addresses and the MMU walks them from CR3
+ * directly; the VMM is the pv_* validator and sees no faults. */
+enum sh_mode { SH_MODE_SHADOW, SH_MODE_NESTED, SH_MODE_PV };
 
 /* Deterministic counters (§6): every budget is one of these. */
 struct sh_counters {
@@ -68,6 +70,7 @@ struct sh_vm {
     struct sh_tlb_entry tlb[SH_TLB_SIZE];
     struct shadow *sh;
     struct nested *nt;
+    struct pv *pv;
     struct sh_counters c;
     char err[512]; /* what went wrong, when an operation returned an error */
 };

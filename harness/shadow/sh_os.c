@@ -86,19 +86,17 @@ static size_t trace_str(const struct sh_os *os, char *buf, size_t len) {
     for (unsigned k = 0; k < count && n < len; k++) {
         const struct sh_event *e = &os->ring[(os->nring - count + k) % SH_TRACE];
         char a[128], b[128];
-        if (e->what == 'A')
+        if (e->what == 'A') {
+            char wv[40] = "";
+            if (e->access & VLAB_ACC_WRITE) snprintf(wv, sizeof wv, " <- %#" PRIx64, e->value);
+            bool differ = e->vm.rc != e->ideal.rc || e->vm.error != e->ideal.error;
             n += (size_t)snprintf(
                 buf + n, len - n,
-                "    op %" PRIu64 " %-8s %-12s gva %#" PRIx64 "%s%s: ideal %s%s%s\n", e->op,
-                sh_op_name(e->kind), access_str(e->access), e->gva,
-                e->access & VLAB_ACC_WRITE ? " <- " : "",
-                e->access & VLAB_ACC_WRITE ? "(value)" : "",
-                outcome_str(&e->ideal, false, a, sizeof a),
-                e->vm.rc != e->ideal.rc || e->vm.error != e->ideal.error ? ", machine " : "",
-                e->vm.rc != e->ideal.rc || e->vm.error != e->ideal.error
-                    ? outcome_str(&e->vm, true, b, sizeof b)
-                    : "");
-        else
+                "    op %" PRIu64 " %-8s %-12s gva %#" PRIx64 "%s: ideal %s%s%s\n", e->op,
+                sh_op_name(e->kind), access_str(e->access), e->gva, wv,
+                outcome_str(&e->ideal, false, a, sizeof a), differ ? ", machine " : "",
+                differ ? outcome_str(&e->vm, true, b, sizeof b) : "");
+        } else
             n += (size_t)snprintf(buf + n, len - n, "    op %" PRIu64 " %-8s %s %#" PRIx64 "\n",
                                   e->op, sh_op_name(e->kind),
                                   e->what == 'C' ? "MOV CR3," : "INVLPG", e->gva);
@@ -206,6 +204,16 @@ static bool cpu_access(struct sh_os *os, uint64_t gva, unsigned acc, uint64_t va
                         ", whose machine address is %#" PRIx64 ", but the access went to %#" PRIx64
                         " (a stale shadow entry, or a gPA/hPA mix-up? handout §1.2, §2.3)",
                         access_str(acc), gva, io.pa, want, vo.pa);
+        long fi = sh_gfn_index(io.pa);
+        if (!(acc & VLAB_ACC_WRITE) && io.value != vo.value && fi >= 0 && os->kind[fi] == K_PT) {
+            char sx[96], sy[96];
+            return fail(os,
+                        "%s of gva %#" PRIx64 " (gpa %#" PRIx64 ", a guest page-table entry): "
+                        "expected %s, read %s (the guest-visible A/D bits: handout §4; emulated "
+                        "writes: §3.2)",
+                        access_str(acc), gva, io.pa, vlab_pte_str(io.value, sx, sizeof sx),
+                        vlab_pte_str(vo.value, sy, sizeof sy));
+        }
         if (!(acc & VLAB_ACC_WRITE) && io.value != vo.value)
             return fail(os,
                         "%s of gva %#" PRIx64 " (gpa %#" PRIx64 "): expected value %#" PRIx64

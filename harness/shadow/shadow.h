@@ -1,6 +1,6 @@
 /* Lab 1 (shadow): shadow page tables and nested paging for a guest on a software x86-64 MMU.
  *
- * This is the whole interface between your code (labs/shadow/shadow.c and labs/shadow/nested.c)
+ * This is the whole interface between your code (labs/shadow/shadow.c, nested.c and pv.c)
  * and the harness. The harness is "the hardware": machine memory, the p2m that places guest
  * frames in it, and an MMU with a TLB that walks one table (the shadow table, or in nested mode
  * the guest table through the nested table). You write the VMM side. The handout is
@@ -8,6 +8,7 @@
 #ifndef VLAB_SHADOW_H
 #define VLAB_SHADOW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vlab/err.h"
@@ -130,5 +131,49 @@ struct nested_result {
  * and no A/D updates. Returns VLAB_OK with *r filled, or an error sh_mpa_read returned. */
 int nested_walk(struct sh_vm *vm, uint64_t gcr3, uint64_t ncr3, uint64_t gva, unsigned access,
                 struct nested_result *r);
+
+/* ======================= Part 3: Xen-style direct paging, validated (§7) ===================== */
+
+/* The PV guest's page tables hold machine addresses and the hardware walks them as they are, so
+ * the VMM validates every change instead of shadowing. Your validator's state: define struct pv
+ * in labs/shadow/pv.c. */
+struct pv;
+
+/* Whether machine frame hpa belongs to the domain (the guest's own RAM frames). */
+bool sh_domain_owns(const struct sh_vm *vm, uint64_t hpa);
+/* Machine frames are numbered 0 .. sh_machine_frames() - 1: the index of hpa's frame, or -1
+ * outside machine memory. For per-frame arrays. */
+long sh_mfn_index(const struct sh_vm *vm, uint64_t hpa);
+unsigned sh_machine_frames(const struct sh_vm *vm);
+
+/* Per-request status of pv_pin, pv_unpin and each pv_mmu_update request (§7.2). */
+enum pv_status {
+    PV_OK = 0,
+    PV_ENOTOWNED = -20,  /* the entry maps a frame the domain does not own */
+    PV_EWRITABLE = -21,  /* a writable mapping of a page-table frame (or pinning a frame that is
+                            mapped writable) */
+    PV_EWRONGTYPE = -22, /* a level-n entry (n > 1) whose frame is not a pinned level-(n-1) table */
+    PV_ERSVD = -23,      /* reserved bits: above MAXPHYADDR, or PS above level 1 (no superpages) */
+    PV_EBADPTR = -24,    /* the entry to update is not 8-byte aligned in a pinned table; unpin of a
+                            frame that is not pinned */
+    PV_EBUSY = -25,      /* pin of a pinned frame; unpin of a table a pinned table still uses */
+};
+
+struct pv_update {
+    uint64_t ptr; /* machine address of the entry to write */
+    uint64_t val; /* its new value */
+};
+
+/* Creates the validator for vm's domain: nothing pinned. */
+int pv_create(struct sh_vm *vm, struct pv **out);
+void pv_destroy(struct pv *p);
+/* Validates the frame at hpa as a table of level (4 = L4 ... 1 = L1) and pins it: returns an
+ * enum pv_status (VLAB_EINVAL for a level outside 1..4). On rejection nothing changes. */
+int pv_pin(struct pv *p, uint64_t hpa, int level);
+int pv_unpin(struct pv *p, uint64_t hpa);
+/* Applies n updates in order, each validated against the state the earlier ones left:
+ * status[i] gets its enum pv_status; a rejected update changes nothing. Returns VLAB_OK (or
+ * VLAB_ENOTIMPL / VLAB_EINVAL for a NULL argument). */
+int pv_mmu_update(struct pv *p, const struct pv_update *req, unsigned n, int *status);
 
 #endif

@@ -1,0 +1,504 @@
+/* sb-prober: runs inside the container (a static executable in the image's /bin/prober) and
+ * reports what it sees and what it could do, one "key=value" or "try NAME = RESULT" line each,
+ * for the tests to judge. RESULT is "ok" when the attempt worked, else the errno's name.
+ *   prober info                  what the container looks like from inside
+ *   prober ipc KEY               whether the host's SysV message queue KEY is visible
+ *   prober write                 writes into the image through the overlay, reads back
+ *   prober escape WHAT [ARG]     an escape attempt: files PATH, mount, hostname, ns,
+ *                                ptrace HOSTPID, module, rlimit, cgroup, device, chroot PATH
+ *   prober forkbomb              forks until refused
+ *   prober alloc MIB             touches MIB MiB, printing progress
+ *   prober spin SECONDS          burns CPU for SECONDS of wall time
+ *   prober daemons N TAG [sleep] leaves N double-forked sleepers named TAG, then exits 0
+ *                                (or sleeps)
+ *   prober sleep | exit N | crash
+ *   prober now                   prints CLOCK_MONOTONIC in ns (the benchmark's exec time) */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/io.h>
+#include <stdint.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/msg.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void result(const char *name, int rc) {
+    if (rc >= 0)
+        printf("try %s = ok\n", name);
+    else
+        printf("try %s = %s\n", name, strerrorname_np(errno) ? strerrorname_np(errno) : "E?");
+    fflush(stdout);
+}
+
+/* "1,5,7": the names in dir that pass keep(), sorted by readdir's order. */
+static void list_dir(const char *key, const char *dir, int (*keep)(const char *)) {
+    printf("%s=", key);
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        int first = 1;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.' || (keep && !keep(e->d_name))) continue;
+            printf("%s%s", first ? "" : ",", e->d_name);
+            first = 0;
+        }
+        closedir(d);
+    } else {
+        printf("!%s", strerrorname_np(errno));
+    }
+    printf("\n");
+}
+
+static int numeric(const char *s) {
+    return s[0] >= '0' && s[0] <= '9';
+}
+
+/* /proc/self/status fields as "key=value" lines. */
+static void status_fields(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return;
+    char line[256];
+    static const char *const want[] = {"CapInh", "CapPrm",     "CapEff", "CapBnd",
+                                       "CapAmb", "NoNewPrivs", "Seccomp"};
+    while (fgets(line, sizeof line, f)) {
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            size_t n = strlen(want[i]);
+            if (strncmp(line, want[i], n) || line[n] != ':') continue;
+            char *v = line + n + 1;
+            v += strspn(v, " \t");
+            printf("%s=%s", want[i], v);
+        }
+    }
+    fclose(f);
+}
+
+static void slurp_print(const char *key, const char *path);
+
+/* The four devices a container gets, used once each. */
+static void devices(void) {
+    char buf[16] = {1};
+    int fd = open("/dev/null", O_WRONLY);
+    result("dev_null_write", fd < 0 ? -1 : (int)write(fd, "x", 1));
+    if (fd >= 0) close(fd);
+    fd = open("/dev/zero", O_RDONLY);
+    int rc = fd < 0 ? -1 : (int)read(fd, buf, sizeof buf);
+    if (rc > 0 && buf[0]) rc = -1, errno = EIO;
+    result("dev_zero_read", rc);
+    if (fd >= 0) close(fd);
+    fd = open("/dev/urandom", O_RDONLY);
+    result("dev_urandom_read", fd < 0 ? -1 : (int)read(fd, buf, sizeof buf));
+    if (fd >= 0) close(fd);
+}
+
+static void info(void) {
+    printf("pid=%d\nppid=%d\nuid=%d\ngid=%d\neuid=%d\n", getpid(), getppid(), getuid(), getgid(),
+           geteuid());
+    char host[256] = "";
+    gethostname(host, sizeof host);
+    printf("hostname=%s\n", host);
+    list_dir("procs", "/proc", numeric);
+    list_dir("root", "/", NULL);
+    list_dir("dev", "/dev", NULL);
+    devices();
+    slurp_print("marker", "/etc/marker");
+
+    /* interfaces from /proc/net/dev, and whether lo is up */
+    printf("netifs=");
+    FILE *f = fopen("/proc/net/dev", "r");
+    char line[512];
+    int first = 1;
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (!colon) continue;
+        *colon = 0;
+        char *name = line + strspn(line, " ");
+        printf("%s%s", first ? "" : ",", name);
+        first = 0;
+    }
+    if (f) fclose(f);
+    printf("\n");
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr = {0};
+    strcpy(ifr.ifr_name, "lo");
+    int up = s >= 0 && !ioctl(s, SIOCGIFFLAGS, &ifr) && (ifr.ifr_flags & IFF_UP);
+    printf("lo_up=%d\n", up);
+    if (s >= 0) close(s);
+
+    printf("cgroup=");
+    f = fopen("/proc/self/cgroup", "r");
+    first = 1;
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *path = strrchr(line, ':');
+        printf("%s%s", first ? "" : ",", path ? path + 1 : "?");
+        first = 0;
+    }
+    if (f) fclose(f);
+    printf("\n");
+
+    status_fields();
+
+    /* fds: open the directory first, so its own fd is known and left out */
+    DIR *d = opendir("/proc/self/fd");
+    printf("fds=");
+    first = 1;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!numeric(e->d_name) || atoi(e->d_name) == dirfd(d)) continue;
+        printf("%s%s", first ? "" : ",", e->d_name);
+        first = 0;
+    }
+    if (d) closedir(d);
+    printf("\n");
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    printf("nofile=%llu/%llu\n", (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+
+    /* what /proc/self/mounts says is mounted where */
+    f = fopen("/proc/self/mounts", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char src[128], mnt[128], type[64], opts[256];
+        if (sscanf(line, "%127s %127s %63s %255s", src, mnt, type, opts) == 4)
+            printf("mount=%s %s %s\n", mnt, type, opts);
+    }
+    if (f) fclose(f);
+
+    /* a file of our own in /tmp: who owns it, as seen from inside */
+    int fd = open("/tmp/prober-owned", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    struct stat st;
+    if (fd >= 0 && !fstat(fd, &st))
+        printf("tmp_owner=%d\n", (int)st.st_uid);
+    else
+        printf("tmp_owner=!%s\n", strerrorname_np(errno));
+    if (fd >= 0) close(fd);
+    f = fopen("/proc/self/uid_map", "r");
+    if (f && fgets(line, sizeof line, f)) {
+        unsigned a, b, c;
+        if (sscanf(line, "%u %u %u", &a, &b, &c) == 3) printf("uid_map=%u %u %u\n", a, b, c);
+    }
+    if (f) fclose(f);
+}
+
+static void slurp_print(const char *key, const char *path) {
+    char buf[256] = "";
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        printf("%s=!%s\n", key, strerrorname_np(errno));
+        return;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+    printf("%s=%s\n", key, buf);
+}
+
+static int put(const char *path, const char *s) {
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, s, strlen(s));
+    close(fd);
+    return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static void do_write(void) {
+    result("overwrite_marker", put("/etc/marker", "changed inside\n"));
+    result("new_file", put("/etc/newfile", "new inside\n"));
+    result("unlink_hostname", unlink("/etc/hostname"));
+    result("mkdir", mkdir("/newdir", 0755));
+    result("chmod_busybox", chmod("/bin/busybox", 0700));
+    slurp_print("marker", "/etc/marker");
+    slurp_print("newfile", "/etc/newfile");
+    slurp_print("hostname_file", "/etc/hostname");
+}
+
+static void try_files(const char *path) {
+    char p[1024];
+    result("open_path", open(path, O_RDONLY));
+    snprintf(p, sizeof p, "/../../../..%s", path);
+    result("open_dotdot", open(p, O_RDONLY));
+    snprintf(p, sizeof p, "/proc/1/root%s", path);
+    result("open_proc_root", open(p, O_RDONLY));
+    /* an old root left attached somewhere: look under every top-level directory */
+    DIR *d = opendir("/");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "proc"))
+            continue;
+        snprintf(p, sizeof p, "/%s%s", e->d_name, path);
+        char name[300];
+        snprintf(name, sizeof name, "open_under_%s", e->d_name);
+        result(name, open(p, O_RDONLY));
+    }
+    if (d) closedir(d);
+}
+
+static void try_chroot(const char *path) {
+    /* the classic: chroot into a subdirectory while keeping the cwd outside it */
+    mkdir("/tmp/jail", 0755);
+    result("chroot", chroot("/tmp/jail"));
+    for (int i = 0; i < 16; i++)
+        if (chdir("..")) break;
+    result("chroot_dot", chroot("."));
+    result("chroot_open", open(path, O_RDONLY));
+}
+
+static void try_mount(void) {
+    result("remount_root_rw", mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND, NULL));
+    result("mount_tmpfs", mount("x", "/tmp", "tmpfs", 0, NULL));
+    result("mount_proc", mount("proc", "/tmp", "proc", 0, NULL));
+    result("mount_bind", mount("/", "/tmp", NULL, MS_BIND, NULL));
+    result("umount_proc", umount2("/proc", MNT_DETACH));
+    result("mount_sysfs", mount("sysfs", "/tmp", "sysfs", 0, NULL));
+}
+
+static void try_hostname(void) {
+    result("sethostname", sethostname("escaped", 7));
+    result("setdomainname", setdomainname("escaped", 7));
+}
+
+static void try_ns(void) {
+    static const struct {
+        const char *name;
+        int flag;
+    } fl[] = {{"unshare_user", CLONE_NEWUSER}, {"unshare_mnt", CLONE_NEWNS},
+              {"unshare_net", CLONE_NEWNET},   {"unshare_pid", CLONE_NEWPID},
+              {"unshare_uts", CLONE_NEWUTS},   {"unshare_cgroup", CLONE_NEWCGROUP}};
+    for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
+        result(fl[i].name, unshare(fl[i].flag));
+    const char *nss[] = {"mnt", "net", "pid", "user", "uts"};
+    for (size_t i = 0; i < 5; i++) {
+        char p[64], name[64];
+        snprintf(p, sizeof p, "/proc/self/ns/%s", nss[i]);
+        snprintf(name, sizeof name, "setns_%s", nss[i]);
+        int fd = open(p, O_RDONLY);
+        result(name, fd < 0 ? -1 : setns(fd, 0));
+        if (fd >= 0) close(fd);
+    }
+    long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid((pid_t)pid, NULL, 0);
+    result("clone_newuser", pid < 0 ? -1 : 0);
+}
+
+static void try_ptrace(pid_t host) {
+    result("ptrace_host", ptrace(PTRACE_ATTACH, host, 0, 0) < 0 ? -1 : 0);
+    result("kill_host", kill(host, 0));
+    pid_t c = fork();
+    if (c == 0) {
+        pause();
+        _exit(0);
+    }
+    result("ptrace_child", ptrace(PTRACE_ATTACH, c, 0, 0) < 0 ? -1 : 0);
+    char buf[8];
+    struct iovec l = {buf, sizeof buf}, r = {(void *)&try_ptrace, sizeof buf};
+    result("vm_readv_child", process_vm_readv(c, &l, 1, &r, 1, 0) < 0 ? -1 : 0);
+    kill(c, SIGKILL);
+    waitpid(c, NULL, 0);
+}
+
+static void try_module(void) {
+    int fd = open("/bin/busybox", O_RDONLY);
+    result("finit_module", (int)syscall(SYS_finit_module, fd, "", 0));
+    static char junk[64];
+    result("init_module", (int)syscall(SYS_init_module, junk, sizeof junk, ""));
+    result("delete_module", (int)syscall(SYS_delete_module, "loop", O_NONBLOCK));
+    if (fd >= 0) close(fd);
+}
+
+static void try_rlimit(void) {
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    struct rlimit up = {rl.rlim_max + 1, rl.rlim_max + 1};
+    result("raise_nofile", setrlimit(RLIMIT_NOFILE, &up));
+    getrlimit(RLIMIT_CORE, &rl);
+    struct rlimit core = {RLIM_INFINITY, RLIM_INFINITY};
+    result("raise_core", rl.rlim_max == RLIM_INFINITY ? 0 : setrlimit(RLIMIT_CORE, &core));
+}
+
+static void try_cgroup(void) {
+    mkdir("/tmp/cg", 0755);
+    result("mount_cgroup_pids", mount("cgroup", "/tmp/cg", "cgroup", 0, "pids"));
+    result("mount_cgroup2", mount("cgroup2", "/tmp/cg", "cgroup2", 0, NULL));
+    result("open_sys_fs_cgroup", open("/sys/fs/cgroup/pids/pids.max", O_WRONLY));
+    result("open_sys_fs_cgroup2", open("/sys/fs/cgroup/pids.max", O_WRONLY));
+}
+
+static void try_device(void) {
+    result("mknod_blk", mknod("/tmp/disk", S_IFBLK | 0600, makedev(8, 0)));
+    result("open_blk", open("/tmp/disk", O_RDONLY));
+    result("mknod_mem", mknod("/tmp/mem", S_IFCHR | 0600, makedev(1, 1)));
+    result("open_mem", open("/tmp/mem", O_RDONLY));
+    result("open_dev_mem", open("/dev/mem", O_RDONLY));
+    result("open_dev_kmsg", open("/dev/kmsg", O_RDONLY));
+    result("iopl", iopl(3));
+    /* anything in /dev besides the four the container gets */
+    DIR *d = opendir("/dev");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        static const char *const ok[] = {".",   "..", "null",  "zero",   "urandom",
+                                         "tty", "fd", "stdin", "stdout", "stderr"};
+        int known = 0;
+        for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+            known |= !strcmp(e->d_name, ok[i]);
+        if (known) continue;
+        char p[300], name[300];
+        snprintf(p, sizeof p, "/dev/%s", e->d_name);
+        snprintf(name, sizeof name, "open_dev_%s", e->d_name);
+        result(name, open(p, O_RDONLY));
+    }
+    if (d) closedir(d);
+}
+
+static void forkbomb(void) {
+    int n = 0;
+    for (;;) {
+        pid_t p = fork();
+        if (p == 0) {
+            pause();
+            _exit(0);
+        }
+        if (p < 0) break;
+        if (++n >= 4096) break;
+    }
+    printf("forks=%d\nerrno=%s\n", n, strerrorname_np(errno));
+    fflush(stdout);
+}
+
+static void alloc(long mib) {
+    for (long i = 0; i < mib; i++) {
+        char *p = malloc(1 << 20);
+        if (!p) {
+            printf("malloc_failed=%ld\n", i);
+            return;
+        }
+        memset(p, (int)i + 1, 1 << 20);
+        printf("touched=%ld\n", i + 1);
+        fflush(stdout);
+    }
+    printf("done=%ld\n", mib);
+}
+
+static double secs(clockid_t c) {
+    struct timespec t;
+    clock_gettime(c, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void spin(double s) {
+    double w0 = secs(CLOCK_MONOTONIC), c0 = secs(CLOCK_PROCESS_CPUTIME_ID);
+    volatile unsigned long x = 0;
+    while (secs(CLOCK_MONOTONIC) - w0 < s)
+        for (int i = 0; i < 10000; i++)
+            x += (unsigned long)i;
+    printf("wall=%.4f\ncpu=%.4f\n", secs(CLOCK_MONOTONIC) - w0,
+           secs(CLOCK_PROCESS_CPUTIME_ID) - c0);
+}
+
+/* n sleepers named tag (their comm, for the host to look for), each escaped from its parent
+ * by a double fork and setsid. */
+static void daemons(int n, const char *tag) {
+    for (int i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            setsid();
+            if (fork() == 0) {
+                prctl(PR_SET_NAME, tag, 0, 0, 0);
+                for (;;)
+                    pause();
+            }
+            _exit(0);
+        }
+        if (p > 0) waitpid(p, NULL, 0);
+    }
+    printf("daemons=%d\n", n);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "now")) { /* the benchmark's exec timestamp, first thing */
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        printf("t=%lld\n", (long long)t.tv_sec * 1000000000LL + t.tv_nsec);
+        return 0;
+    }
+    const char *cmd = argc > 1 ? argv[1] : "info";
+    const char *arg = argc > 2 ? argv[2] : "";
+    if (!strcmp(cmd, "info")) {
+        info();
+    } else if (!strcmp(cmd, "ipc")) {
+        int q = msgget((key_t)strtol(arg, NULL, 0), 0);
+        printf("ipc=%s\n", q >= 0 ? "visible" : strerrorname_np(errno));
+    } else if (!strcmp(cmd, "write")) {
+        do_write();
+    } else if (!strcmp(cmd, "escape")) {
+        const char *what = arg, *a2 = argc > 3 ? argv[3] : "/";
+        if (!strcmp(what, "files"))
+            try_files(a2);
+        else if (!strcmp(what, "chroot"))
+            try_chroot(a2);
+        else if (!strcmp(what, "mount"))
+            try_mount();
+        else if (!strcmp(what, "hostname"))
+            try_hostname();
+        else if (!strcmp(what, "ns"))
+            try_ns();
+        else if (!strcmp(what, "ptrace"))
+            try_ptrace((pid_t)atoi(a2));
+        else if (!strcmp(what, "module"))
+            try_module();
+        else if (!strcmp(what, "rlimit"))
+            try_rlimit();
+        else if (!strcmp(what, "cgroup"))
+            try_cgroup();
+        else if (!strcmp(what, "device"))
+            try_device();
+        else
+            return fprintf(stderr, "prober: unknown escape %s\n", what), 2;
+        char host[256] = "";
+        gethostname(host, sizeof host);
+        printf("hostname=%s\n", host);
+    } else if (!strcmp(cmd, "crash")) {
+        fflush(stdout);
+        *(volatile int *)(uintptr_t)argc = 1; /* argc is never a valid address */
+    } else if (!strcmp(cmd, "forkbomb")) {
+        forkbomb();
+    } else if (!strcmp(cmd, "alloc")) {
+        alloc(atol(arg));
+    } else if (!strcmp(cmd, "spin")) {
+        spin(atof(arg));
+    } else if (!strcmp(cmd, "daemons")) {
+        daemons(atoi(arg), argc > 3 ? argv[3] : "sb-daemon");
+        if (argc > 4 && !strcmp(argv[4], "sleep"))
+            for (;;)
+                pause();
+    } else if (!strcmp(cmd, "sleep")) {
+        for (;;)
+            pause();
+    } else if (!strcmp(cmd, "exit")) {
+        return atoi(arg);
+    } else {
+        fprintf(stderr, "prober: unknown command %s\n", cmd);
+        return 2;
+    }
+    fflush(stdout);
+    return 0;
+}

@@ -1,0 +1,247 @@
+/* Task 3: the sb_cgroup_* functions on their own: the group is where it should be, with the
+ * limits written, processes go into it, its usage is read, and it goes away with everything
+ * in it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sb_test.h"
+
+/* Which version the machine offers the tests' way: v1 wherever a v1 memory hierarchy is. */
+static int machine_version(void) {
+    char p[512];
+    return sbt_own_group("memory", p, sizeof p) ? 1 : 2;
+}
+
+static void group_dir(const char *ctrl, const char *name, char *dir, size_t len) {
+    char own[512] = "";
+    int v = machine_version();
+    cr_assert(sbt_own_group(v == 1 ? ctrl : NULL, own, sizeof own),
+              "harness: no cgroup hierarchy for %s found", ctrl ? ctrl : "v2");
+    snprintf(dir, len, "%s/%s", own, name);
+}
+
+static bool is_dir(const char *p) {
+    struct stat st;
+    return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+static void cg_name(char *buf, size_t len, const char *what) {
+    snprintf(buf, len, "vlab-sb-%d-%s", (int)getpid(), what);
+}
+
+static void expect_num(const char *dir, const char *file, unsigned long long want,
+                       const char *sec) {
+    unsigned long long v = 0;
+    bool ok = sbt_read_num(dir, file, &v);
+    cr_expect(ok && v == want, "%s/%s: expected %llu, %s %llu %s", dir, file, want,
+              ok ? "got" : "cannot read it, got", v, sec);
+}
+
+static void create_ok(struct sb_cgroup *cg, const char *name, const struct sb_limits *lim) {
+    int rc = sb_cgroup_create(cg, name, lim);
+    if (rc == VLAB_ENOTIMPL)
+        cr_assert_fail("sb_cgroup_create: not implemented (labs/sandbox/cgroup.c)");
+    cr_assert(rc == VLAB_OK, "sb_cgroup_create(\"%s\"): expected VLAB_OK, got %d (%s) %s", name, rc,
+              vlab_strerror(rc), SB_SEC_CG1);
+}
+
+Test(sandbox, cg_create_limits, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    char name[64];
+    cg_name(name, sizeof name, "limits");
+    struct sb_cgroup cg;
+    struct sb_limits lim = {.memory = 32u << 20, .pids = 16, .cpus = 0.5};
+    create_ok(&cg, name, &lim);
+    int v = machine_version();
+    cr_expect(cg.version == v, "cgroup version: expected %d on this machine, got %d %s", v,
+              cg.version, SB_SEC_CG1);
+    char mem[600], pids[600], cpu[600];
+    group_dir("memory", name, mem, sizeof mem);
+    group_dir("pids", name, pids, sizeof pids);
+    group_dir("cpu", name, cpu, sizeof cpu);
+    cr_expect(is_dir(mem) && is_dir(pids) && is_dir(cpu),
+              "the group should be a directory under the caller's own group in each hierarchy: "
+              "memory %s, pids %s, cpu %s %s",
+              is_dir(mem) ? "yes" : "missing", is_dir(pids) ? "yes" : "missing",
+              is_dir(cpu) ? "yes" : "missing", v == 1 ? SB_SEC_CG1 : SB_SEC_CG2);
+    if (v == 1) {
+        expect_num(mem, "memory.limit_in_bytes", lim.memory, SB_SEC_CG1);
+        expect_num(mem, "memory.memsw.limit_in_bytes", lim.memory,
+                   "(RAM + swap limited to the memory limit: swap off) " SB_SEC_CG1);
+        expect_num(pids, "pids.max", lim.pids, SB_SEC_CG1);
+        unsigned long long q = 0, per = 0;
+        sbt_read_num(cpu, "cpu.cfs_quota_us", &q);
+        sbt_read_num(cpu, "cpu.cfs_period_us", &per);
+        cr_expect(per && q * 2 == per,
+                  "cpu.cfs_quota_us / cpu.cfs_period_us should be 0.5 for cpus = 0.5, got %llu / "
+                  "%llu %s",
+                  q, per, SB_SEC_CG1);
+    } else {
+        expect_num(mem, "memory.max", lim.memory, SB_SEC_CG2);
+        expect_num(mem, "memory.swap.max", 0, "(swap off) " SB_SEC_CG2);
+        expect_num(pids, "pids.max", lim.pids, SB_SEC_CG2);
+        char p[700], buf[64] = "";
+        snprintf(p, sizeof p, "%s/cpu.max", cpu);
+        sb_read_file(p, buf, sizeof buf);
+        unsigned long long q = 0, per = 0;
+        cr_expect(sscanf(buf, "%llu %llu", &q, &per) == 2 && per && q * 2 == per,
+                  "cpu.max should say half a CPU (\"50000 100000\"), got \"%s\" %s", buf,
+                  SB_SEC_CG2);
+    }
+    int rc = sb_cgroup_destroy(&cg);
+    cr_expect(rc == VLAB_OK, "sb_cgroup_destroy: expected VLAB_OK, got %d (%s) %s", rc,
+              vlab_strerror(rc), SB_SEC_CLEAN);
+    cr_expect(!is_dir(mem) && !is_dir(pids) && !is_dir(cpu),
+              "after sb_cgroup_destroy the group's directories should be gone %s", SB_SEC_CLEAN);
+    sbt_fini(&t);
+}
+
+Test(sandbox, cg_bad_name, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    struct sb_limits lim = {.pids = 8};
+    const char *bad[] = {"", "a/b", ".", ".."};
+    for (int i = 0; i < 4; i++) {
+        struct sb_cgroup cg;
+        int rc = sb_cgroup_create(&cg, bad[i], &lim);
+        cr_expect(rc == VLAB_EINVAL,
+                  "sb_cgroup_create(\"%s\"): expected VLAB_EINVAL, got %d (%s) %s", bad[i], rc,
+                  vlab_strerror(rc), SB_SEC_CG1);
+        if (rc == VLAB_OK) sb_cgroup_destroy(&cg);
+    }
+    sbt_fini(&t);
+}
+
+/* The line of /proc/PID/cgroup for the hierarchy whose field has ctrl ("" for v2). */
+static bool proc_group(pid_t pid, const char *ctrl, char *path, size_t len) {
+    char p[64], buf[4096];
+    snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
+    if (sb_read_file(p, buf, sizeof buf) <= 0) return false;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c2 = 0;
+        if (*ctrl ? !sbt_list_has(c1 + 1, ctrl) : c1[1] != 0) continue;
+        snprintf(path, len, "%s", c2 + 1);
+        return true;
+    }
+    return false;
+}
+
+Test(sandbox, cg_attach_nested, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    char name[64];
+    cg_name(name, sizeof name, "attach");
+    struct sb_cgroup cg;
+    struct sb_limits lim = {.memory = 64u << 20, .pids = 8, .cpus = 1};
+    create_ok(&cg, name, &lim);
+    pid_t kid = fork();
+    cr_assert(kid >= 0, "harness: fork failed");
+    if (kid == 0) {
+        for (;;)
+            pause();
+    }
+    int rc = sb_cgroup_attach(&cg, kid);
+    cr_expect(rc == VLAB_OK, "sb_cgroup_attach: expected VLAB_OK, got %d (%s) %s", rc,
+              vlab_strerror(rc), SB_SEC_CG1);
+    int v = machine_version();
+    const char *ctrls[] = {"memory", "pids", "cpu"};
+    for (int i = 0; i < (v == 1 ? 3 : 1); i++) {
+        const char *c = v == 1 ? ctrls[i] : "";
+        char mine[512] = "?", its[512] = "?", want[700];
+        proc_group(getpid(), c, mine, sizeof mine);
+        proc_group(kid, c, its, sizeof its);
+        snprintf(want, sizeof want, "%s/%s", strcmp(mine, "/") ? mine : "", name);
+        cr_expect_str_eq(its, want,
+                         "the attached process's %s group: expected %s (nested under the "
+                         "caller's own %s), got %s %s",
+                         v == 1 ? c : "v2", want, mine, its, v == 1 ? SB_SEC_CG1 : SB_SEC_CG2);
+    }
+    /* destroy with a live process inside: it must be killed, then the group removed */
+    rc = sb_cgroup_destroy(&cg);
+    cr_expect(rc == VLAB_OK,
+              "sb_cgroup_destroy with a process inside: expected VLAB_OK, got %d "
+              "(%s) %s",
+              rc, vlab_strerror(rc), SB_SEC_CLEAN);
+    int st = 0;
+    struct timespec ts = {0, 2000000};
+    pid_t w = 0;
+    for (int i = 0; i < 500 && !(w = waitpid(kid, &st, WNOHANG)); i++)
+        nanosleep(&ts, NULL);
+    if (w == 0) {
+        kill(kid, SIGKILL);
+        waitpid(kid, &st, 0);
+    }
+    cr_expect(w == kid && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+              "sb_cgroup_destroy should SIGKILL the process left in the group; it %s %s",
+              w == kid ? "ended otherwise" : "was still running", SB_SEC_CLEAN);
+    sbt_fini(&t);
+}
+
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+Test(sandbox, cg_usage, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    char name[64];
+    cg_name(name, sizeof name, "usage");
+    struct sb_cgroup cg;
+    struct sb_limits lim = {.memory = 64u << 20, .pids = 8};
+    create_ok(&cg, name, &lim);
+    int go[2];
+    cr_assert(!pipe(go), "harness: pipe");
+    pid_t kid = fork();
+    cr_assert(kid >= 0, "harness: fork failed");
+    if (kid == 0) {
+        char c;
+        if (read(go[0], &c, 1) != 1) _exit(1);
+        size_t n = 12u << 20;
+        volatile char *p = malloc(n);
+        for (size_t i = 0; p && i < n; i += 4096)
+            p[i] = 1;
+        double t0 = cpu_now();
+        volatile unsigned long x = 0;
+        while (cpu_now() - t0 < 0.1)
+            x++;
+        _exit(0);
+    }
+    int rc = sb_cgroup_attach(&cg, kid);
+    cr_expect(rc == VLAB_OK, "sb_cgroup_attach: got %d (%s) %s", rc, vlab_strerror(rc), SB_SEC_CG1);
+    cr_assert(write(go[1], "g", 1) == 1, "harness: write");
+    int st;
+    waitpid(kid, &st, 0);
+    close(go[0]);
+    close(go[1]);
+    struct sb_usage u;
+    memset(&u, 0xff, sizeof u);
+    rc = sb_cgroup_usage(&cg, &u);
+    cr_expect(rc == VLAB_OK, "sb_cgroup_usage: expected VLAB_OK, got %d (%s) %s", rc,
+              vlab_strerror(rc), SB_SEC_CGUSE);
+    cr_expect(u.mem_peak >= (12u << 20) && u.mem_peak <= lim.memory,
+              "memory peak: the process touched 12 MiB under a 64 MiB limit, the group reports "
+              "%.1f MiB %s",
+              (double)u.mem_peak / (1 << 20), SB_SEC_CGUSE);
+    cr_expect(u.cpu_ns >= 80000000ull && u.cpu_ns < 5000000000ull,
+              "cpu time: the process burned 0.1 s of CPU, the group reports %.3f s %s",
+              (double)u.cpu_ns * 1e-9, SB_SEC_CGUSE);
+    cr_expect(u.oom_kills == 0 && u.pids_max == 0,
+              "nothing hit a limit, yet the group reports %llu OOM kills and %llu pids-limit "
+              "hits %s",
+              (unsigned long long)u.oom_kills, (unsigned long long)u.pids_max, SB_SEC_CGUSE);
+    sb_cgroup_destroy(&cg);
+    sbt_fini(&t);
+}

@@ -1,0 +1,382 @@
+/* The shared test machinery (sb_test.h). */
+#define _GNU_SOURCE
+#include "sb_test.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static unsigned count_lines(const char *path) {
+    FILE *f = fopen(path, "re");
+    if (!f) return 0;
+    unsigned n = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+static bool cgroups_usable(char *why, size_t len);
+
+void sbt_init(struct sbt *t) {
+    memset(t, 0, sizeof *t);
+    if (geteuid() != 0)
+        cr_skip_test("needs root: containers need CAP_SYS_ADMIN for namespaces and cgroups "
+                     "(run `sudo make grade LAB=sandbox`, or in the test VM; handout §1.5)");
+    /* A mount namespace of the test's own, shared within itself only (private first, to cut
+     * it from the host's peer groups): a container mount that is not private then propagates
+     * here and shows in the cleanup check, and dies with the test either way. */
+    if (unshare(CLONE_NEWNS))
+        cr_skip_test("this machine refuses new mount namespaces even to root (%s): an "
+                     "unprivileged container? (handout §1.5)",
+                     strerror(errno));
+    char why_cg[600];
+    if (!cgroups_usable(why_cg, sizeof why_cg)) cr_skip_test("%s (handout §1.5, §4.2)", why_cg);
+    cr_assert(!mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "harness: making / private: %s",
+              strerror(errno));
+    cr_assert(!mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL), "harness: making / shared: %s",
+              strerror(errno));
+    const char *tmp = getenv("TMPDIR");
+    snprintf(t->tmp, sizeof t->tmp, "%s", tmp && *tmp ? tmp : "/tmp");
+    char why[512];
+    if (sb_find_prober(why, sizeof why)) cr_assert_fail("harness: %s", why);
+    snprintf(t->prober, sizeof t->prober, "%s", why);
+    snprintf(t->image, sizeof t->image, "%s/sbimg-%d", t->tmp, (int)getpid());
+    sb_tree_remove(t->image);
+    int rc = sb_image_build(t->image, t->prober);
+    cr_assert(rc == 0, "harness: building the image in %s: %s", t->image, strerror(-rc));
+    t->mounts = count_lines("/proc/self/mountinfo");
+    t->cfg = (struct sb_config){
+        .rootfs = t->image,
+        .caps = SB_CAPS_DEFAULT,
+        .timeout = 5,
+        .stdin_fd = -1,
+    };
+}
+
+/* Children of this process still alive or unreaped, from /proc. */
+static unsigned children(char *buf, size_t len) {
+    unsigned n = 0;
+    size_t used = 0;
+    buf[0] = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char p[300], st[512];
+        snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+        if (sb_read_file(p, st, sizeof st) <= 0) continue;
+        char *rp = strrchr(st, ')');
+        int ppid = 0;
+        if (!rp || sscanf(rp + 2, "%*c %d", &ppid) != 1 || ppid != getpid()) continue;
+        n++;
+        used += (size_t)snprintf(buf + used, used < len ? len - used : 0, " %s", e->d_name);
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+void sbt_fini(struct sbt *t) {
+    char buf[2048];
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)getpid());
+    unsigned g = sbt_find_groups(prefix, buf, sizeof buf);
+    cr_expect(g == 0, "cleanup: expected no control group left behind, found %u:%s %s", g, buf,
+              SB_SEC_CLEAN);
+    unsigned m = count_lines("/proc/self/mountinfo");
+    cr_expect(m == t->mounts,
+              "cleanup: expected %u mounts in the caller's mount namespace as before the run, "
+              "found %u: a mount leaked out of the container (not private?) or was left "
+              "behind %s",
+              t->mounts, m, SB_SEC_MNT);
+    unsigned c = children(buf, sizeof buf);
+    cr_expect(c == 0, "cleanup: expected no process of the container left, found %u:%s %s", c, buf,
+              SB_SEC_CLEAN);
+    DIR *d = opendir(t->tmp);
+    struct dirent *e;
+    unsigned left = 0;
+    size_t used = 0;
+    buf[0] = 0;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, "vlab-sb-", 8)) continue;
+        left++;
+        used += (size_t)snprintf(buf + used, used < sizeof buf ? sizeof buf - used : 0, " %s",
+                                 e->d_name);
+    }
+    if (d) closedir(d);
+    cr_expect(left == 0,
+              "cleanup: expected no vlab-sb-* temporary directory left in %s, found:%s %s", t->tmp,
+              buf, SB_SEC_CLEAN);
+    /* a leaked mount would keep the image busy: detach whatever is under it first */
+    sb_tree_remove(t->image);
+}
+
+static void slurp(int fd, char *buf, size_t len) {
+    lseek(fd, 0, SEEK_SET);
+    size_t got = 0;
+    ssize_t n;
+    while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = 0;
+}
+
+static int vrun(struct sbt *t, va_list ap) {
+    char *argv[16];
+    int n = 0;
+    argv[n++] = "/bin/prober";
+    const char *a;
+    while ((a = va_arg(ap, const char *)) && n < 15)
+        argv[n++] = (char *)a;
+    argv[n] = NULL;
+    int out = memfd_create("sbt-out", MFD_CLOEXEC), err = memfd_create("sbt-err", MFD_CLOEXEC);
+    cr_assert(out >= 0 && err >= 0, "harness: memfd_create: %s", strerror(errno));
+    struct sb_config cfg = t->cfg;
+    cfg.argv = argv;
+    cfg.stdout_fd = out;
+    cfg.stderr_fd = err;
+    memset(&t->res, 0, sizeof t->res);
+    fflush(NULL);
+    t->rc = sb_run(&cfg, &t->res);
+    slurp(out, t->out, sizeof t->out);
+    slurp(err, t->err, sizeof t->err);
+    close(out);
+    close(err);
+    return t->rc;
+}
+
+int sbt_run(struct sbt *t, ...) {
+    va_list ap;
+    va_start(ap, t);
+    int rc = vrun(t, ap);
+    va_end(ap);
+    return rc;
+}
+
+void sbt_run_ok(struct sbt *t, const char *sec, ...) {
+    va_list ap;
+    va_start(ap, sec);
+    int rc = vrun(t, ap);
+    va_end(ap);
+    if (rc == VLAB_ENOTIMPL) cr_assert_fail("sb_run: not implemented (labs/sandbox/sandbox.c)");
+    cr_assert(rc == VLAB_OK,
+              "sb_run: expected VLAB_OK (the prober ran), got %d (%s); its stderr: %.600s %s", rc,
+              vlab_strerror(rc), t->err, sec);
+}
+
+const char *sbt_get(struct sbt *t, const char *key, char *buf, size_t len) {
+    size_t n = strlen(key);
+    for (const char *p = t->out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, n) || p[n] != '=') continue;
+        const char *v = p + n + 1;
+        size_t l = strcspn(v, "\n");
+        if (l >= len) l = len - 1;
+        memcpy(buf, v, l);
+        buf[l] = 0;
+        return buf;
+    }
+    return NULL;
+}
+
+void sbt_expect_all_blocked(struct sbt *t, const char *sec, const char *what) {
+    unsigned tries = 0;
+    for (const char *p = t->out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, "try ", 4)) continue;
+        tries++;
+        const char *eq = strstr(p, " = ");
+        const char *nl = strchr(p, '\n');
+        if (!eq || (nl && eq > nl)) continue;
+        int len = (int)(eq - p - 4);
+        cr_expect(strncmp(eq + 3, "ok", 2) || (eq[5] != '\n' && eq[5] != 0),
+                  "%s: expected the attempt `%.*s` to fail inside the container, it succeeded %s",
+                  what, len, p + 4, sec);
+    }
+    cr_assert(tries > 0, "%s: the prober reported no attempt (exit %d, signal %d); stderr: %.400s",
+              what, t->res.status, t->res.signal, t->err);
+}
+
+bool sbt_list_has(const char *list, const char *w) {
+    size_t n = strlen(w);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, w, n)) return true;
+        p = e ? e + 1 : NULL;
+    }
+    return false;
+}
+
+unsigned sbt_list_len(const char *list) {
+    if (!list || !*list) return 0;
+    unsigned n = 1;
+    for (; *list; list++)
+        n += *list == ',';
+    return n;
+}
+
+/* Every cgroup/cgroup2 mount with its super options. */
+struct hier {
+    char mnt[256];
+    char opts[256];
+    bool v2;
+};
+
+static unsigned hierarchies(struct hier *h, unsigned max) {
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    unsigned n = 0;
+    char line[1024];
+    while (f && n < max && fgets(line, sizeof line, f)) {
+        char *sep = strstr(line, " - ");
+        char type[32], src[128];
+        if (!sep || sscanf(sep + 3, "%31s %127s %255s", type, src, h[n].opts) != 3) continue;
+        if (strcmp(type, "cgroup") && strcmp(type, "cgroup2")) continue;
+        if (sscanf(line, "%*s %*s %*s %*s %255s", h[n].mnt) != 1) continue;
+        h[n].v2 = !strcmp(type, "cgroup2");
+        n++;
+    }
+    if (f) fclose(f);
+    return n;
+}
+
+static bool word_in(const char *list, const char *w) {
+    return sbt_list_has(list, w);
+}
+
+/* This process's path in the hierarchy mounted with opts. */
+static bool path_in(const struct hier *h, char *path, size_t len) {
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    char line[1024];
+    bool found = false;
+    while (!found && f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c2 = 0;
+        const char *field = c1 + 1;
+        bool match;
+        if (h->v2) {
+            match = !*field;
+        } else {
+            /* every controller of the line's field must be among the mount's options */
+            char copy[256];
+            snprintf(copy, sizeof copy, "%s", field);
+            match = *field != 0;
+            for (char *tok = strtok(copy, ","); tok && match; tok = strtok(NULL, ","))
+                match = word_in(h->opts, tok);
+        }
+        if (match) {
+            snprintf(path, len, "%s%s", h->mnt, strcmp(c2 + 1, "/") ? c2 + 1 : "");
+            found = true;
+        }
+    }
+    if (f) fclose(f);
+    return found;
+}
+
+unsigned sbt_find_groups(const char *prefix, char *buf, size_t len) {
+    struct hier h[16];
+    unsigned nh = hierarchies(h, 16), n = 0;
+    size_t used = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < nh; i++) {
+        char dir[512];
+        if (!path_in(&h[i], dir, sizeof dir)) continue;
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+            n++;
+            used +=
+                (size_t)snprintf(buf + used, used < len ? len - used : 0, " %s/%s", dir, e->d_name);
+        }
+        if (d) closedir(d);
+    }
+    return n;
+}
+
+bool sbt_own_group(const char *ctrl, char *path, size_t len) {
+    struct hier h[16];
+    unsigned nh = hierarchies(h, 16);
+    for (unsigned i = 0; i < nh; i++) {
+        if (h[i].v2 != (ctrl == NULL)) continue;
+        if (ctrl && !word_in(h[i].opts, ctrl)) continue;
+        if (path_in(&h[i], path, len)) return true;
+    }
+    return false;
+}
+
+bool sbt_read_num(const char *dir, const char *file, unsigned long long *v) {
+    char p[1024], buf[128];
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    if (sb_read_file(p, buf, sizeof buf) <= 0) return false;
+    *v = strtoull(buf, NULL, 10);
+    return true;
+}
+
+/* Whether this machine lets the caller make groups under its own: an environment check, not
+ * the student's: v1, a scratch directory in each hierarchy a container uses; v2, the
+ * controllers handed down to the caller's group (enabled here if they can be). */
+static bool cgroups_usable(char *why, size_t len) {
+    char dir[512], probe[600];
+    if (sbt_own_group("memory", dir, sizeof dir)) {
+        const char *ctrls[] = {"memory", "pids", "cpu", "cpuacct"};
+        for (int i = 0; i < 4; i++) {
+            if (!sbt_own_group(ctrls[i], dir, sizeof dir)) {
+                snprintf(why, len, "cgroup v1: no %s hierarchy mounted", ctrls[i]);
+                return false;
+            }
+            snprintf(probe, sizeof probe, "%s/vlab-sbprobe-%d", dir, (int)getpid());
+            if (mkdir(probe, 0755) && errno != EEXIST) {
+                snprintf(why, len, "cgroup v1: cannot create groups in %.300s: %s", dir,
+                         strerror(errno));
+                return false;
+            }
+            rmdir(probe);
+        }
+        return true;
+    }
+    if (!sbt_own_group(NULL, dir, sizeof dir)) {
+        snprintf(why, len, "no cgroup v1 memory hierarchy and no cgroup v2 mount");
+        return false;
+    }
+    char path[600], have[256] = "";
+    snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+    if (sb_read_file(path, have, sizeof have) < 0) {
+        snprintf(why, len, "cgroup v2: cannot read %.300s", path);
+        return false;
+    }
+    const char *need[] = {"memory", "pids", "cpu"};
+    for (int i = 0; i < 3; i++) {
+        char word[16];
+        snprintf(word, sizeof word, "+%s", need[i]);
+        bool on = false;
+        for (char *p = strstr(have, need[i]); p && !on; p = strstr(p + 1, need[i]))
+            on = (p == have || p[-1] == ' ') &&
+                 (p[strlen(need[i])] == ' ' || p[strlen(need[i])] == '\n' || !p[strlen(need[i])]);
+        int rc = on ? 0 : sb_write_file(path, word);
+        if (rc) {
+            snprintf(why, len,
+                     "cgroup v2: the %s controller is not delegated to %.300s and cannot be (%s): "
+                     "run from a delegated group",
+                     need[i], dir, strerror(-rc));
+            return false;
+        }
+    }
+    snprintf(probe, sizeof probe, "%s/vlab-sbprobe-%d", dir, (int)getpid());
+    if (mkdir(probe, 0755) && errno != EEXIST) {
+        snprintf(why, len, "cgroup v2: cannot create groups in %.300s: %s", dir, strerror(errno));
+        return false;
+    }
+    rmdir(probe);
+    return true;
+}

@@ -1,0 +1,77 @@
+/* What the sandbox tests share: an environment per test (root check, a private mount
+ * namespace with shared propagation so that a leaked mount shows, a fresh busybox image with
+ * the prober), running the prober in the student's container with its output captured, and
+ * the cleanup check every test ends with (no group, mount, process or temp dir left). */
+#ifndef VLAB_SB_TEST_H
+#define VLAB_SB_TEST_H
+
+#include <criterion/criterion.h>
+#include <stdbool.h>
+
+#include "sandbox.h"
+#include "sb_image.h"
+
+/* Far above the grader's per-test limit: only stops a hung direct run of the binary. */
+#define SB_TIMEOUT 30.0
+
+#define SB_SEC_PID     "(handout §2.1 The pid namespace)"
+#define SB_SEC_MNT     "(handout §2.2 The mount namespace)"
+#define SB_SEC_UTS     "(handout §2.3 uts and ipc)"
+#define SB_SEC_NET     "(handout §2.4 The network namespace)"
+#define SB_SEC_USER    "(handout §2.6 The user namespace)"
+#define SB_SEC_CGNS    "(handout §2.7 The cgroup namespace)"
+#define SB_SEC_ROOT    "(handout §3.1 An overlay root)"
+#define SB_SEC_PIVOT   "(handout §3.2 pivot_root)"
+#define SB_SEC_DEV     "(handout §3.3 /proc, /dev and /tmp)"
+#define SB_SEC_CG1     "(handout §4.1 cgroup v1)"
+#define SB_SEC_CG2     "(handout §4.2 cgroup v2)"
+#define SB_SEC_CGUSE   "(handout §4.3 Limits and usage)"
+#define SB_SEC_CAPS    "(handout §5.3 Capabilities)"
+#define SB_SEC_NNP     "(handout §5.4 no_new_privs)"
+#define SB_SEC_SECCOMP "(handout §5.5 seccomp)"
+#define SB_SEC_RLIMIT  "(handout §5.2 rlimits)"
+#define SB_SEC_FDS     "(handout §5.1 File descriptors)"
+#define SB_SEC_LIFE    "(handout §6 Lifecycle)"
+#define SB_SEC_CLEAN   "(handout §6.2 Cleanup)"
+#define SB_SEC_CLI     "(handout §7 vlab-sandbox)"
+
+struct sbt {
+    char image[512];      /* the image directory (rootfs) */
+    char prober[512];     /* the prober on the host */
+    char tmp[256];        /* $TMPDIR or /tmp */
+    unsigned mounts;      /* lines of /proc/self/mountinfo at the start */
+    struct sb_config cfg; /* the next run's config: defaults, change fields before sbt_run */
+    /* the last run */
+    int rc;
+    struct sb_result res;
+    char out[32768];
+    char err[8192];
+};
+
+/* Skips the test (with the reason) unless root; sets up everything else or fails. */
+void sbt_init(struct sbt *t);
+/* The cleanup check (§6.2), then removes the image. */
+void sbt_fini(struct sbt *t);
+/* Runs /bin/prober ARGS... (NULL-terminated) in the student's container with t->cfg. */
+int sbt_run(struct sbt *t, ...) __attribute__((sentinel));
+/* Like sbt_run, failing the test unless sb_run returned VLAB_OK. */
+void sbt_run_ok(struct sbt *t, const char *sec, ...) __attribute__((sentinel));
+/* The value of the first "key=value" line of the last output, or NULL. */
+const char *sbt_get(struct sbt *t, const char *key, char *buf, size_t len);
+/* Fails unless every "try NAME = RESULT" line of the last output has a RESULT other than
+ * "ok", and there was at least one. */
+void sbt_expect_all_blocked(struct sbt *t, const char *sec, const char *what);
+/* Whether the comma-separated list holds the word w. */
+bool sbt_list_has(const char *list, const char *w);
+/* Number of words in a comma-separated list. */
+unsigned sbt_list_len(const char *list);
+/* Directories named prefix* under this process's group in every mounted hierarchy, as a
+ * human-readable list in buf (empty: none). */
+unsigned sbt_find_groups(const char *prefix, char *buf, size_t len);
+/* Where the caller's group of the hierarchy holding ctrl is ("" for v2's unified one):
+ * directory path, or false. */
+bool sbt_own_group(const char *ctrl, char *path, size_t len);
+/* Reads a number from dir/file; false if unreadable. */
+bool sbt_read_num(const char *dir, const char *file, unsigned long long *v);
+
+#endif

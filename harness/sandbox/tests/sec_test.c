@@ -1,0 +1,89 @@
+/* Task 4: what the program keeps: capabilities, no_new_privs and seccomp, rlimits, fds. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sb_test.h"
+
+static void expect_caps(struct sbt *t, uint64_t want) {
+    const char *fields[] = {"CapEff", "CapPrm", "CapBnd", "CapInh"};
+    for (int i = 0; i < 4; i++) {
+        char v[64] = "";
+        bool have = sbt_get(t, fields[i], v, sizeof v);
+        uint64_t got = strtoull(v, NULL, 16);
+        cr_expect(have && (i == 3 ? (got & ~want) == 0 : got == want),
+                  "%s inside: expected %s%016llx, got %s (the bounding set too: root regains "
+                  "every capability in it at execve) %s",
+                  fields[i], i == 3 ? "a subset of " : "", (unsigned long long)want,
+                  have ? v : "nothing", SB_SEC_CAPS);
+    }
+    char amb[64] = "";
+    sbt_get(t, "CapAmb", amb, sizeof amb);
+    cr_expect(strtoull(amb, NULL, 16) == 0, "CapAmb inside: expected 0, got %s %s", amb,
+              SB_SEC_CAPS);
+}
+
+Test(sandbox, sec_caps_bounding, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    sbt_run_ok(&t, SB_SEC_CAPS, "info", NULL);
+    expect_caps(&t, SB_CAPS_DEFAULT);
+    t.cfg.caps = SB_CAP(CAP_KILL) | SB_CAP(CAP_NET_BIND_SERVICE);
+    sbt_run_ok(&t, SB_SEC_CAPS, "info", NULL);
+    expect_caps(&t, t.cfg.caps);
+    sbt_fini(&t);
+}
+
+Test(sandbox, sec_nnp_seccomp, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    sbt_run_ok(&t, SB_SEC_NNP, "info", NULL);
+    char nnp[16] = "?", sc[16] = "?";
+    sbt_get(&t, "NoNewPrivs", nnp, sizeof nnp);
+    sbt_get(&t, "Seccomp", sc, sizeof sc);
+    cr_expect_str_eq(nnp, "1", "NoNewPrivs inside: expected 1, got %s %s", nnp, SB_SEC_NNP);
+    cr_expect_str_eq(sc, "2", "Seccomp inside: expected 2 (a filter), got %s %s", sc,
+                     SB_SEC_SECCOMP);
+    sbt_fini(&t);
+}
+
+Test(sandbox, sec_fds_closed, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    /* fds the caller forgot to mark close-on-exec: the container must not inherit them */
+    int leak = open("/etc/hostname", O_RDONLY);
+    int p[2];
+    cr_assert(leak >= 0 && !pipe(p), "harness: open/pipe failed");
+    int high = dup2(leak, 200);
+    sbt_run(&t, "info", NULL);
+    close(leak);
+    close(high);
+    close(p[0]);
+    close(p[1]);
+    cr_assert(t.rc == VLAB_OK, "sb_run: expected VLAB_OK, got %d (%s) %s", t.rc,
+              vlab_strerror(t.rc), SB_SEC_FDS);
+    char fds[256] = "?";
+    sbt_get(&t, "fds", fds, sizeof fds);
+    cr_expect_str_eq(fds, "0,1,2",
+                     "open fds inside: expected only 0,1,2, got %s (the caller had %d, %d, %d and "
+                     "200 open) %s",
+                     fds, leak, p[0], p[1], SB_SEC_FDS);
+    sbt_fini(&t);
+}
+
+Test(sandbox, sec_rlimits, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    sbt_run_ok(&t, SB_SEC_RLIMIT, "info", NULL);
+    char nofile[64] = "?", want[64];
+    sbt_get(&t, "nofile", nofile, sizeof nofile);
+    snprintf(want, sizeof want, "%u/%u", SB_RLIMIT_NOFILE, SB_RLIMIT_NOFILE);
+    cr_expect_str_eq(nofile, want, "RLIMIT_NOFILE inside (soft/hard): expected %s, got %s %s", want,
+                     nofile, SB_SEC_RLIMIT);
+    sbt_run_ok(&t, SB_SEC_RLIMIT, "escape", "rlimit", NULL);
+    sbt_expect_all_blocked(&t, SB_SEC_RLIMIT, "raising an rlimit");
+    sbt_fini(&t);
+}

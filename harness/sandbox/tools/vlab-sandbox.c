@@ -1,0 +1,113 @@
+/* vlab-sandbox: runs a command in a container built by labs/sandbox (or reference/sandbox) and
+ * prints a resource report on stderr when it ends.
+ *   vlab-sandbox run --rootfs DIR [--memory 64M] [--pids 32] [--cpu 0.5] [--userns]
+ *                    [--timeout 10] [--hostname NAME] -- CMD...
+ * Exit status: the command's own; 128+N when signal N ended it; 124 when the timeout did;
+ * 125 when the container could not be run or the command line is wrong. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox.h"
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: vlab-sandbox run --rootfs DIR [--memory SIZE] [--pids N] [--cpu CPUS]\n"
+                 "                        [--userns] [--timeout SECONDS] [--hostname NAME]\n"
+                 "                        -- CMD [ARG...]\n"
+                 "  SIZE takes K, M or G; CPUS may be a fraction (0.5). Needs root.\n");
+}
+
+/* "64M" -> bytes; 0 on a malformed size. */
+static uint64_t parse_size(const char *s) {
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    switch (*end) {
+    case 'k':
+    case 'K': v <<= 10, end++; break;
+    case 'm':
+    case 'M': v <<= 20, end++; break;
+    case 'g':
+    case 'G': v <<= 30, end++; break;
+    default: break;
+    }
+    return *end || end == s ? 0 : v;
+}
+
+static bool parse_double(const char *s, double *out) {
+    char *end;
+    *out = strtod(s, &end);
+    return end != s && !*end && *out >= 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "run")) {
+        usage(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr);
+        return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 125;
+    }
+    struct sb_config cfg = {.caps = SB_CAPS_DEFAULT, .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2};
+    static const struct option opts[] = {
+        {"rootfs", required_argument, 0, 'r'},
+        {"memory", required_argument, 0, 'm'},
+        {"pids", required_argument, 0, 'p'},
+        {"cpu", required_argument, 0, 'c'},
+        {"userns", no_argument, 0, 'u'},
+        {"timeout", required_argument, 0, 't'},
+        {"hostname", required_argument, 0, 'H'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    char *end;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "+r:m:p:c:ut:H:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': cfg.rootfs = optarg; break;
+        case 'm':
+            if (!(cfg.limits.memory = parse_size(optarg))) {
+                fprintf(stderr, "vlab-sandbox: bad memory size '%s'\n", optarg);
+                return 125;
+            }
+            break;
+        case 'p':
+            cfg.limits.pids = (unsigned)strtoul(optarg, &end, 10);
+            if (*end || !cfg.limits.pids) {
+                fprintf(stderr, "vlab-sandbox: bad pids limit '%s'\n", optarg);
+                return 125;
+            }
+            break;
+        case 'c':
+            if (!parse_double(optarg, &cfg.limits.cpus) || cfg.limits.cpus == 0) {
+                fprintf(stderr, "vlab-sandbox: bad cpu quota '%s'\n", optarg);
+                return 125;
+            }
+            break;
+        case 'u': cfg.userns = true; break;
+        case 't':
+            if (!parse_double(optarg, &cfg.timeout)) {
+                fprintf(stderr, "vlab-sandbox: bad timeout '%s'\n", optarg);
+                return 125;
+            }
+            break;
+        case 'H': cfg.hostname = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 125;
+        }
+    }
+    if (!cfg.rootfs || optind >= argc) {
+        usage(stderr);
+        return 125;
+    }
+    cfg.argv = argv + optind;
+    struct sb_result r;
+    int rc = sb_run(&cfg, &r);
+    if (rc != VLAB_OK) {
+        fprintf(stderr, "vlab-sandbox: %s: %s\n", cfg.argv[0], vlab_strerror(rc));
+        return 125;
+    }
+    fflush(stdout);
+    fprintf(stderr, "-- vlab-sandbox report\n");
+    sb_result_print(stderr, &r);
+    if (r.timed_out) return 124;
+    return r.exited ? r.status : 128 + r.signal;
+}
