@@ -42,6 +42,8 @@ enum dbt_exit_reason {
     DBT_EXIT_INDIRECT = 3, /* go on at guest address dbt_vpage.target (ret, jmp/call via r/m) */
 };
 
+#define DBT_IBTL_SIZE 256
+
 /* The VMM page at DBT_VPAGE. CCFs read and write it with absolute addresses:
  * DBT_VPAGE + offsetof(struct dbt_vpage, field). */
 struct dbt_vpage {
@@ -53,6 +55,12 @@ struct dbt_vpage {
     uint32_t exit_stub;   /* +0x14 TC address of the stub that exited, 0 if not chainable */
     uint32_t target;      /* +0x18 guest target of an indirect branch (DBT_EXIT_INDIRECT) */
     uint32_t save[9];     /* +0x1c scratch: your sequences park guest registers here */
+    uint32_t spare[48];   /* +0x40 */
+    /* +0x100 yours: the indirect-branch lookup table your CCFs search before they exit
+     * (§4.3); all zero at the start. */
+    struct dbt_ibtl_entry {
+        uint32_t guest_pc, ccf;
+    } ibtl[DBT_IBTL_SIZE];
 };
 
 /* The machine (the harness's) and your translator (yours: define struct dbt in dbt.c). */
@@ -85,6 +93,9 @@ int dbt_invalidate(struct dbt *t, uint32_t page);
 /* Host view of guest memory at guest address pc, and how many bytes follow it in guest RAM
  * (*avail). NULL when pc is outside guest RAM. Read-only for you. */
 const uint8_t *dbt_guest(struct dbt_vm *vm, uint32_t pc, size_t *avail);
+
+/* Host view of the VMM page (the same bytes CCFs see at DBT_VPAGE). */
+struct dbt_vpage *dbt_vp(struct dbt_vm *vm);
 
 /* Host view of the TC (DBT_TC_BASE maps to dbt_tc()[0]) and its size in bytes. */
 uint8_t *dbt_tc(struct dbt_vm *vm);

@@ -327,6 +327,10 @@ const uint8_t *dbt_guest(struct dbt_vm *vm, uint32_t pc, size_t *avail) {
     return vm->ram + pc;
 }
 
+struct dbt_vpage *dbt_vp(struct dbt_vm *vm) {
+    return vm->vp;
+}
+
 uint8_t *dbt_tc(struct dbt_vm *vm) {
     return vm->tc;
 }

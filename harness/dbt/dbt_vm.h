@@ -18,10 +18,11 @@
 #define DBT_OBS_MAX     2048u    /* observations kept (all are counted and hashed) */
 
 /* Devices on the virtual machine's I/O ports. */
-#define DBT_PORT_TIMER 0x40u /* out: timer period in I/O instructions (0 = off); in: ticks raised  \
-                              */
-#define DBT_PORT_POST  0x80u /* out: ignored (an I/O instruction that advances the timer) */
-#define DBT_TIMER_VEC  0x20u /* the vector the virtual timer raises */
+#define DBT_PORT_TIMER                                                                             \
+    0x40u                   /* out: timer period in I/O instructions (0 = off); in: ticks raised   \
+                             */
+#define DBT_PORT_POST 0x80u /* out: ignored (an I/O instruction that advances the timer) */
+#define DBT_TIMER_VEC 0x20u /* the vector the virtual timer raises */
 
 /* Sentinels the real (Unicorn) CPU keeps for the whole translated run: no guest instruction
  * that would change them may run natively (§3). */

@@ -81,7 +81,8 @@ struct dbt {
     struct dbt_vm *vm;
     csh cs;
     /* TODO: the TC allocation pointer, the guest pc -> CCF lookup table (§6), what chaining
-     * and invalidation need to remember (§7, §8) */
+     * and invalidation need to remember (§7, §8), the indirect-branch table in the VMM page
+     * (dbt_vp(vm)->ibtl) and where your lookup routine sits in the TC (§4.3) */
 };
 
 /* Task 1-2 (§2, §3): translate the block at guest pc into a new CCF. An outline:
@@ -91,7 +92,8 @@ struct dbt {
  *                                       (after sti and popf: the interrupt window, §3.3)
  *       other sensitive instruction  -> em_exit(DBT_EXIT_EMULATE, its pc); end    (§3.1)
  *       jmp/jcc/loop/call rel        -> exit stubs to the guest targets; end     (§4)
- *       ret, jmp/call via r/m        -> guest target into VP(target); end         (§4.3)
+ *       ret, jmp/call via r/m        -> guest target into VP(target), then
+ *                                       em_exit_indirect (later: your lookup routine) (§4.3)
  *       anything else                -> copy its bytes unchanged                  (§2)
  *   dbt_watch_page each page the guest bytes came from; dbt_report_ccf.           (§8, §6) */
 

@@ -107,19 +107,79 @@ struct dbt {
     struct link link[MAX_LINKS];
     int nlink;
     unsigned flushes;
+    struct dbt_vpage *vp;
+    uint32_t ibl; /* TC address of the indirect-branch lookup routine */
 };
 
 static unsigned hash(uint32_t pc) {
     return (pc * 2654435761u) >> (32 - HASH_BITS);
 }
 
-static void flush(struct dbt *t) {
+/* ---- §4.3: the indirect-branch lookup, in the TC ------------------------------------------ */
+
+static unsigned ibtl_hash(uint32_t pc) {
+    return (pc ^ pc >> 8) & (DBT_IBTL_SIZE - 1);
+}
+
+/* Restores the flags saved by lahf/seto (AH, AL = OF), eax and ecx: no flag changes after. */
+static void em_ibl_restore(struct emit *e) {
+    em_mov_r_m(e, EAX, VP(save[2]));
+    em_u8(e, 0x04), em_u8(e, 0x7f); /* add al, 0x7f: OF = (al == 1) */
+    em_u8(e, 0x9e);                 /* sahf: SF ZF AF PF CF from AH */
+    em_mov_r_m(e, EAX, VP(save[0]));
+    em_mov_r_m(e, ECX, VP(save[1]));
+}
+
+/* CCFs jump here with the guest target in VP(target): a hit in the table jumps straight to the
+ * CCF, a miss exits to the dispatcher. The guest's registers and flags come out unchanged;
+ * lahf/seto save the flags without pushf (which would touch the guest's stack). */
+static void em_ibl(struct emit *e) {
+    static const uint8_t mov_eax_ecx[] = {0x89, 0xc8}, shr_eax_8[] = {0xc1, 0xe8, 0x08},
+                         xor_eax_ecx[] = {0x31, 0xc8}, seto_al[] = {0x0f, 0x90, 0xc0};
+    em_mov_m_r(e, VP(save[0]), EAX);
+    em_mov_m_r(e, VP(save[1]), ECX);
+    em_u8(e, 0x9f); /* lahf */
+    em_bytes(e, seto_al, 3);
+    em_mov_m_r(e, VP(save[2]), EAX);
+    em_mov_r_m(e, ECX, VP(target));
+    em_bytes(e, mov_eax_ecx, 2); /* eax = ibtl_hash(ecx) */
+    em_bytes(e, shr_eax_8, 3);
+    em_bytes(e, xor_eax_ecx, 2);
+    em_u8(e, 0x25), em_u32(e, DBT_IBTL_SIZE - 1);
+    em_u8(e, 0x3b), em_u8(e, 0x0c), em_u8(e, 0xc5), em_u32(e, VP(ibtl)); /* cmp ecx, [..+eax*8] */
+    em_u8(e, 0x75), em_u8(e, 0);                                         /* jne miss */
+    uint8_t *jne = e->p;
+    em_u8(e, 0x8b), em_u8(e, 0x0c), em_u8(e, 0xc5), em_u32(e, VP(ibtl) + 4); /* ecx = ccf */
+    em_mov_m_r(e, VP(save[3]), ECX);
+    em_ibl_restore(e);
+    em_u8(e, 0xff), em_u8(e, 0x25), em_u32(e, VP(save[3])); /* jmp [save3] */
+    jne[-1] = (uint8_t)(e->p - jne);
+    em_ibl_restore(e); /* miss: */
+    em_exit_indirect(e);
+}
+
+static void ibtl_insert(struct dbt *t, uint32_t pc, uint32_t ccf) {
+    struct dbt_ibtl_entry *en = &t->vp->ibtl[ibtl_hash(pc)];
+    en->guest_pc = pc;
+    en->ccf = ccf;
+}
+
+/* An empty cache: no CCF, no chain, no table entry; the lookup routine at the TC's start. */
+static void reset(struct dbt *t) {
     memset(t->bucket, 0xff, sizeof t->bucket);
+    memset(t->vp->ibtl, 0, sizeof t->vp->ibtl);
     t->nccf = 0;
     t->nlink = 0;
-    t->used = 0;
+    struct emit e = {.p = t->tc, .addr = DBT_TC_BASE};
+    t->ibl = e.addr;
+    em_ibl(&e);
+    t->used = e.addr - DBT_TC_BASE;
+}
+
+static void flush(struct dbt *t) {
+    reset(t);
     t->flushes++;
-    dbt_tc_flush(t->vm);
+    dbt_tc_flush(t->vm); /* Unicorn's translations of the old CCFs must go too */
 }
 
 struct dbt *dbt_create(struct dbt_vm *vm) {
@@ -134,7 +194,8 @@ struct dbt *dbt_create(struct dbt_vm *vm) {
     t->insn = cs_malloc(t->cs);
     t->tc = dbt_tc(vm);
     t->tc_size = dbt_tc_size(vm);
-    memset(t->bucket, 0xff, sizeof t->bucket);
+    t->vp = dbt_vp(vm);
+    reset(t);
     return t;
 }
 
@@ -384,7 +445,7 @@ static int translate(struct dbt *t, uint32_t pc, int *out) {
                 break;
             }
             if (in->id == X86_INS_CALL) em_u8(&e, 0x68), em_u32(&e, next);
-            em_exit_indirect(&e);
+            em_jmp(&e, t->ibl);
             break;
         } else if (in->id == X86_INS_RET) {
             em_u8(&e, 0x8f), em_u8(&e, 0x05), em_u32(&e, VP(target)); /* pop [target] */
@@ -392,7 +453,7 @@ static int translate(struct dbt *t, uint32_t pc, int *out) {
                 em_u8(&e, 0x8d), em_u8(&e, 0xa4), em_u8(&e, 0x24);
                 em_u32(&e, (uint32_t)x->operands[0].imm);
             }
-            em_exit_indirect(&e);
+            em_jmp(&e, t->ibl);
             break;
         } else {
             em_bytes(&e, in->bytes, in->size); /* safe: runs natively, unchanged */
@@ -444,6 +505,7 @@ int dbt_enter(struct dbt *t, uint32_t guest_pc, uint32_t from_stub, uint32_t *cc
     }
     if (from_stub && t->flushes == flushes) chain(t, from_stub, i);
     *ccf = t->ccf[i].tc;
+    ibtl_insert(t, guest_pc, *ccf); /* the next indirect branch here finds it in the TC */
     return VLAB_OK;
 }
 
@@ -456,6 +518,8 @@ static void kill(struct dbt *t, int i) {
         pp = &t->ccf[*pp].next;
     *pp = c->next;
     c->live = false;
+    struct dbt_ibtl_entry *en = &t->vp->ibtl[ibtl_hash(c->guest_pc)];
+    if (en->guest_pc == c->guest_pc && en->ccf == c->tc) en->guest_pc = en->ccf = 0;
     /* Every chained jump into it goes back to its exit stub: the next time that path runs,
      * the dispatcher translates the new code. (Its own bytes stay: Unicorn may be running
      * them right now, and restarts the writing instruction from them.) */

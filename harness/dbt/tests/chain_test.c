@@ -36,3 +36,23 @@ Test(dbt, chain_vs_unchained, .timeout = DBT_TIMEOUT) {
         dbt_vm_close(u);
     }
 }
+
+/* Returns and indirect jumps/calls cannot be chained (the target changes), but the lookup
+ * table in the TC (§4.3) finds most of them without the dispatcher. */
+Test(dbt, chain_indirect_budget, .timeout = DBT_TIMEOUT) {
+    const char *guests[] = {"recursion", "indirect"};
+    for (size_t i = 0; i < sizeof guests / sizeof guests[0]; i++) {
+        struct dbt_vm_config cfg = {.guest = guests[i], .no_ram_hash = true};
+        struct dbt_vm *o = dbt_t_oracle(&cfg);
+        struct dbt_vm *d = dbt_t_translated(&cfg, SEC_EXITS);
+        char what[128];
+        snprintf(what, sizeof what,
+                 "guest %s: dispatcher entries (bound: guest instructions / "
+                 "50 = %llu)",
+                 guests[i], (unsigned long long)(o->st.guest_insns / 50));
+        vlab_assert_budget(what, d->st.dispatches, o->st.guest_insns / 50,
+                           "(handout §4.3 Indirect branches: the lookup table)");
+        dbt_vm_close(o);
+        dbt_vm_close(d);
+    }
+}
