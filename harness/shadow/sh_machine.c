@@ -113,6 +113,7 @@ int sh_vm_create(struct sh_vm **out, const struct sh_vm_config *cfg, char *err, 
     if (!vm) return snprintf(err, len, "out of memory"), VLAB_ENOMEM;
     vm->memfd = -1;
     vm->mode = cfg->mode;
+    vm->oos = cfg->oos;
     vm->quota = cfg->quota ? cfg->quota : SH_DEFAULT_QUOTA;
     vlab_gpmem_init(&vm->mmem);
     vlab_gpmem_init(&vm->gmem);
@@ -203,6 +204,10 @@ int sh_guest_walk(struct sh_vm *vm, uint64_t gcr3, uint64_t gva, unsigned access
                   struct vlab_walk *w) {
     if (!vm || !w) return VLAB_EINVAL;
     return vlab_pt_walk(&vm->gmem, &vm->gpg, gcr3, gva, access, flags, w);
+}
+
+bool sh_oos_enabled(const struct sh_vm *vm) {
+    return vm && vm->oos;
 }
 
 bool sh_domain_owns(const struct sh_vm *vm, uint64_t hpa) {

@@ -57,6 +57,7 @@ enum sh_frame_owner { SH_OWN_POOL = 0, SH_OWN_VMM = 1, SH_OWN_GUEST = 2 };
 
 struct sh_vm {
     enum sh_mode mode;
+    bool oos;
     int memfd;
     uint8_t *mach;                /* machine memory, SH_M_SIZE bytes at SH_M_BASE */
     uint8_t *gview0, *gview1;     /* guest RAM regions, aliasing machine frames */
@@ -79,6 +80,7 @@ struct sh_vm_config {
     enum sh_mode mode;
     uint64_t seed;  /* places guest frames in machine memory */
     unsigned quota; /* table frames the VMM may hold at once; 0: SH_DEFAULT_QUOTA */
+    bool oos;       /* shadow mode: out-of-sync leaf shadows allowed (Part 4) */
 };
 
 /* Builds the machine and the VMM (shadow_create or nested_create). On error *out is NULL and

@@ -94,10 +94,14 @@ int shadow_create(struct sh_vm *vm, struct shadow **out);
 void shadow_destroy(struct shadow *s);
 /* The guest wrote CR3 (a switch, or a reload of the same value, §2.5). */
 int shadow_set_cr3(struct shadow *s, uint64_t gcr3);
+/* Part 4 (§8): whether this machine runs with out-of-sync leaf shadows. When false, every
+ * shadowed guest table stays write-protected. */
+bool sh_oos_enabled(const struct sh_vm *vm);
+
 /* The MMU faulted on the shadow table. Returns an enum sh_verdict, or a negative VLAB_E*
  * error (a VMM failure: the harness stops the guest and reports it). */
 int shadow_page_fault(struct shadow *s, const struct sh_fault *f, struct sh_fault_out *out);
-/* The guest executed INVLPG gva (§2.4). */
+/* The guest executed INVLPG gva (§2.4; with out-of-sync shadows also §8). */
 int shadow_invlpg(struct shadow *s, uint64_t gva);
 
 /* =============================== Part 2: nested paging (§5) =============================== */

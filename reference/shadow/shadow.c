@@ -2,7 +2,9 @@
  * Shadow pages are keyed by (guest table frame, level) and shared by every address space that
  * reaches the frame; a guest CR3's shadow root is one of them, so the set of shadow pages is
  * the per-CR3 cache. Every shadowed guest table frame is write-protected in the shadow; a
- * trapped write is emulated and zaps the shadow entries derived from the written entry. */
+ * trapped write is emulated and zaps the shadow entries derived from the written entry.
+ * With out-of-sync shadows on (Part 4), a PT-level table the kernel writes is instead left
+ * writable and resynced at the guest's next INVLPG or CR3 load; at most OOS_MAX at a time. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +14,15 @@
 #define SP_HASH 4096u
 #define ADDR    X86_PTE_ADDR_MASK
 #define PERMS   (X86_PTE_RW | X86_PTE_US | X86_PTE_NX)
+#define OOS_MAX 8
 
 struct sp {
-    uint64_t gpa;      /* the guest table frame it shadows */
-    int level;         /* 4 = PML4 ... 1 = PT */
-    uint64_t hpa;      /* the shadow table's machine frame */
-    uint64_t ent[512]; /* a host copy of the shadow entries, to scan without memory references */
+    uint64_t gpa;       /* the guest table frame it shadows */
+    int level;          /* 4 = PML4 ... 1 = PT */
+    uint64_t hpa;       /* the shadow table's machine frame */
+    uint64_t ent[512];  /* a host copy of the shadow entries, to scan without memory references */
+    uint64_t gent[512]; /* level 1: the guest entry each present leaf was built from */
+    bool unsync;        /* §8: not write-protected; resynced on INVLPG / CR3 load */
     struct sp *hnext, *next;
 };
 
@@ -27,6 +32,8 @@ struct shadow {
     struct sp *all;
     uint64_t gcr3;
     struct sp *root;
+    struct sp *oos[OOS_MAX]; /* the unsync shadow pages, oldest first */
+    unsigned noos;
 };
 
 static unsigned hkey(uint64_t gpa, int level) {
@@ -40,9 +47,12 @@ static struct sp *lookup(struct shadow *s, uint64_t gpa, int level) {
     return NULL;
 }
 
-static bool shadowed(struct shadow *s, uint64_t gpa) {
-    for (int l = 1; l <= 4; l++)
-        if (lookup(s, gpa & ADDR, l)) return true;
+/* Whether writes to the frame must trap: some shadow of it is in sync. */
+static bool protected_frame(struct shadow *s, uint64_t gpa) {
+    for (int l = 1; l <= 4; l++) {
+        struct sp *p = lookup(s, gpa & ADDR, l);
+        if (p && !p->unsync) return true;
+    }
     return false;
 }
 
@@ -76,7 +86,7 @@ static int get_sp(struct shadow *s, uint64_t gpa, int level, struct sp **out) {
     gpa &= ADDR;
     struct sp *p = lookup(s, gpa, level);
     if (p) return *out = p, VLAB_OK;
-    bool first = !shadowed(s, gpa);
+    bool first = !protected_frame(s, gpa);
     p = calloc(1, sizeof *p);
     if (!p) return VLAB_ENOMEM;
     int rc = sh_frame_alloc(s->vm, &p->hpa);
@@ -107,6 +117,7 @@ static int reclaim_all(struct shadow *s) {
     }
     s->all = NULL;
     s->root = NULL;
+    s->noos = 0;
     memset(s->hash, 0, sizeof s->hash);
     int rc = get_sp(s, s->gcr3, 4, &s->root);
     if (rc != VLAB_OK) return rc;
@@ -134,11 +145,15 @@ void shadow_destroy(struct shadow *s) {
     free(s);
 }
 
+static int resync_all(struct shadow *s);
+
 int shadow_set_cr3(struct shadow *s, uint64_t gcr3) {
     uint64_t hpa;
     if (sh_p2m(s->vm, gcr3 & ADDR, &hpa) != VLAB_OK) return VLAB_ERANGE;
     s->gcr3 = gcr3 & ADDR;
-    int rc = get_sp(s, s->gcr3, 4, &s->root);
+    int rc = resync_all(s); /* §8: a CR3 load is the guest's full flush */
+    if (rc != VLAB_OK) return rc;
+    rc = get_sp(s, s->gcr3, 4, &s->root);
     if (rc == VLAB_ENOMEM) return reclaim_all(s);
     if (rc != VLAB_OK) return rc;
     sh_hw_load_cr3(s->vm, s->root->hpa);
@@ -168,13 +183,25 @@ static int fill(struct shadow *s, uint64_t gva, unsigned access) {
     if (sh_p2m(s->vm, gl & ADDR, &hpa) != VLAB_OK) return VLAB_ERANGE;
     /* §4: a clean page is mapped read-only so that the first write comes to us to set D;
      * §3.1: a guest page table is never writable. */
-    bool rw = (gl & X86_PTE_RW) && (gl & X86_PTE_D) && !shadowed(s, gl & ADDR);
+    bool rw = (gl & X86_PTE_RW) && (gl & X86_PTE_D) && !protected_frame(s, gl & ADDR);
+    p->gent[x86_pt_index(gva, 1)] = gl;
     uint64_t e =
         (hpa & ADDR) | X86_PTE_P | (gl & (X86_PTE_US | X86_PTE_NX)) | (rw ? X86_PTE_RW : 0);
     return set_entry(s, p, x86_pt_index(gva, 1), e);
 }
 
+static void drop_oos(struct shadow *s, struct sp *p) {
+    for (unsigned i = 0; i < s->noos; i++)
+        if (s->oos[i] == p) {
+            memmove(&s->oos[i], &s->oos[i + 1], (s->noos - i - 1) * sizeof s->oos[0]);
+            s->noos--;
+            p->unsync = false;
+            return;
+        }
+}
+
 static void unlink_sp(struct shadow *s, struct sp *p) {
+    drop_oos(s, p);
     for (struct sp **pp = &s->hash[hkey(p->gpa, p->level)]; *pp; pp = &(*pp)->hnext)
         if (*pp == p) {
             *pp = p->hnext;
@@ -210,6 +237,56 @@ static int unshadow(struct shadow *s, uint64_t gpa) {
     return VLAB_OK;
 }
 
+/* §8: bring an unsync page table's shadow up to date: every leaf whose guest entry changed
+ * since it was built is zapped (the next access refills it, setting A and D as a fill does). */
+static int resync(struct shadow *s, struct sp *p) {
+    bool zapped = false;
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t g;
+        if (!(p->ent[i] & X86_PTE_P)) continue;
+        int rc = sh_gpa_read(s->vm, p->gpa + 8ull * i, &g);
+        if (rc != VLAB_OK) return rc;
+        if (g == p->gent[i]) continue;
+        if ((rc = set_entry(s, p, i, 0)) != VLAB_OK) return rc;
+        zapped = true;
+    }
+    if (zapped) sh_hw_flush(s->vm);
+    return VLAB_OK;
+}
+
+static int resync_all(struct shadow *s) {
+    for (unsigned i = 0; i < s->noos; i++) {
+        int rc = resync(s, s->oos[i]);
+        if (rc != VLAB_OK) return rc;
+    }
+    return VLAB_OK;
+}
+
+/* §8: stop trapping writes to a PT-level table: zap the leaves that map it read-only (they
+ * refill writable), and past the budget resync and re-protect the oldest unsync table. */
+static int make_unsync(struct shadow *s, struct sp *p) {
+    int rc;
+    if (s->noos == OOS_MAX) {
+        struct sp *old = s->oos[0];
+        if ((rc = resync(s, old)) != VLAB_OK) return rc;
+        drop_oos(s, old);
+        if ((rc = write_protect(s, old->gpa)) != VLAB_OK) return rc;
+    }
+    uint64_t hpa;
+    if (sh_p2m(s->vm, p->gpa, &hpa) != VLAB_OK) return VLAB_ERANGE;
+    for (struct sp *q = s->all; q; q = q->next) {
+        if (q->level != 1) continue;
+        for (unsigned i = 0; i < 512; i++)
+            if ((q->ent[i] & X86_PTE_P) && (q->ent[i] & ADDR) == (hpa & ADDR) &&
+                (rc = set_entry(s, q, i, 0)) != VLAB_OK)
+                return rc;
+    }
+    sh_hw_flush(s->vm);
+    p->unsync = true;
+    s->oos[s->noos++] = p;
+    return VLAB_OK;
+}
+
 /* §3.2: a guest write to one of its (write-protected) page tables. */
 static int emulate(struct shadow *s, const struct sh_fault *f, uint64_t gpa,
                    struct sh_fault_out *out) {
@@ -239,16 +316,29 @@ int shadow_page_fault(struct shadow *s, const struct sh_fault *f, struct sh_faul
         return SH_INJECT;
     }
     if (rc != VLAB_OK) return rc;
-    if ((f->access & VLAB_ACC_WRITE) && shadowed(s, w.gpa)) {
+    if ((f->access & VLAB_ACC_WRITE) && protected_frame(s, w.gpa)) {
         if (f->access & VLAB_ACC_USER && (rc = unshadow(s, w.gpa)) != VLAB_OK) return rc;
-        if (shadowed(s, w.gpa)) return emulate(s, f, w.gpa, out); /* e.g. the active root */
+        struct sp *leaf = lookup(s, w.gpa & ADDR, 1);
+        bool only_leaf = leaf && !lookup(s, w.gpa & ADDR, 2) && !lookup(s, w.gpa & ADDR, 3) &&
+                         !lookup(s, w.gpa & ADDR, 4);
+        if (sh_oos_enabled(s->vm) && only_leaf && !leaf->unsync) {
+            if ((rc = make_unsync(s, leaf)) != VLAB_OK) return rc;
+            return SH_RETRY; /* the write retries through a refilled, writable leaf */
+        }
+        if (protected_frame(s, w.gpa)) return emulate(s, f, w.gpa, out); /* e.g. the root */
     }
     rc = fill(s, f->gva, f->access);
     return rc == VLAB_OK ? SH_RETRY : rc;
 }
 
 int shadow_invlpg(struct shadow *s, uint64_t gva) {
-    /* Shadows stay in sync by write protection: only the hardware TLB can be stale. */
+    /* Synced shadows stay in sync by write protection: only the TLB and the unsync table
+     * that maps gva (§8) can be stale. */
     sh_hw_invlpg(s->vm, gva);
-    return VLAB_OK;
+    if (!s->noos) return VLAB_OK;
+    struct vlab_walk w;
+    int rc = sh_guest_walk(s->vm, s->gcr3, gva, 0, 0, &w);
+    if ((rc != VLAB_OK && rc != VLAB_EPF) || w.levels != 4) return VLAB_OK;
+    struct sp *p = lookup(s, w.entry_gpa[3] & ADDR, 1);
+    return p && p->unsync ? resync(s, p) : VLAB_OK;
 }

@@ -19,6 +19,10 @@
 #define REFS_X100_BOUND 2200
 /* Reference: 1,017 nested faults on the same run. Bound: +10 %. */
 #define NFAULT_BOUND    1120
+/* Out-of-sync shadows (Part 4), seed 22. Reference: 51,017 emulated writes on fork-cow (202,427
+ * without OOS) and 12,630 on clock (186,328 without). Bound: +25 %. */
+#define OOS_FORK_BOUND  63800
+#define OOS_CLOCK_BOUND 15800
 
 Test(shadow, budget_hidden_faults, .timeout = SH_TIMEOUT) {
     struct sh_run r;
@@ -45,4 +49,17 @@ Test(shadow, budget_nested_refs, .timeout = SH_TIMEOUT) {
                        "p2m allows, handout §5.3, §6.2)");
     vlab_assert_budget("nested faults (working-set, seed 23)", r.c.nested_faults, NFAULT_BOUND,
                        "(the reference needs 1,017: handout §5.3)");
+}
+
+Test(shadow, budget_oos_emulated_writes, .timeout = SH_TIMEOUT) {
+    struct sh_run r;
+    struct sh_vm_config cfg = {.mode = SH_MODE_SHADOW, .seed = 22, .oos = true};
+    sh_diff_run_config("budget_oos_emulated_writes", &sh_profile_fork, &cfg, OPS, &r);
+    vlab_assert_budget("emulated page-table writes with out-of-sync shadows (fork-cow, seed 22)",
+                       r.c.emulated_writes, OOS_FORK_BOUND,
+                       "(the reference needs 51,017, 202,427 without OOS: handout §8)");
+    sh_diff_run_config("budget_oos_emulated_writes", &sh_profile_clock, &cfg, OPS, &r);
+    vlab_assert_budget("emulated page-table writes with out-of-sync shadows (clock, seed 22)",
+                       r.c.emulated_writes, OOS_CLOCK_BOUND,
+                       "(the reference needs 12,630, 186,328 without OOS: handout §8)");
 }

@@ -7,9 +7,13 @@
 #define UPPER (X86_PTE_P | X86_PTE_RW | X86_PTE_US)
 
 void sh_env_init(struct sh_env *e, enum sh_mode mode, unsigned quota) {
+    sh_env_init_oos(e, mode, quota, false);
+}
+
+void sh_env_init_oos(struct sh_env *e, enum sh_mode mode, unsigned quota, bool oos) {
     memset(e, 0, sizeof *e);
     char err[600];
-    struct sh_vm_config cfg = {.mode = mode, .seed = 7, .quota = quota};
+    struct sh_vm_config cfg = {.mode = mode, .seed = 7, .quota = quota, .oos = oos};
     int rc = sh_vm_create(&e->vm, &cfg, err, sizeof err);
     cr_assert_eq(rc, VLAB_OK, "creating the machine: %s", err);
     e->next_gpa = SH_ENV_FIRST;
@@ -137,11 +141,17 @@ void sh_expect_pf(struct sh_env *e, uint64_t gva, unsigned access, uint32_t erro
 
 void sh_diff_run(const char *test, const struct sh_profile *p, enum sh_mode mode, uint64_t seed,
                  uint64_t ops, unsigned quota, struct sh_run *out) {
+    struct sh_vm_config cfg = {.mode = mode, .seed = seed, .quota = quota};
+    sh_diff_run_config(test, p, &cfg, ops, out);
+}
+
+void sh_diff_run_config(const char *test, const struct sh_profile *p,
+                        const struct sh_vm_config *cfg, uint64_t ops, struct sh_run *out) {
     static struct sh_os os;
     struct sh_vm *vm;
     char err[600];
-    struct sh_vm_config cfg = {.mode = mode, .seed = seed, .quota = quota};
-    int rc = sh_vm_create(&vm, &cfg, err, sizeof err);
+    uint64_t seed = cfg->seed;
+    int rc = sh_vm_create(&vm, cfg, err, sizeof err);
     cr_assert_eq(rc, VLAB_OK, "%s: creating the machine: %s", test, err);
     if (!sh_os_init(&os, p, seed, vm, true))
         cr_assert_fail("%s: booting the guest: %s %s", test, os.err, SH_SEC_DIFF);

@@ -47,6 +47,8 @@ struct sh_env {
 /* Creates the machine in mode (quota 0: default), skipping nothing: a VMM that is not
  * implemented fails the test with its message. */
 void sh_env_init(struct sh_env *e, enum sh_mode mode, unsigned quota);
+/* The same, with out-of-sync leaf shadows allowed or not (Part 4). */
+void sh_env_init_oos(struct sh_env *e, enum sh_mode mode, unsigned quota, bool oos);
 void sh_env_fini(struct sh_env *e);
 /* A zeroed guest frame. */
 uint64_t sh_env_frame(struct sh_env *e);
@@ -82,5 +84,7 @@ struct sh_run {
  * the ideal MMU; fails the test at the first difference with a trace. */
 void sh_diff_run(const char *test, const struct sh_profile *p, enum sh_mode mode, uint64_t seed,
                  uint64_t ops, unsigned quota, struct sh_run *out);
+void sh_diff_run_config(const char *test, const struct sh_profile *p,
+                        const struct sh_vm_config *cfg, uint64_t ops, struct sh_run *out);
 
 #endif
