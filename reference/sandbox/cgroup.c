@@ -30,6 +30,15 @@ static bool has_word(const char *list, const char *w) {
     return false;
 }
 
+/* Whether the space-separated list (cgroup.subtree_control) has the word w: "cpuset" is not
+ * "cpu". */
+static bool has_token(const char *list, const char *w) {
+    size_t n = strlen(w);
+    for (const char *p = strstr(list, w); p; p = strstr(p + 1, w))
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || !p[n])) return true;
+    return false;
+}
+
 /* The mount point of the hierarchy of type fstype ("cgroup" or "cgroup2") whose super options
  * name ctrl (ignored for cgroup2), and those options, from /proc/self/mountinfo. */
 static bool find_mount(const char *fstype, const char *ctrl, char *mnt, size_t mlen, char *opts,
@@ -192,14 +201,15 @@ static int create_v2(struct sb_cgroup *cg, const char *name, const struct sb_lim
     const char *need[] = {"memory", "pids", "cpu"};
     for (size_t i = 0; i < 3; i++) {
         char want[32];
-        if (strstr(have, need[i])) continue; /* "cpuset" does not hold "cpu " in practice */
+        if (has_token(have, need[i])) continue;
         snprintf(want, sizeof want, "+%s", need[i]);
         int rc = sb_write_file(path, want);
         if (rc) {
-            fprintf(stderr,
-                    "sandbox: cannot enable %s in %s: %s (a v2 group with processes in it cannot "
-                    "hand controllers down: run from a delegated group, see handout §4.2)\n",
-                    need[i], path, strerror(-rc));
+            fprintf(stderr, "sandbox: cannot enable %s in %s: %s (%s; see handout §4.2)\n", need[i],
+                    path, strerror(-rc),
+                    rc == -EBUSY ? "a v2 group with processes in it cannot hand controllers "
+                                   "down: run from a delegated group"
+                                 : "the controller is not available in this hierarchy");
             return VLAB_EIO;
         }
     }
