@@ -5,6 +5,7 @@
  * any difference in what the guest observes is the translator's. */
 #define _GNU_SOURCE
 #include "dbt_vm.h"
+#include "vlab/stats.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -459,7 +460,7 @@ static bool in_tc(struct dbt_vm *vm, uint32_t a) {
 
 static void dispatch_loop(struct dbt_vm *vm) {
     struct dbt_vpage *vp = vm->vp;
-    uint64_t max = vm->cfg.max_dispatches ? vm->cfg.max_dispatches : 1000000ull;
+    uint64_t max = vm->cfg.max_dispatches ? vm->cfg.max_dispatches : 500000ull;
     uint32_t pc = DBT_GUEST_BASE, from = 0;
     for (;;) {
         uint64_t irqs = vm->st.irqs;
@@ -475,7 +476,9 @@ static void dispatch_loop(struct dbt_vm *vm) {
         uint32_t ccf = 0, stub = vm->cfg.no_chain ? 0 : from;
         vm->st.dispatches++;
         if (stub) vm->st.chain_requests++;
+        uint64_t t0 = vlab_now_ns();
         int rc = dbt_enter(vm->t, pc, stub, &ccf);
+        vm->st.enter_ns += vlab_now_ns() - t0;
         if (rc != VLAB_OK) {
             dbt_vm_fail(vm, rc, "dbt_enter(guest pc %#x) returned %d (%s)", pc, rc,
                         vlab_strerror(rc));

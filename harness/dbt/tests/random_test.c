@@ -98,6 +98,7 @@ static size_t generate(uint64_t seed, uint8_t *out) {
 
 Test(dbt, translate_random_streams, .timeout = DBT_TIMEOUT) {
     static uint8_t code[0x7200 - DBT_GUEST_BASE];
+    uint64_t irqs = 0;
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
         memset(code, 0, sizeof code);
         size_t n = generate(seed, code);
@@ -122,7 +123,13 @@ Test(dbt, translate_random_streams, .timeout = DBT_TIMEOUT) {
                        "random stream seed %llu (%d instructions, %d rounds): expected the "
                        "translated run to look exactly like the oracle's, but %s %s",
                        (unsigned long long)seed, INSNS, ROUNDS, diff, SEC_TRANSLATE);
+        irqs += o->st.irqs;
         dbt_vm_close(o);
         dbt_vm_close(dv);
     }
+    /* The streams are only a test of the interrupt window if interrupts happen in them. */
+    cr_assert_gt(irqs, SEEDS,
+                 "expected the random streams to take timer interrupts, the oracle "
+                 "took %llu (a harness problem) %s",
+                 (unsigned long long)irqs, SEC_IRQ);
 }
