@@ -47,7 +47,9 @@ int shadow_page_fault(struct shadow *s, const struct sh_fault *f, struct sh_faul
     return VLAB_ENOTIMPL; /* TODO */
 }
 
-/* Task 1 (§2.4). */
+/* Task 1 (§2.4). Task 9 (§8, only when sh_oos_enabled(vm)): a PT-level table the kernel writes
+ * may be left writable (out of sync) instead of emulating each write; resync it here and in
+ * shadow_set_cr3. */
 int shadow_invlpg(struct shadow *s, uint64_t gva) {
     (void)s;
     (void)gva;
