@@ -15,6 +15,7 @@
 #define ADDR    X86_PTE_ADDR_MASK
 #define PERMS   (X86_PTE_RW | X86_PTE_US | X86_PTE_NX)
 #define OOS_MAX 8
+#define RM_HASH 4096u
 
 struct sp {
     uint64_t gpa;       /* the guest table frame it shadows */
@@ -26,8 +27,20 @@ struct sp {
     struct sp *hnext, *next;
 };
 
+/* The reverse map: for one machine frame, the level-1 shadow entries that map it. */
+struct rmap {
+    uint64_t hpa;
+    unsigned n, cap;
+    struct rent {
+        struct sp *sp;
+        unsigned idx;
+    } * e;
+    struct rmap *next;
+};
+
 struct shadow {
     struct sh_vm *vm;
+    struct rmap *rmap[RM_HASH];
     struct sp *hash[SP_HASH];
     struct sp *all;
     uint64_t gcr3;
@@ -56,7 +69,58 @@ static bool protected_frame(struct shadow *s, uint64_t gpa) {
     return false;
 }
 
+static struct rmap **rmap_slot(struct shadow *s, uint64_t hpa) {
+    struct rmap **r =
+        &s->rmap[(unsigned)((hpa >> 12) * 0x9e3779b97f4a7c15ull >> 52) & (RM_HASH - 1)];
+    while (*r && (*r)->hpa != hpa)
+        r = &(*r)->next;
+    return r;
+}
+
+static int rmap_add(struct shadow *s, uint64_t hpa, struct sp *p, unsigned idx) {
+    struct rmap **slot = rmap_slot(s, hpa), *r = *slot;
+    if (!r) {
+        if (!(r = calloc(1, sizeof *r))) return VLAB_ENOMEM;
+        r->hpa = hpa;
+        *slot = r;
+    }
+    if (r->n == r->cap) {
+        unsigned cap = r->cap ? 2 * r->cap : 4;
+        struct rent *e = realloc(r->e, cap * sizeof *e);
+        if (!e) return VLAB_ENOMEM;
+        r->e = e;
+        r->cap = cap;
+    }
+    r->e[r->n++] = (struct rent){p, idx};
+    return VLAB_OK;
+}
+
+static void rmap_del(struct shadow *s, uint64_t hpa, struct sp *p, unsigned idx) {
+    struct rmap *r = *rmap_slot(s, hpa);
+    for (unsigned i = 0; r && i < r->n; i++)
+        if (r->e[i].sp == p && r->e[i].idx == idx) {
+            r->e[i] = r->e[--r->n];
+            return;
+        }
+}
+
+static void rmap_clear(struct shadow *s) {
+    for (unsigned h = 0; h < RM_HASH; h++)
+        while (s->rmap[h]) {
+            struct rmap *r = s->rmap[h];
+            s->rmap[h] = r->next;
+            free(r->e);
+            free(r);
+        }
+}
+
+/* Every change of a shadow entry goes through here, so the reverse map stays exact. */
 static int set_entry(struct shadow *s, struct sp *p, unsigned idx, uint64_t val) {
+    uint64_t old = p->ent[idx];
+    if (p->level == 1 && ((old ^ val) & (ADDR | X86_PTE_P))) {
+        if (old & X86_PTE_P) rmap_del(s, old & ADDR, p, idx);
+        if ((val & X86_PTE_P) && rmap_add(s, val & ADDR, p, idx) != VLAB_OK) return VLAB_ENOMEM;
+    }
     p->ent[idx] = val;
     return sh_mpa_write(s->vm, p->hpa + 8ull * idx, val);
 }
@@ -67,15 +131,14 @@ static int write_protect(struct shadow *s, uint64_t gpa) {
     uint64_t hpa;
     if (sh_p2m(s->vm, gpa, &hpa) != VLAB_OK) return VLAB_ERANGE;
     bool changed = false;
-    for (struct sp *p = s->all; p; p = p->next) {
-        if (p->level != 1) continue;
-        for (unsigned i = 0; i < 512; i++) {
-            uint64_t e = p->ent[i];
-            if ((e & X86_PTE_P) && (e & X86_PTE_RW) && (e & ADDR) == (hpa & ADDR)) {
-                int rc = set_entry(s, p, i, e & ~X86_PTE_RW);
-                if (rc) return rc;
-                changed = true;
-            }
+    struct rmap *r = *rmap_slot(s, hpa & ADDR);
+    for (unsigned i = 0; r && i < r->n; i++) {
+        struct sp *p = r->e[i].sp;
+        uint64_t e = p->ent[r->e[i].idx];
+        if (e & X86_PTE_RW) {
+            int rc = set_entry(s, p, r->e[i].idx, e & ~X86_PTE_RW);
+            if (rc) return rc;
+            changed = true;
         }
     }
     if (changed) sh_hw_flush(s->vm);
@@ -118,6 +181,7 @@ static int reclaim_all(struct shadow *s) {
     s->all = NULL;
     s->root = NULL;
     s->noos = 0;
+    rmap_clear(s);
     memset(s->hash, 0, sizeof s->hash);
     int rc = get_sp(s, s->gcr3, 4, &s->root);
     if (rc != VLAB_OK) return rc;
@@ -142,6 +206,7 @@ void shadow_destroy(struct shadow *s) {
         free(p);
         p = n;
     }
+    rmap_clear(s);
     free(s);
 }
 
@@ -202,6 +267,8 @@ static void drop_oos(struct shadow *s, struct sp *p) {
 
 static void unlink_sp(struct shadow *s, struct sp *p) {
     drop_oos(s, p);
+    for (unsigned i = 0; p->level == 1 && i < 512; i++)
+        if (p->ent[i] & X86_PTE_P) rmap_del(s, p->ent[i] & ADDR, p, i);
     for (struct sp **pp = &s->hash[hkey(p->gpa, p->level)]; *pp; pp = &(*pp)->hnext)
         if (*pp == p) {
             *pp = p->hnext;
@@ -274,13 +341,9 @@ static int make_unsync(struct shadow *s, struct sp *p) {
     }
     uint64_t hpa;
     if (sh_p2m(s->vm, p->gpa, &hpa) != VLAB_OK) return VLAB_ERANGE;
-    for (struct sp *q = s->all; q; q = q->next) {
-        if (q->level != 1) continue;
-        for (unsigned i = 0; i < 512; i++)
-            if ((q->ent[i] & X86_PTE_P) && (q->ent[i] & ADDR) == (hpa & ADDR) &&
-                (rc = set_entry(s, q, i, 0)) != VLAB_OK)
-                return rc;
-    }
+    struct rmap *r = *rmap_slot(s, hpa & ADDR);
+    while (r && r->n) /* each zap removes the entry from the reverse map */
+        if ((rc = set_entry(s, r->e[r->n - 1].sp, r->e[r->n - 1].idx, 0)) != VLAB_OK) return rc;
     sh_hw_flush(s->vm);
     p->unsync = true;
     s->oos[s->noos++] = p;

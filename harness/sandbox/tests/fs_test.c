@@ -47,9 +47,9 @@ static int note(const char *path, const struct stat *st, int flag, struct FTW *f
     (void)flag;
     (void)ftw;
     char line[1200];
-    int n = snprintf(line, sizeof line, "%s %o %lld %lld.%09ld\n", path + image_prefix,
-                     (unsigned)st->st_mode, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
-                     st->st_mtim.tv_nsec);
+    const char *rel = path[image_prefix] ? path + image_prefix : "/";
+    int n = snprintf(line, sizeof line, "%s %o %lld %lld.%09ld\n", rel, (unsigned)st->st_mode,
+                     (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
     if (listing_len + (size_t)n + 1 > listing_cap) {
         listing_cap = 2 * (listing_cap + (size_t)n + 1);
         listing = realloc(listing, listing_cap);
