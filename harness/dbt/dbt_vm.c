@@ -95,7 +95,7 @@ static void *wd_main(void *arg) {
     struct dbt_vm *vm = arg;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    double s = vm->cfg.watchdog_s > 0 ? vm->cfg.watchdog_s : 4.0;
+    double s = vm->cfg.watchdog_s > 0 ? vm->cfg.watchdog_s : 2.0;
     until.tv_sec += (time_t)s;
     until.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
     if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;

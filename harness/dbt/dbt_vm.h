@@ -77,7 +77,7 @@ struct dbt_vm_config {
     const char *uart_input;  /* queued for the guest's UART */
     uint64_t max_dispatches; /* 0: 500,000 (the reference: 220,000 unchained) */
     uint64_t max_insns;      /* oracle: 0: 200,000,000 */
-    double watchdog_s;       /* 0: 4 s (the reference needs < 0.1 s per guest) */
+    double watchdog_s;       /* 0: 2 s (the reference needs < 0.05 s per guest) */
 };
 
 struct dbt_vm {
