@@ -949,6 +949,9 @@ Test(grader, only_grades_matching_tests) {
               "--only pass_* should grade exactly the three pass_ tests:\n%s", r.out);
     cr_expect(strstr(r.out, "good/fails") == NULL && strstr(r.out, "not in the rubric") == NULL,
               "tests left out by --only must be neither run nor reported:\n%s", r.out);
+    grade_one(&r, "good", good_rubric, "--only", "pass_one  fails");
+    cr_expect(strstr(r.out, "score: 1/2.5\n") != NULL && strstr(r.out, "1 passed, 1 failed\n"),
+              "--only with two patterns should grade pass_one and fails:\n%s", r.out);
     grade_one(&r, "good", good_rubric, "--only", "nothing*");
     cr_expect_eq(r.exit_code, 2, "a pattern matching no test must be an error:\n%s", r.out);
 }

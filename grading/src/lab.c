@@ -2,7 +2,6 @@
 #include "lab.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -345,7 +344,7 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
     if (!listed) goto done;
 
     for (size_t i = 0; i < list.ntests; i++) {
-        bool known = rb->only && fnmatch(rb->only, list.tests[i], 0) != 0; /* left out: --only */
+        bool known = !rubric_selects(rb->only, list.tests[i]); /* left out by --only */
         for (size_t j = 0; j < rb->ntests && !known; j++)
             known = strcmp(list.tests[i], rb->tests[j].name) == 0;
         if (!known) {

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,8 +53,9 @@ static void usage(FILE *f) {
           "  --expect zero  exit 1 unless the total score is 0\n"
           "  --kills LIST   exit 1 unless every listed test (NAME or LAB/NAME) exists and\n"
           "                 did not pass: proves a mutant is killed\n"
-          "  --only GLOB    grade only the rubric tests whose names match GLOB (fnmatch);\n"
-          "                 the binary's other tests are neither run nor reported\n"
+          "  --only GLOBS   grade only the rubric tests whose names match one of the\n"
+          "                 space-separated fnmatch patterns; the binary's other tests\n"
+          "                 are neither run nor reported\n"
           "  --quiet        print only per-lab totals and the final score\n"
           "Exit status: 0 graded, 1 expectation not met, 2 usage or grader error.\n",
           f);

@@ -338,10 +338,27 @@ void rubric_free(struct rubric *r) {
     *r = (struct rubric){0};
 }
 
-size_t rubric_keep(struct rubric *r, const char *glob) {
+bool rubric_selects(const char *only, const char *name) {
+    if (!only) return true;
+    /* Space-separated patterns: a name is selected when any of them matches. */
+    for (const char *p = only; *p;) {
+        size_t n = strcspn(p, " \t\n");
+        if (n) {
+            char *pat = strndup(p, n);
+            bool hit = pat && fnmatch(pat, name, 0) == 0;
+            free(pat);
+            if (hit) return true;
+        }
+        p += n;
+        p += strspn(p, " \t\n");
+    }
+    return false;
+}
+
+size_t rubric_keep(struct rubric *r, const char *only) {
     size_t kept = 0;
     for (size_t i = 0; i < r->ntests; i++) {
-        if (fnmatch(glob, r->tests[i].name, 0) == 0) {
+        if (rubric_selects(only, r->tests[i].name)) {
             r->tests[kept++] = r->tests[i];
         } else {
             free(r->tests[i].name);
@@ -349,6 +366,6 @@ size_t rubric_keep(struct rubric *r, const char *glob) {
         }
     }
     r->ntests = kept;
-    r->only = glob;
+    r->only = only;
     return kept;
 }

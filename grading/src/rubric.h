@@ -3,6 +3,7 @@
 #ifndef VLAB_GRADE_RUBRIC_H
 #define VLAB_GRADE_RUBRIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "grade.h"
@@ -26,9 +27,11 @@ struct rubric {
  * (every error, not just the first) and returns -1. */
 int rubric_load(const char *path, const char *lab, struct rubric *r);
 void rubric_free(struct rubric *r);
-/* Keeps only the tests whose names match the fnmatch pattern glob (and remembers it, so the
- * binary's other tests are not reported as missing from the rubric); returns how many remain. */
-size_t rubric_keep(struct rubric *r, const char *glob);
+/* only: space-separated fnmatch patterns. Whether name matches one of them (true for NULL). */
+bool rubric_selects(const char *only, const char *name);
+/* Keeps only the tests rubric_selects (and remembers only, so the binary's other tests are not
+ * reported as missing from the rubric); returns how many remain. */
+size_t rubric_keep(struct rubric *r, const char *only);
 
 /* Lab and test names end up in paths, Criterion filters and report markup: only [A-Za-z0-9_-],
  * not starting with '-'. */
