@@ -14,3 +14,5 @@ $(SB_PROBER): harness/sandbox/prober/sb-prober.c
 $(SOLOUT)/sandbox/test-sandbox $(SOLOUT)/sandbox/bench-sandbox $(SOLOUT)/sandbox/vlab-sandbox: | $(SB_PROBER)
 # The CLI test runs the tool next to the test binary.
 $(SOLOUT)/sandbox/test-sandbox: | $(SOLOUT)/sandbox/vlab-sandbox
+# In the QEMU test VM (make test-vm) the lab is graded on cgroup v2 with its controllers.
+VM_GRADE += sandbox
