@@ -342,10 +342,19 @@ static int hw_walk_shadow(struct sh_vm *vm, uint64_t gva, unsigned access, uint6
         return HW_PF;
     }
     if (rc != VLAB_OK) {
-        fail(vm,
-             "the MMU's walk of the shadow table for gva %#llx failed: %s (machine CR3 %#llx; "
-             "is every shadow entry a machine address of one of your frames? handout §2.1)",
-             (unsigned long long)gva, vlab_strerror(rc), (unsigned long long)vm->mcr3);
+        if (vm->mcr3 == 0)
+            fail(vm,
+                 "gva %#llx: no table loaded in the MMU: %s must load a root with "
+                 "sh_hw_load_cr3 (handout §2.1)",
+                 (unsigned long long)gva,
+                 vm->mode == SH_MODE_SHADOW ? "shadow_set_cr3" : "the guest's CR3 load");
+        else
+            fail(vm,
+                 "the MMU's walk of the table at machine CR3 %#llx for gva %#llx failed: %s "
+                 "(an entry that points outside machine memory: is every shadow entry the "
+                 "machine address of one of your frames? handout §1.2, §2.1)",
+                 (unsigned long long)vm->mcr3, (unsigned long long)gva,
+                 rc == VLAB_ERANGE ? "entry outside machine memory" : vlab_strerror(rc));
         return HW_ERR;
     }
     vm->c.walks++;
