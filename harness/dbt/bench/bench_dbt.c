@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 
 #include "dbt_vm.h"
+#include "tool.h"
 #include "vlab/stats.h"
 
 #define RUNS 5
-#define OUT  "build/bench/dbt.md"
 
 enum mode { DIRECT, TRANSLATED, UNCHAINED, ORACLE };
 
@@ -132,15 +132,6 @@ int main(int argc, char **argv) {
                               (double)ss.exits_emulate / 2000.0);
     else
         failed = 1;
-    fputs(md, stdout);
-    if (mkdir("build", 0777) && errno != EEXIST) perror("mkdir build");
-    if (mkdir("build/bench", 0777) && errno != EEXIST) perror("mkdir build/bench");
-    FILE *f = fopen(OUT, "w");
-    if (f) {
-        fputs(md, f);
-        fclose(f);
-        printf("\nwritten to %s\n", OUT);
-    } else
-        perror(OUT);
+    if (hlib_bench_table("dbt", md) == 0) printf("\nwritten to build/bench/dbt.md\n");
     return failed;
 }

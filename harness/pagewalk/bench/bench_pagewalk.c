@@ -12,12 +12,12 @@
 #include "pw_machine.h"
 #include "pw_world.h"
 #include "vlab/pt.h"
+#include "tool.h"
 #include "vlab/stats.h"
 
 #define SEED  42
 #define WALKS 200000
 #define RUNS  7
-#define OUT   "build/bench/pagewalk.md"
 
 static struct pw_world world;
 static struct pw_walk_req req[WALKS];
@@ -54,16 +54,6 @@ static const char *label(const char *argv0) {
     return "pw_translate";
 }
 
-static void mkdirs(void) {
-    if (mkdir("build", 0777) && errno != EEXIST) perror("mkdir build");
-    if (mkdir("build/bench", 0777) && errno != EEXIST) perror("mkdir build/bench");
-}
-
-static void emit(FILE *f, const char *table) {
-    fputs(table, f);
-    fflush(f);
-}
-
 int main(int argc, char **argv) {
     (void)argc;
     int rc = pw_world_init(&world, &pw_profile_bench, SEED);
@@ -96,10 +86,7 @@ int main(int argc, char **argv) {
             snprintf(table + n, sizeof table - (size_t)n,
                      "pw_translate is not implemented yet (labs/pagewalk/pagewalk.c): "
                      "nothing to measure.\n");
-            mkdirs();
-            FILE *f = fopen(OUT, "w");
-            if (f) emit(f, table), fclose(f);
-            emit(stdout, table);
+            hlib_bench_table("pagewalk", table);
             pw_world_destroy(&world);
             return 0;
         }
@@ -137,15 +124,7 @@ int main(int argc, char **argv) {
              "the oracle: %" PRIu64 ". References counted on the first pass (A/D bits still "
              "clear); timed passes follow it.\n",
              ns_o / ns_s, 100.0 * (double)ok / WALKS, disagree);
-    mkdirs();
-    FILE *f = fopen(OUT, "w");
-    if (f) {
-        emit(f, table);
-        fclose(f);
-    } else {
-        perror("bench-pagewalk: " OUT);
-    }
-    emit(stdout, table);
+    hlib_bench_table("pagewalk", table);
     pw_world_destroy(&world);
     return 0;
 }

@@ -22,10 +22,10 @@
 
 #include "sandbox.h"
 #include "sb_image.h"
+#include "tool.h"
 #include "vlab/stats.h"
 
 #define RUNS 50
-#define OUT  "build/bench/sandbox.md"
 
 enum { L_SB, L_SB_USERNS, L_BWRAP, L_FORK, NL };
 static const char *const lname[NL] = {"sb_run", "sb_run, user namespace", "bubblewrap (bwrap)",
@@ -115,16 +115,7 @@ static bool launch(int which, int fd, const char *bwrap, uint64_t *to_exec, uint
 }
 
 static void emit(const char *table) {
-    fputs(table, stdout);
-    if (mkdir("build", 0777) && errno != EEXIST) perror("mkdir build");
-    if (mkdir("build/bench", 0777) && errno != EEXIST) perror("mkdir build/bench");
-    FILE *f = fopen(OUT, "w");
-    if (!f) {
-        perror("bench-sandbox: " OUT);
-        return;
-    }
-    fputs(table, f);
-    fclose(f);
+    hlib_bench_table("sandbox", table);
 }
 
 static const char *label(const char *argv0) {

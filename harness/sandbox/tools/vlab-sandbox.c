@@ -10,28 +10,13 @@
 #include <string.h>
 
 #include "sandbox.h"
+#include "tool.h"
 
 static void usage(FILE *out) {
     fprintf(out, "usage: vlab-sandbox run --rootfs DIR [--memory SIZE] [--pids N] [--cpu CPUS]\n"
                  "                        [--userns] [--timeout SECONDS] [--hostname NAME]\n"
                  "                        -- CMD [ARG...]\n"
                  "  SIZE takes K, M or G; CPUS may be a fraction (0.5). Needs root.\n");
-}
-
-/* "64M" -> bytes; 0 on a malformed size. */
-static uint64_t parse_size(const char *s) {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    switch (*end) {
-    case 'k':
-    case 'K': v <<= 10, end++; break;
-    case 'm':
-    case 'M': v <<= 20, end++; break;
-    case 'g':
-    case 'G': v <<= 30, end++; break;
-    default: break;
-    }
-    return *end || end == s ? 0 : v;
 }
 
 static bool parse_double(const char *s, double *out) {
@@ -64,7 +49,7 @@ int main(int argc, char **argv) {
         switch (c) {
         case 'r': cfg.rootfs = optarg; break;
         case 'm':
-            if (!(cfg.limits.memory = parse_size(optarg))) {
+            if (!(cfg.limits.memory = hlib_parse_size(optarg))) {
                 fprintf(stderr, "vlab-sandbox: bad memory size '%s'\n", optarg);
                 return 125;
             }

@@ -12,13 +12,13 @@
 
 #include "sh_machine.h"
 #include "sh_os.h"
+#include "tool.h"
 #include "vlab/stats.h"
 
 #define OPS   100000
 #define SEEDS 3
 #define HITS  2000000
 #define RUNS  7
-#define OUT   "build/bench/shadow.md"
 
 static struct sh_os os;
 /* Keeps the compiler from dropping accesses whose values nobody reads. */
@@ -98,21 +98,8 @@ static double tlb_hit_rate(enum sh_mode mode, char *err, size_t len) {
     return per_s;
 }
 
-static void mkdirs(void) {
-    if (mkdir("build", 0777) && errno != EEXIST) perror("mkdir build");
-    if (mkdir("build/bench", 0777) && errno != EEXIST) perror("mkdir build/bench");
-}
-
 static void emit(const char *table) {
-    mkdirs();
-    FILE *f = fopen(OUT, "w");
-    if (f) {
-        fputs(table, f);
-        fclose(f);
-    } else {
-        perror("bench-shadow: " OUT);
-    }
-    fputs(table, stdout);
+    hlib_bench_table("shadow", table);
 }
 
 int main(void) {

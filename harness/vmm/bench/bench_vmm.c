@@ -12,14 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tool.h"
 #include "vlab/loader.h"
 #include "vlab/stats.h"
 #include "vmm.h"
 
 #define RUNS       7
 #define STORM      200000 /* exits per run; VLAB_VMM_BENCH_EXITS overrides */
-#define OUT        "build/bench/vmm.md"
-#define LINES_FLAG 0x500 /* lines.bin: 0 = UART, 1 = hypercall per line */
+#define LINES_FLAG 0x500  /* lines.bin: 0 = UART, 1 = hypercall per line */
 
 static char guest_dir[PATH_MAX + 16];
 static uint64_t storm = STORM;
@@ -154,13 +154,5 @@ int main(int argc, char **argv) {
         len += (size_t)snprintf(table + len, sizeof table - len,
                                 "| kvm | not measured: /dev/kvm: %s | | | | |\n", strerror(errno));
     }
-    if (mkdir("build", 0777) && errno != EEXIST) perror("mkdir build");
-    if (mkdir("build/bench", 0777) && errno != EEXIST) perror("mkdir build/bench");
-    FILE *f = fopen(OUT, "w");
-    if (f) {
-        fputs(table, f);
-        fclose(f);
-    }
-    fputs(table, stdout);
-    return 0;
+    return hlib_bench_table("vmm", table) ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool.h"
 #include "vlab/loader.h"
 #include "vmm.h"
 
@@ -19,22 +20,6 @@ static void usage(FILE *out) {
                  "                [--max-exits N] [--max-output BYTES] [--disk SECTORS] GUEST\n"
                  "  GUEST is an ELF64 executable or a flat binary (loaded at 0x10000).\n"
                  "  SIZE takes K, M or G (default 16M); the mode defaults to long.\n");
-}
-
-/* "16M" -> bytes; 0 on a malformed size. */
-static uint64_t parse_size(const char *s) {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 0);
-    switch (*end) {
-    case 'k':
-    case 'K': v <<= 10, end++; break;
-    case 'm':
-    case 'M': v <<= 20, end++; break;
-    case 'g':
-    case 'G': v <<= 30, end++; break;
-    default: break;
-    }
-    return *end || end == s ? 0 : v;
 }
 
 int main(int argc, char **argv) {
@@ -76,7 +61,7 @@ int main(int argc, char **argv) {
             }
             break;
         case 'M':
-            if (!(cfg.ram_size = parse_size(optarg))) {
+            if (!(cfg.ram_size = hlib_parse_size(optarg))) {
                 fprintf(stderr, "vlab-vmm: bad memory size '%s'\n", optarg);
                 return 2;
             }
@@ -85,7 +70,7 @@ int main(int argc, char **argv) {
         case 'e': histogram = true; break;
         case 'w': cfg.watchdog_us = strtoull(optarg, NULL, 0) * 1000; break;
         case 'x': cfg.max_exits = strtoull(optarg, NULL, 0); break;
-        case 'o': cfg.max_output = parse_size(optarg); break;
+        case 'o': cfg.max_output = hlib_parse_size(optarg); break;
         case 'd': sectors = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
