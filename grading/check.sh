@@ -40,6 +40,27 @@ skipped() {
     skip=$((skip + 1))
 }
 
+# mutants PART PATCH...: one check per mutant, up to $VLAB_CHECK_JOBS at once (default: the
+# CPUs), their lines printed in order. Each mutant builds and grades in a scratch dir of its own.
+JOBS=${VLAB_CHECK_JOBS:-$(nproc 2>/dev/null || echo 2)}
+mutants() {
+    local part=$1 i=0 dir="$logs/.mutants-$1" p
+    shift
+    rm -rf "$dir" && mkdir -p "$dir"
+    for p in "$@"; do
+        [ -e "$p" ] || continue
+        while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+        (check "$part/mutant/$(basename "$p" .patch)" grading/mutant.sh "$part" "$p") \
+            >"$dir/$(printf %04d $i)" &
+        i=$((i + 1))
+    done
+    wait
+    [ $i -gt 0 ] || return 0
+    cat "$dir"/*
+    pass=$((pass + $(cat "$dir"/* | grep -c '^  PASS ')))
+    fail=$((fail + $(cat "$dir"/* | grep -c '^  FAIL ')))
+}
+
 grade() { # grade SOL EXPECT LAB
     "$BUILD/grading/vlab-grade" --build "$BUILD/$1" --sol "$1" --out "$BUILD/test-grade/$1" \
         --expect "$2" "$3"
@@ -68,10 +89,7 @@ if [ "${LABS_ONLY:-0}" != 1 ]; then
     check grader/self-tests "$BUILD/grading/test-grader"
     # The project's own tests are killable too: seeded bugs in core and in the grader.
     for part in core grader; do
-        for p in grading/mutants/$part/*.patch; do
-            [ -e "$p" ] || continue
-            check "$part/mutant/$(basename "$p" .patch)" grading/mutant.sh $part "$p"
-        done
+        mutants $part grading/mutants/$part/*.patch
     done
 fi
 
@@ -87,13 +105,12 @@ for lab in "${labs[@]}"; do
         if [ -r /dev/kvm ] && [ -w /dev/kvm ] && "$ref" --list 2>/dev/null | grep -q "kvm_"; then
             check "$lab/reference-on-kvm" criterion "$ref" --filter "$lab/kvm_*"
         fi
-        n=0
-        for p in grading/mutants/"$lab"/*.patch; do
-            [ -e "$p" ] || continue
-            n=$((n + 1))
-            check "$lab/mutant/$(basename "$p" .patch)" grading/mutant.sh "$lab" "$p"
-        done
-        [ $n -gt 0 ] || { echo "  FAIL  $lab has no mutants in grading/mutants/$lab"; fail=$((fail + 1)); }
+        if compgen -G "grading/mutants/$lab/*.patch" >/dev/null; then
+            mutants "$lab" grading/mutants/"$lab"/*.patch
+        else
+            echo "  FAIL  $lab has no mutants in grading/mutants/$lab"
+            fail=$((fail + 1))
+        fi
     else
         skipped "$lab" "a student tree (no reference/): grade your work with make grade"
     fi
