@@ -4,10 +4,12 @@
  *                    [--timeout 10] [--hostname NAME] -- CMD...
  * Exit status: the command's own; 128+N when signal N ended it; 124 when the timeout did;
  * 125 when the container could not be run or the command line is wrong. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sandbox.h"
 #include "tool.h"
@@ -81,6 +83,14 @@ int main(int argc, char **argv) {
     }
     if (!cfg.rootfs || optind >= argc) {
         usage(stderr);
+        return 125;
+    }
+    /* A wrong path would otherwise surface as the program "not found" inside the container. */
+    struct stat st;
+    errno = 0;
+    if (stat(cfg.rootfs, &st) || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "vlab-sandbox: --rootfs %s: %s\n", cfg.rootfs,
+                errno ? strerror(errno) : "not a directory");
         return 125;
     }
     cfg.argv = argv + optind;
