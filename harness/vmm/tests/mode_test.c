@@ -4,7 +4,10 @@
 #include "vlab/x86.h"
 #include "vmm_test.h"
 
-static void get_state(struct tvm *t, struct vlab_regs *r, struct vlab_sregs *s) {
+/* Boots file in mode on Unicorn and reads the state vmm_setup_mode left in the vCPU. */
+static void boot_state(struct tvm *t, enum vmm_mode mode, const char *file, struct vlab_regs *r,
+                       struct vlab_sregs *s) {
+    tvm_boot(t, VLAB_HV_UNICORN, mode, file);
     cr_assert_eq(vlab_hv_get_regs(t->vm.vcpu, r), VLAB_OK, "expected KVM_GET_REGS to work");
     cr_assert_eq(vlab_hv_get_sregs(t->vm.vcpu, s), VLAB_OK, "expected KVM_GET_SREGS to work");
 }
@@ -70,10 +73,9 @@ static void expect_common(const struct vlab_regs *r, uint64_t rip) {
 
 Test(vmm, mode_real_state) {
     struct tvm t;
-    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_REAL, "hello_real.bin");
     struct vlab_regs r;
     struct vlab_sregs s;
-    get_state(&t, &r, &s);
+    boot_state(&t, VMM_MODE_REAL, "hello_real.bin", &r, &s);
     cr_assert(!(s.cr0 & X86_CR0_PE), "expected CR0.PE clear in real mode, CR0 %#llx (§3.1)",
               (unsigned long long)s.cr0);
     cr_assert(s.cs.selector == 0x1000 && s.cs.base == 0x10000,
@@ -93,10 +95,9 @@ Test(vmm, mode_real_state) {
 
 Test(vmm, mode_protected_state) {
     struct tvm t;
-    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED, "hello_protected.bin");
     struct vlab_regs r;
     struct vlab_sregs s;
-    get_state(&t, &r, &s);
+    boot_state(&t, VMM_MODE_PROTECTED, "hello_protected.bin", &r, &s);
     cr_assert((s.cr0 & X86_CR0_PE) && !(s.cr0 & X86_CR0_PG),
               "expected CR0.PE set and CR0.PG clear, CR0 %#llx (handout §3.2)",
               (unsigned long long)s.cr0);
@@ -126,10 +127,9 @@ Test(vmm, mode_protected_state) {
 
 Test(vmm, mode_long_efer) {
     struct tvm t;
-    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_LONG, "hello_long.bin");
     struct vlab_regs r;
     struct vlab_sregs s;
-    get_state(&t, &r, &s);
+    boot_state(&t, VMM_MODE_LONG, "hello_long.bin", &r, &s);
     cr_assert(s.efer & X86_EFER_LME, "expected EFER.LME (bit 8), EFER %#llx (handout §3.3)",
               (unsigned long long)s.efer);
     cr_assert(s.efer & X86_EFER_LMA,
@@ -146,10 +146,9 @@ Test(vmm, mode_long_efer) {
 
 Test(vmm, mode_long_code_segment) {
     struct tvm t;
-    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_LONG, "hello_long.bin");
     struct vlab_regs r;
     struct vlab_sregs s;
-    get_state(&t, &r, &s);
+    boot_state(&t, VMM_MODE_LONG, "hello_long.bin", &r, &s);
     cr_assert_eq(s.cs.selector, 0x08, "expected CS 0x08, got %#x (handout §3.3)", s.cs.selector);
     cr_assert(s.cs.present && s.cs.s && (s.cs.type & 0x8),
               "CS: expected a present code segment (S 1, type bit 3 set, e.g. 0xb), got P %d S "
@@ -169,10 +168,9 @@ Test(vmm, mode_long_code_segment) {
 
 Test(vmm, mode_long_page_tables) {
     struct tvm t;
-    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_LONG, "hello_long.bin");
     struct vlab_regs r;
     struct vlab_sregs s;
-    get_state(&t, &r, &s);
+    boot_state(&t, VMM_MODE_LONG, "hello_long.bin", &r, &s);
     cr_assert_eq(s.cr3, VMM_PT_GPA, "expected CR3 %#llx, got %#llx (handout §3.3)",
                  (unsigned long long)VMM_PT_GPA, (unsigned long long)s.cr3);
     static const uint64_t va[] = {0,          0x10000,    0x1fffff,     0x200000,  T_RAM - 1,
