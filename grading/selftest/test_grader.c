@@ -166,6 +166,9 @@ static void run_grader_locked(struct grader_run *r, const char *const *env,
 
     FILE *out = tmpfile(), *err = tmpfile();
     cr_assert(out && err, "tmpfile: %s", strerror(errno));
+    /* the hostile labs talk to us through FIFOs and dirs in here, under /tmp: tests get a /tmp
+     * of their own, so the grader must bind this one back in */
+    char *keep = run_dir();
     fflush(NULL);
     double t0 = now_s();
     pid_t pid = fork();
@@ -177,6 +180,7 @@ static void run_grader_locked(struct grader_run *r, const char *const *env,
          * the grader starts believe they are workers too (and abort) */
         unsetenv("BXFI_MAP");
         setenv("VLAB_GRADE_UID", test_uid_text(), 1);
+        setenv("VLAB_GRADE_KEEP", keep, 1);
         for (size_t i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
         execv(bin, (char *const *)argv);
@@ -196,6 +200,7 @@ static void run_grader_locked(struct grader_run *r, const char *const *env,
         usleep(10000);
     }
     r->seconds = now_s() - t0;
+    free(keep);
     if (WIFEXITED(status)) r->exit_code = WEXITSTATUS(status);
 
     char *bufs[2] = {NULL, NULL};

@@ -40,5 +40,12 @@ bool crit_find_test(const char *report, const char *suite, const char *test, str
  * not initialize the message server: Address already in use". Removing the file at a pid's
  * path before the runner starts and after it ends keeps that from charging a student. */
 void crit_remove_socket(pid_t pid);
+/* Whether /tmp/criterion_<pid>.sock exists and cannot be removed (another user's, in a sticky
+ * /tmp): a runner with that pid would abort. */
+bool crit_socket_blocked(pid_t pid);
+/* Forks and reaps throwaway children while the next pid the kernel will hand out is one whose
+ * socket path is blocked, at most max times; returns how many pids it used up. Only a hint
+ * (another process may take the pid first): the child checks again before exec. */
+unsigned long crit_skip_blocked_pids(unsigned long max);
 
 #endif

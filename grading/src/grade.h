@@ -19,6 +19,7 @@ struct limits {
     unsigned long long fsize;  /* RLIMIT_FSIZE bytes */
     unsigned long procs;       /* processes (tasks) the test may have at once */
     unsigned long cpu;         /* RLIMIT_CPU seconds */
+    unsigned long files;       /* RLIMIT_NOFILE: open files per process */
     bool privileged;           /* needs real root: no uid drop */
 };
 

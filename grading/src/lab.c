@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "crit.h"
+#include "leftover.h"
 #include "run.h"
 #include "strbuf.h"
 #include "text.h"
@@ -87,18 +89,94 @@ static char *setup_failure(const struct run_result *rr, const char *bin, const s
                          bin, (unsigned)sb->uid, strerror(rr->setup.err));
     if (rr->setup.stage == SBS_EXEC)
         return xasprintf("cannot execute %s: %s", bin, strerror(rr->setup.err));
+    if (rr->setup.stage == SBS_SOCKET)
+        return xasprintf("another user's stale Criterion sockets (/tmp/criterion_<pid>.sock) held "
+                         "the path of every pid this test was tried under: have their owner or "
+                         "root remove /tmp/criterion_*.sock, or allow unprivileged user "
+                         "namespaces, which give each test a /tmp of its own");
     return xasprintf("the grader failed %s for %s: %s", sb_stage_name(rr->setup.stage), bin,
                      strerror(rr->setup.err));
 }
 
-/* Runs argv under the lab's limits in a fresh private dir. */
+/* The completion record's file: base/done-N, written by the test's own uid. */
+static char *done_file_create(const struct lab_env *env, unsigned n, bool chown_to) {
+    char *path = xasprintf("%s/done-%u", env->tmp_base, n);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || (chown_to && fchown(fd, env->sb->uid, env->sb->gid))) {
+        fprintf(stderr, "vlab-grade: cannot prepare %s: %s\n", path, strerror(errno));
+        if (fd >= 0) close(fd), unlink(path);
+        free(path);
+        return NULL;
+    }
+    close(fd);
+    return path;
+}
+
+static char *read_small_file(const char *path, size_t cap) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct strbuf sb = {0};
+    char buf[4096];
+    ssize_t n;
+    while (fd >= 0 && sb.len < cap && (n = read(fd, buf, sizeof buf)) > 0)
+        sb_append(&sb, buf, (size_t)n);
+    if (fd >= 0) close(fd);
+    return sb_steal(&sb);
+}
+
+/* How a test's process ended, by its completion record (harness/lib/complete.c). */
+struct completion {
+    const char *test; /* "lab/name": the test the record must be for */
+    bool done;        /* the test returned from its body and teardown */
+    bool exited;      /* exit() was called before that, with status */
+    int status;
+};
+
+/* Lines "done LAB/TEST TOKEN" and "exit STATUS LAB/TEST TOKEN"; others (or another token) are
+ * not the harness's and count for nothing. */
+static void parse_record(const char *text, const char *token, struct completion *c) {
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, "\n");
+        char *line = strndup(p, len);
+        char what[8], test[256], tok[40];
+        int status;
+        if (line && sscanf(line, "done %255s %39s", test, tok) == 2 && strcmp(test, c->test) == 0 &&
+            strcmp(tok, token) == 0)
+            c->done = true;
+        else if (line && sscanf(line, "%7s %d %255s %39s", what, &status, test, tok) == 4 &&
+                 strcmp(what, "exit") == 0 && strcmp(test, c->test) == 0 && strcmp(tok, token) == 0)
+            c->exited = true, c->status = status;
+        free(line);
+        p += len + (p[len] == '\n');
+    }
+}
+
+/* Runs argv under the lab's limits in a fresh private dir; with comp, also reads the test's
+ * completion record into it. */
 static int run_in_private_dir(const struct lab_env *env, const struct limits *lim,
                               char *const *argv, double deadline, size_t cap, bool report,
-                              struct run_result *rr) {
+                              struct run_result *rr, struct completion *comp) {
     bool chown_to = env->sb->mode == SB_DROP_UID && !lim->privileged;
-    char *dir =
-        tmpdir_run_create(env->tmp_base, ++*env->run_counter, chown_to, env->sb->uid, env->sb->gid);
+    unsigned n = ++*env->run_counter;
+    char *dir = tmpdir_run_create(env->tmp_base, n, chown_to, env->sb->uid, env->sb->gid);
     if (!dir) return -1;
+    char token[33] = "";
+    char *done = NULL;
+    if (comp) {
+        unsigned char raw[16];
+        if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+            fprintf(stderr, "vlab-grade: getrandom: %s\n", strerror(errno));
+            rmtree(dir);
+            free(dir);
+            return -1;
+        }
+        for (size_t i = 0; i < sizeof raw; i++)
+            snprintf(token + 2 * i, 3, "%02x", raw[i]);
+        if (!(done = done_file_create(env, n, chown_to))) {
+            rmtree(dir);
+            free(dir);
+            return -1;
+        }
+    }
     struct run_spec rs = {
         .argv = argv,
         .sb = env->sb,
@@ -107,12 +185,53 @@ static int run_in_private_dir(const struct lab_env *env, const struct limits *li
         .deadline = deadline,
         .out_cap = cap,
         .want_report = report,
+        .done_path = done,
+        .done_token = token,
     };
-    int rc = run_process(&rs, rr);
+    /* Without a private /tmp, what the run leaves in the shared scratch places is found by
+     * owner: a root grader's test uid owns nothing else; the student's own uid does. */
+    bool by_uid = env->sb->mode == SB_DROP_UID && !lim->privileged;
+    bool by_diff = !by_uid && !env->sb->private_tmp && getuid() != 0;
+    struct leftover_snap before = {0};
+    if (by_diff) leftover_snapshot(&before, getuid());
+
+    int rc;
+    for (int attempt = 1;; attempt++) {
+        unsigned long skipped =
+            env->sb->private_tmp || getuid() == 0 ? 0 : crit_skip_blocked_pids(100000);
+        if (skipped)
+            term_warn(env->term,
+                      "skipped %lu pids whose /tmp/criterion_<pid>.sock belongs to another user "
+                      "(Criterion's runner would abort on them). To avoid it, have their owner or "
+                      "root remove /tmp/criterion_*.sock, or allow unprivileged user namespaces "
+                      "(then every test gets a /tmp of its own)",
+                      skipped);
+        rc = run_process(&rs, rr);
+        if (rc || rr->setup.stage != SBS_SOCKET || attempt == 8 || mono_now() >= deadline) break;
+        term_warn(env->term,
+                  "another user's stale /tmp/criterion_%d.sock holds the path Criterion's runner "
+                  "needs for pid %d: running again under a new pid. To avoid it, have its owner "
+                  "or root remove /tmp/criterion_*.sock, or allow unprivileged user namespaces "
+                  "(then every test gets a /tmp of its own)",
+                  (int)rr->pid, (int)rr->pid);
+        run_result_free(rr);
+    }
     if (rc == 0 && rr->leftovers)
         fprintf(stderr, "vlab-grade: warning: processes of a test run survived SIGKILL\n");
+    if (by_uid) leftover_sweep(NULL, env->sb->uid, env->tmp_base);
+    if (by_diff) {
+        leftover_sweep(&before, getuid(), env->tmp_base);
+        leftover_snap_free(&before);
+    }
     if (rmtree(dir)) fprintf(stderr, "vlab-grade: warning: could not remove all of %s\n", dir);
     free(dir);
+    if (done) {
+        char *text = read_small_file(done, 65536);
+        parse_record(text, token, comp);
+        free(text);
+        unlink(done);
+        free(done);
+    }
     if (rc == 0 && rr->stopped) return -1;
     return rc;
 }
@@ -177,7 +296,7 @@ static int list_tests(const struct lab_env *env, const struct rubric *rb, const 
     double deadline = min_d(mono_now() + lim->timeout, lab_deadline);
 
     *ok = false;
-    if (run_in_private_dir(env, lim, argv, deadline, LIST_CAP, false, &rr)) return -1;
+    if (run_in_private_dir(env, lim, argv, deadline, LIST_CAP, false, &rr, NULL)) return -1;
     char *out = text_clean(sb_str(&rr.out), rr.out.len);
     char *msg = NULL;
     int ws = rr.wstatus;
@@ -220,9 +339,21 @@ static bool runner_flaked(const struct run_result *rr) {
            strstr(sb_str(&rr->out), "Could not spawn test instance") != NULL;
 }
 
+/* Why a test Criterion called passed is not one: it never reached its end. */
+static char *early_end(const struct completion *comp) {
+    if (comp->exited)
+        return xasprintf("the test ended before its last check: the process called exit(%d) "
+                         "inside the test (the code under test must return to its caller, "
+                         "never end the process)",
+                         comp->status);
+    return xstrdup("the test ended before its last check: its process ended without returning "
+                   "from the test and without calling exit() (_exit, a raw exit_group system "
+                   "call, or another thread ended it)");
+}
+
 /* Decides one test's status from its run. */
 static void judge(const struct lab_env *env, const struct rubric *rb, const char *bin, bool lab_cut,
-                  struct run_result *rr, struct test_result *tr) {
+                  struct run_result *rr, const struct completion *comp, struct test_result *tr) {
     const struct limits *lim = &rb->lim;
     struct crit_entry e;
     char *output = clean_output(rr);
@@ -268,6 +399,18 @@ static void judge(const struct lab_env *env, const struct rubric *rb, const char
                               WEXITSTATUS(ws));
                 st = ST_FAIL;
             }
+        }
+        if (st == ST_PASS && !comp->done) {
+            /* Criterion counts a worker that exits with status 0 as a pass: only the record
+             * says whether the test reached its end */
+            free(m);
+            m = early_end(comp);
+            st = ST_FAIL;
+        } else if (st != ST_PASS && comp->exited && m) {
+            char *t =
+                xasprintf("%s (the process called exit(%d) during the test)", m, comp->status);
+            free(m);
+            m = t;
         }
         if (st == ST_PASS) {
             free(m);
@@ -375,20 +518,25 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
             double test_deadline = now + rb->lim.timeout;
             double deadline = min_d(test_deadline, lab_deadline);
             struct run_result rr;
-            int r = run_in_private_dir(env, &rb->lim, argv, deadline, OUTPUT_CAP, true, &rr);
+            char *id = xasprintf("%s/%s", rb->lab, tr->name);
+            struct completion comp = {.test = id};
+            int r = run_in_private_dir(env, &rb->lim, argv, deadline, OUTPUT_CAP, true, &rr, &comp);
             if (!r && runner_flaked(&rr) && mono_now() < deadline) {
                 /* the runner's own spawn failed before the test ran: not the student's doing */
                 term_warn(env->term, "%s/%s: Criterion could not start the test; running it again",
                           rb->lab, tr->name);
                 run_result_free(&rr);
-                r = run_in_private_dir(env, &rb->lim, argv, deadline, OUTPUT_CAP, true, &rr);
+                comp = (struct completion){.test = id};
+                r = run_in_private_dir(env, &rb->lim, argv, deadline, OUTPUT_CAP, true, &rr, &comp);
             }
             free(filter);
             if (r) {
+                free(id);
                 rc = -1;
                 goto done;
             }
-            judge(env, rb, abs_bin, lab_deadline < test_deadline, &rr, tr);
+            judge(env, rb, abs_bin, lab_deadline < test_deadline, &rr, &comp, tr);
+            free(id);
             run_result_free(&rr);
         }
         term_test(env->term, lab->name, tr);

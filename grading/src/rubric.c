@@ -127,9 +127,20 @@ static int tokenize(char *line, char **tok, size_t *third) {
     return n;
 }
 
-enum key { K_TITLE, K_TIMEOUT, K_LAB_TIMEOUT, K_MEMORY, K_PROCS, K_FSIZE, K_CPU, K_PRIV, K_NKEYS };
+enum key {
+    K_TITLE,
+    K_TIMEOUT,
+    K_LAB_TIMEOUT,
+    K_MEMORY,
+    K_PROCS,
+    K_FSIZE,
+    K_CPU,
+    K_PRIV,
+    K_FILES,
+    K_NKEYS
+};
 static const char *const key_names[K_NKEYS] = {
-    "title", "timeout", "lab_timeout", "memory", "procs", "fsize", "cpu", "privileged",
+    "title", "timeout", "lab_timeout", "memory", "procs", "fsize", "cpu", "privileged", "files",
 };
 
 static void parse_set(struct parser *ps, struct rubric *r, char **tok, int n, char *title) {
@@ -139,7 +150,7 @@ static void parse_set(struct parser *ps, struct rubric *r, char **tok, int n, ch
     if (k == K_NKEYS) {
         perr(ps,
              "unknown setting '%s' (known: title timeout lab_timeout memory procs fsize "
-             "cpu privileged)",
+             "cpu privileged files)",
              tok[1]);
         return;
     }
@@ -193,6 +204,13 @@ static void parse_set(struct parser *ps, struct rubric *r, char **tok, int n, ch
             return;
         }
         r->lim.procs = (unsigned long)u;
+        break;
+    case K_FILES:
+        if (!parse_uint(v, &u) || u < 16 || u > 1048576) {
+            perr(ps, "'files' must be a whole number from 16 to 1048576, not '%s'", v);
+            return;
+        }
+        r->lim.files = (unsigned long)u;
         break;
     case K_CPU:
         if (!parse_uint(v, &u) || u < 1 || u > 86400) {
@@ -269,7 +287,8 @@ int rubric_load(const char *path, const char *lab, struct rubric *r) {
                 .lab_timeout = 600,
                 .memory = 1ULL << 30,
                 .fsize = 64ULL << 20,
-                .procs = 64},
+                .procs = 64,
+                .files = 1024},
     };
     if (!f) {
         fprintf(stderr, "%s: cannot read the rubric: %s\n", path, strerror(errno));

@@ -110,12 +110,15 @@ int run_process(const struct run_spec *rs, struct run_result *rr) {
 
     struct sandbox sb = *rs->sb;
     if (rs->lim->privileged && getuid() == 0) sb.mode = SB_NONE;
+    sb.tmp_size = rs->lim->fsize; /* no file in it may grow past that anyway */
     struct child_setup cs = {
         .sb = &sb,
         .lim = rs->lim,
         .nproc = nproc,
         .parent = getpid(),
         .cwd = rs->cwd,
+        .done_path = rs->done_path,
+        .done_token = rs->done_token,
         .argv = rs->argv,
         .out_fd = pipes[P_OUT][1],
         .report_fd = pipes[P_REPORT][1],
@@ -130,6 +133,7 @@ int run_process(const struct run_spec *rs, struct run_result *rr) {
         goto fail_pipes;
     }
     if (pid == 0) sandbox_exec(&cs);
+    rr->pid = pid;
 
     for (int i = 0; i < P_NPIPES; i++) {
         if (pipes[i][1] >= 0) close(pipes[i][1]);

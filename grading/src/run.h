@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "grade.h"
 #include "sandbox.h"
@@ -19,10 +20,11 @@ struct run_spec {
     char *const *argv;
     const struct sandbox *sb;
     const struct limits *lim;
-    const char *cwd;  /* private temp dir for the run */
-    double deadline;  /* absolute, mono_now() clock */
-    size_t out_cap;   /* bytes of stdout+stderr to keep */
-    bool want_report; /* give the child a pipe on fd 3 */
+    const char *cwd;                    /* private temp dir for the run */
+    double deadline;                    /* absolute, mono_now() clock */
+    size_t out_cap;                     /* bytes of stdout+stderr to keep */
+    bool want_report;                   /* give the child a pipe on fd 3 */
+    const char *done_path, *done_token; /* the completion record (NULL: none) */
 };
 
 struct run_result {
@@ -36,6 +38,7 @@ struct run_result {
     struct strbuf report; /* everything written to fd 3 (capped) */
     bool report_truncated;
     bool leftovers; /* reaper could not clear every process */
+    pid_t pid;      /* of the test binary */
 };
 
 double mono_now(void);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "crit.h"
+#include "privtmp.h"
 
 const char *sb_stage_name(int stage) {
     switch (stage) {
@@ -26,6 +27,8 @@ const char *sb_stage_name(int stage) {
     case SBS_USERNS: return "write-protecting the grade output";
     case SBS_CWD: return "entering the private temp dir";
     case SBS_EXEC: return "executing the test binary";
+    case SBS_PRIVTMP: return "making the private /tmp";
+    case SBS_SOCKET: return "claiming Criterion's socket path";
     }
     return "starting the test";
 }
@@ -74,7 +77,7 @@ static int enter_readonly_view(const char *dir) {
     /* fork() copied the grader's non-dumpable flag, which makes
      * /proc/self/uid_map and gid_map root-owned */
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)) return -1;
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNS)) return -1;
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC)) return -1;
     if (write_file("/proc/self/setgroups", "deny")) return -1;
     snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
     if (write_file("/proc/self/uid_map", map)) return -1;
@@ -85,6 +88,48 @@ static int enter_readonly_view(const char *dir) {
     if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(dir), NULL))
         return -1;
     return 0;
+}
+
+/* Root: a mount and IPC namespace of the run's own, then the private dirs (SysV IPC and POSIX
+ * message queues are per IPC namespace, so they go with it). Under SB_USERNS the namespaces
+ * exist already. */
+static int enter_private_tmp(const struct sandbox *sb) {
+    if (sb->mode != SB_USERNS) {
+        if (unshare(CLONE_NEWNS | CLONE_NEWIPC)) return -1;
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL)) return -1;
+    }
+    return privtmp_mount(sb->keep, sb->tmp_size);
+}
+
+int sandbox_probe_private_tmp(const struct sandbox *sb, char *why, size_t whylen) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC)) return snprintf(why, whylen, "pipe: %s", strerror(errno)), -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(why, whylen, "fork: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int err = 0;
+        if (sb->mode == SB_USERNS && enter_readonly_view(sb->protect_dir))
+            err = errno;
+        else if (enter_private_tmp(sb))
+            err = errno;
+        ssize_t n = write(p[1], &err, sizeof err);
+        (void)n;
+        _exit(0);
+    }
+    close(p[1]);
+    int err = EIO;
+    ssize_t n = read(p[0], &err, sizeof err);
+    close(p[0]);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    if (n != (ssize_t)sizeof err) err = EIO;
+    if (err) snprintf(why, whylen, "%s", strerror(err));
+    return err ? -1 : 0;
 }
 
 int sandbox_probe_userns(const char *dir, char *why, size_t whylen) {
@@ -164,6 +209,8 @@ noreturn void sandbox_exec(const struct child_setup *cs) {
     setsid();
     int st = setup_fds(cs);
     crit_remove_socket(getpid()); /* still privileged: a stale one of any uid can go */
+    if (cs->sb->private_tmp && mode != SB_USERNS && enter_private_tmp(cs->sb))
+        fail(st, SBS_PRIVTMP);
 
     /* before the user namespace exists: it takes its process limit from ours */
     if (set_limit(RLIMIT_NPROC, cs->nproc, cs->nproc)) fail(st, SBS_RLIMIT);
@@ -181,9 +228,20 @@ noreturn void sandbox_exec(const struct child_setup *cs) {
         }
     } else if (mode == SB_USERNS) {
         if (enter_readonly_view(cs->sb->protect_dir)) fail(st, SBS_USERNS);
+        if (cs->sb->private_tmp && enter_private_tmp(cs->sb)) fail(st, SBS_PRIVTMP);
+    }
+    /* Without a /tmp of its own, the runner would bind /tmp/criterion_<our pid>.sock: if another
+     * user's stale socket holds that path, it would abort. Say so; the grader retries with a
+     * new pid. */
+    if (!cs->sb->private_tmp && crit_socket_blocked(getpid())) {
+        errno = EADDRINUSE;
+        fail(st, SBS_SOCKET);
     }
 
     if (chdir(cs->cwd) || setenv("TMPDIR", cs->cwd, 1)) fail(st, SBS_CWD);
+    if (cs->done_path &&
+        (setenv("VLAB_DONE", cs->done_path, 1) || setenv("VLAB_DONE_TOKEN", cs->done_token, 1)))
+        fail(st, SBS_CWD);
     if (!lim->privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail(st, SBS_DROP);
     /* if the grader dies, do not leave the test running (set last: credential changes clear
      * it); the check closes the race with a grader that died before the prctl */
@@ -193,7 +251,8 @@ noreturn void sandbox_exec(const struct child_setup *cs) {
     /* last, so nothing of ours has to live within the test's memory limit */
     if (set_limit(RLIMIT_AS, lim->memory, lim->memory) ||
         set_limit(RLIMIT_FSIZE, lim->fsize, lim->fsize) ||
-        set_limit(RLIMIT_CPU, lim->cpu, lim->cpu + 1) || set_limit(RLIMIT_CORE, 0, 0))
+        set_limit(RLIMIT_CPU, lim->cpu, lim->cpu + 1) || set_limit(RLIMIT_CORE, 0, 0) ||
+        set_limit(RLIMIT_NOFILE, lim->files, lim->files))
         fail(st, SBS_RLIMIT);
     execv(cs->argv[0], cs->argv);
     fail(st, SBS_EXEC);
