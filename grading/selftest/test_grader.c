@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,14 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define RUN_TIMEOUT  60.0 /* seconds: the full hostile run takes well under 30 */
-#define HOSTILE_LABS "segv", "hang", "forkbomb", "memhog", "limits", "writer", "escape", "nolist"
+#define RUN_TIMEOUT 60.0 /* seconds: the full hostile run takes well under 30 */
+#define HOSTILE_LABS                                                                               \
+    "segv", "hang", "forkbomb", "memhog", "limits", "writer", "escape", "nolist", "earlyexit",     \
+        "litter"
 
 static const char *env_or(const char *name, const char *fallback) {
     const char *v = getenv(name);
@@ -183,6 +190,12 @@ static void run_grader_locked(struct grader_run *r, const char *const *env,
         setenv("VLAB_GRADE_KEEP", keep, 1);
         for (size_t i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
+        /* "AS_UID=N" in env: the grader runs as that (non-root) user, as a student's would */
+        const char *as = getenv("AS_UID");
+        if (as) {
+            uid_t u = (uid_t)strtoul(as, NULL, 10);
+            if (setgroups(0, NULL) || setgid(u) || setuid(u)) _exit(126);
+        }
         execv(bin, (char *const *)argv);
         _exit(127);
     }
@@ -239,6 +252,7 @@ struct full {
     int spy_eof;  /* 1: every writer of the FIFO is gone */
     int escaped;  /* processes re-parented to us after the grader exited */
     int uid_left; /* processes of the test uid still running (root only), -1 when not root */
+    int litter;   /* things the litter lab left in the machine's shared places */
 };
 
 static int count_uid_processes(uid_t uid) {
@@ -293,6 +307,56 @@ static int sweep_children(void) {
     return found;
 }
 
+/* ---- litter: what the litter lab leaves in the machine's shared places ---------------------- */
+
+/* The tag names the litter lab's files and is its SysV IPC key: unique to this runner. */
+static int litter_tag(void) {
+    return 0x7a000000 | ((int)getppid() & 0xffffff);
+}
+
+static char *litter_env(void) {
+    return xasprintf("LITTER_TAG=%d", litter_tag());
+}
+
+/* Plants /tmp/vlab-planted-TAG, which a test with a private /tmp must not see. */
+static void plant_marker(void) {
+    char *p = xasprintf("/tmp/vlab-planted-%d", litter_tag());
+    spit(p, "planted\n");
+    free(p);
+}
+
+/* Counts what the litter lab left (and removes it, and the marker, for the next run). */
+static int count_litter(void) {
+    int n = 0, tag = litter_tag();
+    const char *dirs[] = {"/tmp", "/var/tmp", "/dev/shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char *p = xasprintf("%s/vlab-litter-%d", dirs[i], tag);
+        if (unlink(p) == 0) n++;
+        free(p);
+    }
+    char *p = xasprintf("/dev/shm/vlab-litter-posix-%d", tag);
+    if (unlink(p) == 0) n++;
+    free(p);
+    int id;
+    if ((id = shmget((key_t)tag, 0, 0)) >= 0) n++, shmctl(id, IPC_RMID, NULL);
+    if ((id = semget((key_t)tag, 0, 0)) >= 0) n++, semctl(id, 0, IPC_RMID);
+    if ((id = msgget((key_t)tag, 0)) >= 0) n++, msgctl(id, IPC_RMID, NULL);
+    p = xasprintf("/tmp/vlab-planted-%d", tag);
+    unlink(p);
+    free(p);
+    return n;
+}
+
+static bool dir_is_empty(const char *path) {
+    DIR *d = opendir(path);
+    struct dirent *e;
+    bool empty = d != NULL;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = false;
+    if (d) closedir(d);
+    return empty;
+}
+
 static void do_full_run(const char *dir) {
     char *out = xasprintf("%s/out", dir);
     char *spy = xasprintf("%s/spy", dir);
@@ -311,7 +375,9 @@ static void do_full_run(const char *dir) {
     cr_assert(mkdir(flaky, 0777) == 0 && chmod(flaky, 01777) == 0, "mkdir %s: %s", flaky,
               strerror(errno));
     char *env_flaky = xasprintf("FLAKY_STATE=%s", flaky);
-    const char *env[] = {env_out, env_spy, env_flaky, NULL};
+    char *env_litter = litter_env();
+    const char *env[] = {env_out, env_spy, env_flaky, env_litter, NULL};
+    plant_marker();
     struct grader_run r;
     run_grader_locked(&r, env,
                       (const char *const[]){"--build", selftest_build(), "--rubric",
@@ -335,6 +401,8 @@ static void do_full_run(const char *dir) {
     close(spyfd);
     int escaped = sweep_children();
     int uid_left = geteuid() == 0 ? count_uid_processes(test_uid()) : -1;
+    int litter = count_litter();
+    free(env_litter);
 
     char *p = xasprintf("%s/stdout", dir);
     spit(p, r.out);
@@ -342,8 +410,8 @@ static void do_full_run(const char *dir) {
     p = xasprintf("%s/stderr", dir);
     spit(p, r.err);
     free(p);
-    char *facts = xasprintf("%d %d %f %d %d %d\n%s", r.exit_code, (int)r.timed_out, r.seconds, eof,
-                            escaped, uid_left, spybuf);
+    char *facts = xasprintf("%d %d %f %d %d %d %d\n%s", r.exit_code, (int)r.timed_out, r.seconds,
+                            eof, escaped, uid_left, litter, spybuf);
     p = xasprintf("%s/facts", dir);
     spit(p, facts);
     free(p);
@@ -371,9 +439,9 @@ static const struct full *full_run(void) {
     char *facts = slurp(facts_path);
     cr_assert_not_null(facts, "the full run left no facts in %s", facts_path);
     int timed_out = 0, n = 0;
-    cr_assert_eq(sscanf(facts, "%d %d %lf %d %d %d\n%n", &f.run.exit_code, &timed_out,
-                        &f.run.seconds, &f.spy_eof, &f.escaped, &f.uid_left, &n),
-                 6, "bad facts file %s", facts_path);
+    cr_assert_eq(sscanf(facts, "%d %d %lf %d %d %d %d\n%n", &f.run.exit_code, &timed_out,
+                        &f.run.seconds, &f.spy_eof, &f.escaped, &f.uid_left, &f.litter, &n),
+                 7, "bad facts file %s", facts_path);
     f.run.timed_out = timed_out;
     f.spy = strdup(facts + n);
     free(facts);
@@ -600,12 +668,12 @@ Test(grader, results_json_schema) {
         sum_max += m;
         count++;
     }
-    cr_expect_eq(count, 4 + 4 + 1 + 2 + 3 + 6 + 1 + 2 + 5 + 3 + 1, "unexpected number of tests: %d",
-                 count);
+    cr_expect_eq(count, 4 + 4 + 1 + 2 + 3 + 6 + 1 + 2 + 8 + 4 + 5 + 3 + 1,
+                 "unexpected number of tests: %d", count);
     cr_expect(fabs(sum - score) < 1e-9, "score %g is not the sum of the tests' %g", score, sum);
     cr_expect(fabs(sum_max - max) < 1e-9, "max_score %g is not the sum %g", max, sum_max);
-    /* segv 1 + limits 1 + escape 1 + writer 1 + good 3.5 + clean 2 */
-    cr_expect(fabs(score - 10.5) < 1e-9, "expected a total of 10.5, got %g", score);
+    /* segv 1 + limits 1 + escape 1 + writer 1 + earlyexit 1 + litter 4 + good 3.5 + clean 2 */
+    cr_expect(fabs(score - 15.5) < 1e-9, "expected a total of 15.5, got %g", score);
 }
 
 /* Minimal well-formedness check: a single root, balanced tags, quoted attributes, only known
@@ -693,8 +761,8 @@ Test(grader, junit_is_well_formed) {
     cr_assert_not_null(f->junit, "junit.xml was not written");
     const char *problem = xml_problem(f->junit);
     cr_assert_null(problem, "junit.xml is malformed: %s", problem);
-    cr_expect_eq(count_of(f->junit, "<testsuite "), 11);
-    cr_expect_eq(count_of(f->junit, "<testcase "), 32);
+    cr_expect_eq(count_of(f->junit, "<testsuite "), 13);
+    cr_expect_eq(count_of(f->junit, "<testcase "), 44);
     /* FAIL: writer 5 + good 1 + memhog (0..2); CRASH/TIMEOUT as errors; 2 skips */
     cr_expect_eq(count_of(f->junit, "<skipped "), 2);
     cr_expect(strstr(f->junit, "<testsuite name=\"good\" tests=\"5\" failures=\"1\" errors=\"0\" "
@@ -712,7 +780,7 @@ Test(grader, other_reports_exist) {
     const struct full *f = full_run();
     cr_assert_not_null(f->summary, "summary.md was not written");
     cr_expect(strstr(f->summary, "| Status | Test | Points | Time |") != NULL);
-    cr_expect(strstr(f->summary, "**Total: 10.5/32.25**") != NULL, "summary.md total:\n%s",
+    cr_expect(strstr(f->summary, "**Total: 15.5/44.25**") != NULL, "summary.md total:\n%s",
               f->summary);
     cr_assert_not_null(f->html, "report.html was not written");
     cr_expect(strncmp(f->html, "<!DOCTYPE html>", 15) == 0);
@@ -732,7 +800,7 @@ Test(grader, classroom_json_matches_the_grade) {
     cr_assert_not_null(c, "classroom.json does not parse:\n%s", text);
     cr_expect_eq(num_field(c, "version"), 1);
     cr_expect_str_eq(str_field(c, "status"), "fail", "the hostile run has failures");
-    cr_expect(fabs(num_field(c, "max_score") - 32.25) < 1e-9, "max_score %g, expected 32.25",
+    cr_expect(fabs(num_field(c, "max_score") - 44.25) < 1e-9, "max_score %g, expected 44.25",
               num_field(c, "max_score"));
     double sum = 0;
     int n = 0, errors = 0;
@@ -747,8 +815,8 @@ Test(grader, classroom_json_matches_the_grade) {
             cr_expect_str_eq(st, "error", "a crash is an error for Classroom");
         errors += strcmp(st, "error") == 0;
     }
-    cr_expect_eq(n, 32, "classroom.json lists %d tests, the grade has 32", n);
-    cr_expect(fabs(sum - 10.5) < 1e-9, "the tests' scores add up to %g, the grade is 10.5", sum);
+    cr_expect_eq(n, 44, "classroom.json lists %d tests, the grade has 44", n);
+    cr_expect(fabs(sum - 15.5) < 1e-9, "the tests' scores add up to %g, the grade is 15.5", sum);
     cr_expect(errors > 0, "no crash or timeout was reported as an error");
     cJSON_Delete(c);
     free(text);
@@ -799,6 +867,114 @@ Test(grader, stale_criterion_sockets_do_not_crash_tests) {
     free(rd);
 }
 
+/* Every way student code can end the test's process early: none may pass, and the message says
+ * how the test ended. A child that exits on its own is no reason to fail. */
+Test(grader, early_exits_never_pass) {
+    const struct full *f = full_run();
+    const char *early = "the test ended before its last check";
+    expect_test(f, "earlyexit/calls_exit", "FAIL", 0, "called exit(0)");
+    expect_test(f, "earlyexit/calls_underscore_exit", "FAIL", 0, early);
+    expect_test(f, "earlyexit/exit_group_syscall", "FAIL", 0, early);
+    expect_test(f, "earlyexit/exit_group_raw_instruction", "FAIL", 0, early);
+    expect_test(f, "earlyexit/thread_exits_process", "FAIL", 0, "called exit(0)");
+    /* Criterion's runner hangs on the child's messages: a timeout is fine, a pass is not */
+    expect_test(f, "earlyexit/forked_child_finishes_instead", "FAIL|CRASH|TIMEOUT", 0, NULL);
+    expect_test(f, "earlyexit/fails_then_exits_1", "FAIL|CRASH", 0, NULL);
+    expect_test(f, "earlyexit/child_exit_is_fine", "PASS", 1, NULL);
+}
+
+/* Files in /tmp, /var/tmp and /dev/shm, POSIX and SysV shared memory, semaphores and message
+ * queues, a 5,000-deep tree in TMPDIR: nothing outlives the run; and the run had a /tmp of its
+ * own and a cap on open files. */
+Test(grader, litter_is_gone) {
+    const struct full *f = full_run();
+    expect_test(f, "litter/files_and_ipc", "PASS", 1, NULL);
+    expect_test(f, "litter/deep_tree", "PASS", 1, NULL);
+    expect_test(f, "litter/tmp_is_private", "PASS", 1, NULL);
+    expect_test(f, "litter/open_files_are_limited", "PASS", 1, NULL);
+    cr_expect_eq(f->litter, 0, "%d things the litter lab made outlived the grader", f->litter);
+    cr_expect(f->run.err && !strstr(f->run.err, "could not remove"), "stderr:\n%s", f->run.err);
+}
+
+/* Where no mount namespace can be had, the grader still removes what a test left in the shared
+ * places, and the deep tree in its own scratch dir. */
+Test(grader, litter_is_swept_without_namespaces) {
+    char *rd = new_tmp_dir();
+    char *out = xasprintf("%s/out", rd), *tmp = xasprintf("%s/gtmp", rd);
+    cr_assert(mkdir(tmp, 0755) == 0);
+    char *env_tmp = xasprintf("TMPDIR=%s", tmp), *env_litter = litter_env();
+    const char *env[] = {"VLAB_GRADE_NS=0", env_tmp, env_litter, NULL};
+    struct grader_run r;
+    plant_marker();
+    GRADER(&r, env, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out", out,
+           "litter");
+    int left = count_litter();
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.err, "tests share the machine's /tmp") != NULL,
+              "the grader did not say tests share /tmp:\n%s", r.err);
+    cr_expect(strstr(r.out, "score: 3/4\n") != NULL, "only tmp_is_private may fail:\n%s", r.out);
+    cr_expect_eq(left, 0, "%d things the litter lab made outlived the grader", left);
+    cr_expect(dir_is_empty(tmp), "the grader's scratch dir %s is not empty", tmp);
+    free(env_tmp);
+    free(env_litter);
+    free(tmp);
+    free(out);
+    free(rd);
+}
+
+/* A student's grader (not root) on a machine where another user left Criterion sockets at the
+ * paths of the next pids: full marks, with a /tmp of its own per test, and also where there are
+ * no namespaces (the pids are skipped, and the terminal says why). */
+static void stale_sockets_as_student(bool namespaces) {
+    enum { SPAN = 400 };
+    if (geteuid() != 0) cr_skip_test("needs root to plant another user's sockets");
+    FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "re");
+    long last = 0;
+    cr_assert(f && fscanf(f, "%ld", &last) == 1, "cannot read ns_last_pid");
+    fclose(f);
+    uid_t other = test_uid() - 1, student = test_uid() - 2;
+    for (long i = 1; i <= SPAN; i++) {
+        char *path = xasprintf("/tmp/criterion_%ld.sock", last + i);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            cr_assert(fchown(fd, other, other) == 0);
+            close(fd);
+        }
+        free(path);
+    }
+    char *rd = new_tmp_dir();
+    char *out = xasprintf("%s/out", rd);
+    cr_assert(mkdir(out, 0755) == 0 && chown(out, student, student) == 0);
+    char *as = xasprintf("AS_UID=%u", (unsigned)student);
+    const char *env[] = {as, namespaces ? "VLAB_GRADE_NS=1" : "VLAB_GRADE_NS=0", NULL};
+    struct grader_run r;
+    GRADER(&r, env, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out", out,
+           "good", "clean");
+    for (long i = 1; i <= SPAN; i++) {
+        char *path = xasprintf("/tmp/criterion_%ld.sock", last + i);
+        struct stat st;
+        if (!lstat(path, &st) && st.st_uid == other && st.st_size == 0) unlink(path);
+        free(path);
+    }
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "CRASH") == NULL, "a stale socket crashed a test:\n%s", r.out);
+    cr_expect(strstr(r.out, "score: 5.5/8.25\n") != NULL, "stdout:\n%s", r.out);
+    if (!namespaces)
+        cr_expect(strstr(r.out, "belongs to another user") != NULL,
+                  "the terminal does not say why pids were skipped:\n%s", r.out);
+    free(as);
+    free(out);
+    free(rd);
+}
+
+Test(grader, stale_sockets_of_another_user_private_tmp) {
+    stale_sockets_as_student(true);
+}
+
+Test(grader, stale_sockets_of_another_user_without_namespaces) {
+    stale_sockets_as_student(false);
+}
+
 Test(grader, writer_cannot_touch_the_output) {
     const struct full *f = full_run();
     expect_test(f, "writer/create_marker", "FAIL", 0, NULL);
@@ -838,9 +1014,9 @@ Test(grader, closing_lines) {
     prev = last - 1;
     while (prev > out && prev[-1] != '\n')
         prev--;
-    cr_expect(strncmp(prev, "score: 10.5/32.25\n", 18) == 0, "next-to-last line: %.*s",
+    cr_expect(strncmp(prev, "score: 15.5/44.25\n", 18) == 0, "next-to-last line: %.*s",
               (int)(last - prev), prev);
-    cr_expect_str_eq(last, "10 passed, 20 failed, 2 skipped\n");
+    cr_expect_str_eq(last, "15 passed, 27 failed, 2 skipped\n");
 }
 
 /* ---- command line, rubric errors, expectations -------------------------------------------- */

@@ -406,7 +406,7 @@ static void judge(const struct lab_env *env, const struct rubric *rb, const char
             free(m);
             m = early_end(comp);
             st = ST_FAIL;
-        } else if (st != ST_PASS && comp->exited && m) {
+        } else if ((st == ST_FAIL || st == ST_CRASH) && comp->exited && m) {
             char *t =
                 xasprintf("%s (the process called exit(%d) during the test)", m, comp->status);
             free(m);

@@ -11,7 +11,8 @@
  *   - the on_exit handler, if the test's own process calls exit() before that, appends
  *     "exit STATUS SUITE/TEST TOKEN" so the grader can say how the test ended.
  * The record goes to the file named by VLAB_DONE (BoxFort closes inherited descriptors in the
- * workers), with the token from VLAB_DONE_TOKEN; the grader creates both per run. _exit,
+ * workers), opened when the test starts, with the token from VLAB_DONE_TOKEN; the grader
+ * creates both per run. _exit,
  * exit_group and signals leave no line at all, which the grader reports as such.
  * Without VLAB_DONE (a test binary run by hand) nothing is written. */
 #define _GNU_SOURCE
@@ -30,20 +31,17 @@ void __wrap_criterion_internal_test_teardown(void);
 
 static pid_t test_pid;
 static bool test_done;
+static int record_fd = -1; /* opened before the test: it may use up every descriptor */
 
 static void record(const char *what) {
-    const char *path = getenv("VLAB_DONE");
     const char *token = getenv("VLAB_DONE_TOKEN");
-    if (!path || !*path || !criterion_current_test || !criterion_current_suite) return;
+    if (record_fd < 0 || !criterion_current_test || !criterion_current_suite) return;
     char line[512];
     int n = snprintf(line, sizeof line, "%s %s/%s %s\n", what, criterion_current_suite->name,
                      criterion_current_test->name, token ? token : "-");
     if (n <= 0 || (size_t)n >= sizeof line) return;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return;
-    ssize_t w = write(fd, line, (size_t)n); /* one write: O_APPEND keeps lines whole */
+    ssize_t w = write(record_fd, line, (size_t)n); /* one write: O_APPEND keeps lines whole */
     (void)w;
-    close(fd);
 }
 
 static void on_early_exit(int status, void *arg) {
@@ -57,8 +55,11 @@ static void on_early_exit(int status, void *arg) {
 
 void __wrap_criterion_internal_test_setup(void) {
     static bool armed;
+    const char *path = getenv("VLAB_DONE");
     test_pid = getpid();
     test_done = false;
+    if (record_fd < 0 && path && *path)
+        record_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
     if (!armed) armed = on_exit(on_early_exit, NULL) == 0;
     __real_criterion_internal_test_setup();
 }

@@ -1,0 +1,74 @@
+/* Tests whose process ends before the test does, as student code could end it: Criterion
+ * reports a worker that exits with status 0 as PASSED, so only the completion record
+ * (harness/lib/complete.c) tells the grader these never reached their last check. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* stands for a student function the test calls before its assertions */
+static int __attribute__((noinline)) student(int how) {
+    switch (how) {
+    case 0: exit(0);
+    case 1: _exit(0);
+    case 2: syscall(SYS_exit_group, 0); break;
+    case 3: __asm__ volatile("mov $231, %%eax\n\txor %%edi, %%edi\n\tsyscall" ::: "rax", "rdi");
+    }
+    return 42;
+}
+
+Test(earlyexit, calls_exit) {
+    cr_assert_eq(student(0), 42);
+}
+
+Test(earlyexit, calls_underscore_exit) {
+    cr_assert_eq(student(1), 42);
+}
+
+Test(earlyexit, exit_group_syscall) {
+    cr_assert_eq(student(2), 42);
+}
+
+Test(earlyexit, exit_group_raw_instruction) {
+    cr_assert_eq(student(3), 42);
+}
+
+static void *exiter(void *arg) {
+    (void)arg;
+    exit(0);
+}
+
+Test(earlyexit, thread_exits_process) {
+    pthread_t t;
+    pthread_create(&t, NULL, exiter, NULL);
+    pthread_join(t, NULL);
+    cr_assert_eq(student(4), 42);
+}
+
+/* the child returns through the test and its teardown; the test's own process then ends */
+Test(earlyexit, forked_child_finishes_instead) {
+    pid_t pid = fork();
+    if (pid > 0) {
+        waitpid(pid, NULL, 0);
+        _exit(0);
+    }
+    cr_assert_eq(student(4), 42);
+}
+
+Test(earlyexit, fails_then_exits_1) {
+    cr_expect_eq(student(4), 41, "student() returned 42, expected 41");
+    exit(1);
+}
+
+/* the control: a child that exits is not the test ending */
+Test(earlyexit, child_exit_is_fine) {
+    pid_t pid = fork();
+    if (pid == 0) exit(3);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    cr_assert_eq(student(4), 42);
+}
