@@ -161,6 +161,11 @@ $(HLIB): $(HLIB_OBJ)
 COMPLETE_LD := -Wl,--wrap=criterion_internal_test_setup -Wl,--wrap=criterion_internal_test_teardown
 
 # ---------------------------------------------------------------- labs
+# A lab's policy (harness/<lab>/policy) says what its student files may use; coverage and
+# sanitizer builds (never graded) let the compiler's own runtime through. VLAB_POLICY=off skips
+# the check: only for mutants that prove the grader's other fences (grading/mutant.sh).
+VLAB_POLICY ?= on
+POLICY_FLAGS = $(if $(filter --coverage -fprofile-arcs -fsanitize=%,$(OPT) $(EXTRA_CFLAGS)),--instrumented)
 # Per lab: test-<lab> (Criterion) and bench-<lab> from harness/<lab> + $(SOL)/<lab>.
 # harness/<lab>/lab.mk may set <lab>_PKGS (pkg-config names), <lab>_LDLIBS, LAB_DEBS, and
 # <lab>_TOOLS: command-line tools, each T built as $(SOLOUT)/<lab>/T from harness/<lab>/tools/T.c
@@ -168,7 +173,7 @@ COMPLETE_LD := -Wl,--wrap=criterion_internal_test_setup -Wl,--wrap=criterion_int
 # $(SOLOUT)/<lab>/guests/: harness/<lab>/guests/*.S as flat binaries (see `assemble`), and
 # freestanding C guests/*.c as ELF64 executables linked with guests/guest.ld.
 define LAB_TOOL
-$(SOLOUT)/$(1)/$(2): $(SOLOUT)/$(1)/obj/tools/$(2).o $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN)
+$(SOLOUT)/$(1)/$(2): $(SOLOUT)/$(1)/obj/tools/$(2).o $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN) $$($(1)_POLICY)
 	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS))
 endef
 define LAB_RULES
@@ -183,6 +188,7 @@ $(1)_S_OBJ  := $$(patsubst $(SOL)/$(1)/%.c,$(SOLOUT)/$(1)/obj/sol/%.o,$$(wildcar
 $(1)_GBIN   := $$(patsubst harness/$(1)/guests/%.S,$(SOLOUT)/$(1)/guests/%.bin,$$(wildcard harness/$(1)/guests/*.S)) \
                $$(patsubst harness/$(1)/guests/%.c,$(SOLOUT)/$(1)/guests/%.elf,$$(wildcard harness/$(1)/guests/*.c))
 $(1)_TBIN   := $$(patsubst %,$(SOLOUT)/$(1)/%,$$($(1)_TOOLS))
+$(1)_POLICY := $$(if $$(filter off,$$(VLAB_POLICY)),,$(SOLOUT)/$(1)/policy.ok)
 
 $(SOLOUT)/$(1)/obj/rt/%.o: harness/$(1)/%.c | deps
 	$$(call compile,$$($(1)_CF))
@@ -200,9 +206,14 @@ $(SOLOUT)/$(1)/obj/tools/%.o: harness/$(1)/tools/%.c | deps
 	$$(call compile,$$($(1)_CF))
 $$(foreach t,$$($(1)_TOOLS),$$(eval $$(call LAB_TOOL,$(1),$$(t))))
 
-$(SOLOUT)/$(1)/test-$(1): $$($(1)_T_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN) $$($(1)_TBIN)
+# The solution's objects keep to the lab's policy (grading/policy.sh) before anything links them.
+$(SOLOUT)/$(1)/policy.ok: $$($(1)_S_OBJ) harness/$(1)/policy harness/lib/policy.base grading/policy.sh
+	$(if $(filter 1,$(V)),,@echo "  POLICY  $(SOL)/$(1)")
+	$(Q)grading/policy.sh $$(POLICY_FLAGS) $(1) $(SOL)/$(1) $$($(1)_S_OBJ)
+	@touch $$@
+$(SOLOUT)/$(1)/test-$(1): $$($(1)_T_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN) $$($(1)_TBIN) $$($(1)_POLICY)
 	$$(call link,$$^ $$(COMPLETE_LD) $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
-$(SOLOUT)/$(1)/bench-$(1): $$($(1)_B_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN)
+$(SOLOUT)/$(1)/bench-$(1): $$($(1)_B_OBJ) $$($(1)_RT_OBJ) $$($(1)_S_OBJ) $(HLIB) $(CORE_LIB) | $$($(1)_GBIN) $$($(1)_POLICY)
 	$$(call link,$$^ $$($(1)_LIBS) $$(CORE_LIBS) $$(call pc,--libs,criterion))
 
 LAB_BINS += $(SOLOUT)/$(1)/test-$(1) $$(if $$($(1)_B_OBJ),$(SOLOUT)/$(1)/bench-$(1)) $$($(1)_TBIN)

@@ -469,10 +469,17 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
 
     if (!abs_bin || access(abs_bin, X_OK)) {
         char *log = build_log_excerpt(env->build_dir, rb->lab);
-        char *msg = log ? xasprintf("does not compile: the lab scores 0 until it builds (%s/%s/"
-                                    "build.log)",
-                                    env->build_dir, rb->lab)
-                        : xasprintf("not built: %s", bin);
+        char *msg;
+        if (log && strstr(log, "[vlab-policy]"))
+            msg = xasprintf("refused by the lab's rules (harness/%s/policy): the code uses what "
+                            "the lab does not allow, as the lines below say; the lab scores 0 "
+                            "until it keeps to them",
+                            rb->lab);
+        else if (log)
+            msg = xasprintf("does not compile: the lab scores 0 until it builds (%s/%s/build.log)",
+                            env->build_dir, rb->lab);
+        else
+            msg = xasprintf("not built: %s", bin);
         fail_all(env, lab, ST_FAIL, msg, log);
         free(msg);
         free(log);
