@@ -40,17 +40,19 @@ skipped() {
     skip=$((skip + 1))
 }
 
-# mutants PART PATCH...: one check per mutant, up to $VLAB_CHECK_JOBS at once (default: the
-# CPUs), their lines printed in order. Each mutant builds and grades in a scratch dir of its own.
+# batch KIND SCRIPT PART PATCH...: one check per patch ("PART/KIND/NAME"), each run by
+# SCRIPT PART PATCH, up to $VLAB_CHECK_JOBS at once (default: the CPUs), their lines printed in
+# order. Each builds and grades in a scratch dir of its own.
 JOBS=${VLAB_CHECK_JOBS:-$(nproc 2>/dev/null || echo 2)}
-mutants() {
-    local part=$1 i=0 dir="$logs/.mutants-$1" p
-    shift
+batch() {
+    local kind=$1 script=$2 part=$3 i=0 dir p
+    shift 3
+    dir="$logs/.$kind-$part"
     rm -rf "$dir" && mkdir -p "$dir"
     for p in "$@"; do
         [ -e "$p" ] || continue
         while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-        (check "$part/mutant/$(basename "$p" .patch)" grading/mutant.sh "$part" "$p") \
+        (check "$part/$kind/$(basename "$p" .patch)" "$script" "$part" "$p") \
             >"$dir/$(printf %04d $i)" &
         i=$((i + 1))
     done
@@ -60,6 +62,10 @@ mutants() {
     pass=$((pass + $(cat "$dir"/* | grep -c '^  PASS ')))
     fail=$((fail + $(cat "$dir"/* | grep -c '^  FAIL ')))
 }
+# Seeded bugs in the reference that named tests must catch (grading/mutant.sh).
+mutants() { batch mutant grading/mutant.sh "$@"; }
+# Hostile submissions on the skeleton that `make grade` must score at most 5 (grading/attack.sh).
+attacks() { batch attack grading/attack.sh "$@"; }
 
 grade() { # grade SOL EXPECT LAB
     "$BUILD/grading/vlab-grade" --build "$BUILD/$1" --sol "$1" --out "$BUILD/test-grade/$1" \
@@ -109,6 +115,12 @@ for lab in "${labs[@]}"; do
             mutants "$lab" grading/mutants/"$lab"/*.patch
         else
             echo "  FAIL  $lab has no mutants in grading/mutants/$lab"
+            fail=$((fail + 1))
+        fi
+        if compgen -G "grading/attacks/$lab/*.patch" >/dev/null; then
+            attacks "$lab" grading/attacks/"$lab"/*.patch
+        else
+            echo "  FAIL  $lab has no attacks in grading/attacks/$lab"
             fail=$((fail + 1))
         fi
     else

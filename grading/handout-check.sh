@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 tree=${BUILD:-build}/handout-check
 rm -rf "$tree"
 grading/handout.sh "$tree"
-for leak in reference grading/mutants .ci; do
+for leak in reference grading/mutants grading/attacks .ci; do
     if [ -e "$tree/$leak" ]; then echo "handout leaks $leak" >&2; exit 1; fi
 done
 if find "$tree/harness" -path '*/tests/hidden/*' | grep -q .; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make handout DEST=dir`: the student tree. Everything tracked except the instructor's
-# material: reference/ solutions, mutants, hidden tests and their rubric lines, the project's
+# material: reference/ solutions, mutants, attacks, hidden tests and their rubric lines, the project's
 # own CI. The classroom workflow template becomes the tree's active workflow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
 else
     files=$(find . -path ./build -prune -o -type f -print | sed 's|^\./||')
 fi
-instructor_only='^(reference/|grading/mutants/|harness/[^/]+/tests/hidden/|\.ci/|\.github/|docs/instructor-guide\.md$)'
+instructor_only='^(reference/|grading/mutants/|grading/attacks/|harness/[^/]+/tests/hidden/|\.ci/|\.github/|docs/instructor-guide\.md$)'
 mkdir -p "$dest"
 echo "$files" | grep -Ev "$instructor_only" | while IFS= read -r f; do
     [ -f "$f" ] || continue
