@@ -282,7 +282,12 @@ grade: core grader check-sol
 	    rm -f $(SOLOUT)/$$l/test-$$l; \
 	  fi; \
 	done
-	$(Q)$(GRADER) --build $(SOLOUT) --sol $(notdir $(SOL)) --out $(GRADE_OUT) $(GRADE_FLAGS) $(LABS)
+	$(Q)commit=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo "no git"); \
+	if [ -n "$$(git status --porcelain -- $(foreach l,$(LABS),$(SOL)/$(l)) 2>/dev/null)" ]; then \
+	  commit="$$commit + uncommitted changes"; fi; \
+	sources=$$(cat $(foreach l,$(LABS),$(SOL)/$(l)/*.c) 2>/dev/null | sha256sum | cut -c1-16); \
+	$(GRADER) --build $(SOLOUT) --sol $(notdir $(SOL)) --out $(GRADE_OUT) \
+	  --commit "$$commit; $(LABS) sources sha256 $$sources" $(GRADE_FLAGS) $(LABS)
 
 # The project's own checks; grading/check.sh prints one line per check and a closing count.
 test: deps

@@ -382,7 +382,8 @@ static void do_full_run(const char *dir) {
     run_grader_locked(&r, env,
                       (const char *const[]){"--build", selftest_build(), "--rubric",
                                             selftest_rubric(), "--out", out, "--sol", "selftest",
-                                            HOSTILE_LABS, "good", "clean", "flaky", NULL});
+                                            "--commit", "selftest-commit <&>", HOSTILE_LABS, "good",
+                                            "clean", "flaky", NULL});
 
     /* the daemon's pid, then EOF only if no writer is left */
     char spybuf[256] = "";
@@ -644,6 +645,16 @@ Test(grader, results_json_schema) {
     cr_expect(strstr(str_field(r, "output"), "selftest") != NULL);
     cr_expect_str_eq(str_field(r, "visibility"), "visible");
     cr_expect_str_eq(str_field(r, "stdout_visibility"), "visible");
+    cJSON *extra = cJSON_GetObjectItemCaseSensitive(r, "extra_data");
+    cr_assert(cJSON_IsObject(extra), "results.json has no extra_data (when and what was graded)");
+    const char *at = str_field(extra, "graded_at");
+    int y, mo, d, h, mi, sec;
+    cr_expect(sscanf(at, "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &sec) == 6 && y >= 2026,
+              "graded_at '%s' is not an ISO 8601 UTC time", at);
+    cr_expect_str_eq(str_field(extra, "commit"), "selftest-commit <&>");
+    cr_expect_str_eq(str_field(extra, "solution"), "selftest");
+    cr_expect(f->html && strstr(f->html, "selftest-commit &lt;&amp;&gt;"), "report.html");
+    cr_expect(f->summary && strstr(f->summary, "Graded "), "summary.md says not when it graded");
     cJSON *tests = cJSON_GetObjectItemCaseSensitive(r, "tests");
     cr_assert(cJSON_IsArray(tests), "'tests' is not an array");
 
@@ -863,6 +874,55 @@ Test(grader, stale_criterion_sockets_do_not_crash_tests) {
     cr_expect(strstr(r.out, "CRASH") == NULL && strstr(r.out, "Address already in use") == NULL,
               "a stale /tmp/criterion_<pid>.sock crashed a test:\n%s", r.out);
     cr_expect(strstr(r.out, "score: 5.5/8.25\n") != NULL, "stdout:\n%s", r.out);
+    free(out);
+    free(rd);
+}
+
+/* A grader killed half way leaves no report of an earlier run that looks current. */
+Test(grader, killed_run_leaves_no_old_reports) {
+    char *rd = new_tmp_dir();
+    char *out = xasprintf("%s/out", rd);
+    cr_assert(mkdir(out, 0755) == 0);
+    const char *names[] = {"results.json", "junit.xml", "summary.md", "report.html",
+                           "classroom.json"};
+    for (size_t i = 0; i < 5; i++) {
+        char *p = xasprintf("%s/%s", out, names[i]);
+        spit(p, "{\"score\": 100, \"from\": \"an earlier run\"}\n");
+        free(p);
+    }
+    int lk = lock_runs();
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        unsetenv("BXFI_MAP");
+        setenv("VLAB_GRADE_UID", test_uid_text(), 1);
+        execl(grader_bin(), grader_bin(), "--build", selftest_build(), "--rubric",
+              selftest_rubric(), "--out", out, "--quiet", "hang", (char *)NULL);
+        _exit(127);
+    }
+    usleep(1500 * 1000); /* well into the first hanging test */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    /* a SIGKILLed grader cannot sweep: what its test left running goes now, or the next grader
+     * would refuse the uid */
+    for (int round = 0; round < 100 && geteuid() == 0 && count_uid_processes(test_uid()); round++) {
+        pid_t k = fork();
+        if (k == 0) {
+            if (setgid(test_uid()) == 0 && setuid(test_uid()) == 0) kill(-1, SIGKILL);
+            _exit(0);
+        }
+        waitpid(k, NULL, 0);
+        usleep(20000);
+    }
+    sweep_children();
+    unlock_runs(lk);
+    for (size_t i = 0; i < 5; i++) {
+        char *p = xasprintf("%s/%s", out, names[i]);
+        cr_expect(access(p, F_OK) != 0, "%s of an earlier run is still there after a killed run",
+                  p);
+        free(p);
+    }
     free(out);
     free(rd);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "grade.h"
@@ -31,7 +32,7 @@
 enum expect { EXPECT_NONE, EXPECT_FULL, EXPECT_ZERO };
 
 struct options {
-    const char *build, *rubric, *out, *sol, *kills, *only;
+    const char *build, *rubric, *out, *sol, *kills, *only, *commit;
     enum expect expect;
     bool quiet;
     char **labs;
@@ -41,6 +42,7 @@ struct options {
 static void usage(FILE *f) {
     fputs("usage: vlab-grade --build DIR [--rubric DIR] [--out DIR] [--sol NAME]\n"
           "                  [--expect full|zero] [--kills \"TEST ...\"] [--only GLOB] [--quiet]\n"
+          "                  [--commit TEXT]\n"
           "                  [LAB ...]\n"
           "Grades each LAB (default: every rubric in the rubric dir) by running\n"
           "DIR/LAB/test-LAB one test at a time under the limits of grading/rubric/LAB.\n"
@@ -57,6 +59,7 @@ static void usage(FILE *f) {
           "                 space-separated fnmatch patterns; the binary's other tests\n"
           "                 are neither run nor reported\n"
           "  --quiet        print only per-lab totals and the final score\n"
+          "  --commit TEXT  what is graded (a commit, a hash of the files), kept in the reports\n"
           "Exit status: 0 graded, 1 expectation not met, 2 usage or grader error.\n",
           f);
 }
@@ -72,11 +75,17 @@ static int cmp_str(const void *a, const void *b) {
 
 static int parse_args(int argc, char **argv, struct options *o) {
     static const struct option longopts[] = {
-        {"build", required_argument, NULL, 'b'},  {"rubric", required_argument, NULL, 'r'},
-        {"out", required_argument, NULL, 'o'},    {"sol", required_argument, NULL, 's'},
-        {"expect", required_argument, NULL, 'e'}, {"kills", required_argument, NULL, 'k'},
-        {"only", required_argument, NULL, 'O'},   {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"build", required_argument, NULL, 'b'},
+        {"rubric", required_argument, NULL, 'r'},
+        {"out", required_argument, NULL, 'o'},
+        {"sol", required_argument, NULL, 's'},
+        {"expect", required_argument, NULL, 'e'},
+        {"kills", required_argument, NULL, 'k'},
+        {"only", required_argument, NULL, 'O'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"commit", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -90,6 +99,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
         case 'k': o->kills = optarg; break;
         case 'O': o->only = optarg; break;
         case 'q': o->quiet = true; break;
+        case 'c': o->commit = optarg; break;
         case 'e':
             if (strcmp(optarg, "full") == 0)
                 o->expect = EXPECT_FULL;
@@ -232,6 +242,20 @@ static int pick_sandbox(struct sandbox *sb, const char *out_abs) {
     return 0;
 }
 
+/* A grader killed half way must not leave the last run's reports looking current: they go
+ * before anything runs, and come back only when this run completes. */
+static void remove_old_reports(const char *out) {
+    static const char *const names[] = {"results.json", "junit.xml", "summary.md", "report.html",
+                                        "classroom.json"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char *p = xasprintf("%s/%s", out, names[i]);
+        if (unlink(p) && errno != ENOENT)
+            fprintf(stderr, "vlab-grade: warning: cannot remove the old %s: %s\n", p,
+                    strerror(errno));
+        free(p);
+    }
+}
+
 /* What tests must still see under a private /tmp: the grader's run dirs, the project (the
  * grader's cwd), the build tree and whatever VLAB_GRADE_KEEP lists (colon-separated). */
 static char **keep_paths(const char *build, const char *tmp_base) {
@@ -354,7 +378,10 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
     char *out_abs = realpath(out, NULL);
     char *tmp_base = NULL;
     char **keep = NULL;
-    struct grade g = {.sol = o->sol, .labs = xmalloc(o->nlabs * sizeof *g.labs)};
+    struct grade g = {
+        .sol = o->sol, .commit = o->commit, .labs = xmalloc(o->nlabs * sizeof *g.labs)};
+    time_t now = time(NULL);
+    strftime(g.graded_at, sizeof g.graded_at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     int status = 2;
 
     if (!out_abs) {
@@ -362,6 +389,7 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
         goto out;
     }
     if (pick_sandbox(&sb, out_abs)) goto out;
+    remove_old_reports(out);
     if (reaper_init()) {
         fprintf(stderr, "vlab-grade: cannot become a child subreaper: %s\n", strerror(errno));
         goto out;

@@ -77,7 +77,12 @@ int write_report_html(const char *dir, const struct grade *g) {
     fprintf(f, " — %g/%g</h1>\n<p>%zu passed, %zu failed", all.score, all.max_score, all.passed,
             all.failed);
     if (all.skipped) fprintf(f, ", %zu skipped", all.skipped);
-    fprintf(f, " (%.1fs)</p>\n", g->seconds);
+    fprintf(f, " (%.1fs)</p>\n<p>Graded %s", g->seconds, g->graded_at);
+    if (g->commit) {
+        fputs(", ", f);
+        text(f, g->commit);
+    }
+    fputs("</p>\n", f);
     for (size_t i = 0; i < g->nlabs; i++)
         lab_table(f, &g->labs[i]);
     fputs("</body>\n</html>\n", f);

@@ -78,6 +78,12 @@ int write_results_json(const char *dir, const struct grade *g) {
         }
     }
     cJSON_AddItemToObject(root, "tests", tests);
+    /* when and what was graded: a report never passes for a later or an earlier run's */
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "graded_at", g->graded_at);
+    cJSON_AddStringToObject(extra, "solution", g->sol);
+    if (g->commit) cJSON_AddStringToObject(extra, "commit", g->commit);
+    cJSON_AddItemToObject(root, "extra_data", extra);
     return write_json(dir, "results.json", root);
 }
 

@@ -61,6 +61,11 @@ int write_summary_md(const char *dir, const struct grade *g) {
             fputs(" |\n", f);
         }
     }
-    fprintf(f, "\n**Total: %g/%g**\n", all.score, all.max_score);
+    fprintf(f, "\n**Total: %g/%g**\n\nGraded %s", all.score, all.max_score, g->graded_at);
+    if (g->commit) {
+        fputs(", ", f);
+        put_md_cell(f, g->commit);
+    }
+    fputs("\n", f);
     return outfile_commit(&of);
 }
