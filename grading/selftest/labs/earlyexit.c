@@ -4,7 +4,9 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,4 +73,25 @@ Test(earlyexit, child_exit_is_fine) {
     waitpid(pid, &st, 0);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3);
     cr_assert_eq(student(4), 42);
+}
+
+/* what a hostile test could do with the record's file and token if it found them in its
+ * environment or /proc/self/environ: the harness takes both out of there when the test starts */
+Test(earlyexit, forges_the_record) {
+    char *path = getenv("VLAB_DONE"), *tok = getenv("VLAB_DONE_TOKEN");
+    char env[65536] = "";
+    FILE *e = fopen("/proc/self/environ", "r");
+    size_t n = e ? fread(env, 1, sizeof env - 1, e) : 0;
+    if (e) fclose(e);
+    for (size_t i = 0; i < n;) {
+        char *kv = env + i;
+        if (!tok && strncmp(kv, "VLAB_DONE_TOKEN=", 16) == 0 && kv[16]) tok = kv + 16;
+        if (!path && strncmp(kv, "VLAB_DONE=", 10) == 0 && kv[10]) path = kv + 10;
+        i += strlen(kv) + 1;
+    }
+    if (path && tok) {
+        FILE *f = fopen(path, "a");
+        if (f) fprintf(f, "done earlyexit/forges_the_record %s\n", tok), fclose(f);
+    }
+    exit(0);
 }
