@@ -20,15 +20,8 @@ if ! patch -s -p1 -d "$work/src/$lab" <"$patch"; then
     echo "$patch no longer applies to labs/$lab: refresh it" >&2
     exit 2
 fi
-# The harness's objects do not depend on the solution: start from the skeleton build's
-# (check.sh has just made it), so only the attacked files are compiled.
-ref=$build/labs/$lab
-for d in obj/rt obj/tests obj/tools guests; do
-    if [ -d "$ref/$d" ]; then
-        mkdir -p "$work/build/$lab/$(dirname "$d")"
-        cp -pr "$ref/$d" "$work/build/$lab/$d"
-    fi
-done
+. "$(dirname "$0")/lib.sh"
+reuse_harness_build "$build/labs" "$work/build" "$lab"
 policy=on
 if grep -qi '^Policy:[[:space:]]*off' "$patch"; then policy=off; fi
 unchecked_min=$(sed -n 's/^Unchecked-Min:[[:space:]]*//p' "$patch" | head -n 1)

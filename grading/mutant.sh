@@ -76,15 +76,8 @@ if ! patch -s -p1 -d "$work/src/$lab" < "$patch"; then
     echo "$patch no longer applies to reference/$lab: refresh it" >&2
     exit 2
 fi
-# The harness's objects and guests do not depend on the solution: start from the reference
-# build's (check.sh has just made it), so only the patched solution is compiled.
-ref=${BUILD:-build}/reference/$lab
-for d in obj/rt obj/tests obj/tools guests; do
-    if [ -d "$ref/$d" ]; then
-        mkdir -p "$work/build/$lab/$(dirname "$d")"
-        cp -pr "$ref/$d" "$work/build/$lab/$d"
-    fi
-done
+. "$(dirname "$0")/lib.sh"
+reuse_harness_build "${BUILD:-build}/reference" "$work/build" "$lab"
 # "Policy: off" in a patch: the lab's policy check is skipped for it, so the mutant proves the
 # grader's other fences (the completion record) rather than the build's.
 policy=on

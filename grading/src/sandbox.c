@@ -101,7 +101,9 @@ static int enter_private_tmp(const struct sandbox *sb) {
     return privtmp_mount(sb->keep, sb->tmp_size);
 }
 
-int sandbox_probe_private_tmp(const struct sandbox *sb, char *why, size_t whylen) {
+/* Runs try(arg) in a throwaway child (namespaces entered there vanish with it): 0 if it
+ * returned 0, else -1 with the errno it left, in words, in why. */
+static int probe_in_child(int (*try)(const void *), const void *arg, char *why, size_t whylen) {
     int p[2];
     if (pipe2(p, O_CLOEXEC)) return snprintf(why, whylen, "pipe: %s", strerror(errno)), -1;
     pid_t pid = fork();
@@ -112,11 +114,7 @@ int sandbox_probe_private_tmp(const struct sandbox *sb, char *why, size_t whylen
         return -1;
     }
     if (pid == 0) {
-        int err = 0;
-        if (sb->mode == SB_USERNS && enter_readonly_view(sb->protect_dir))
-            err = errno;
-        else if (enter_private_tmp(sb))
-            err = errno;
+        int err = try(arg) ? (errno ? errno : EIO) : 0;
         ssize_t n = write(p[1], &err, sizeof err);
         (void)n;
         _exit(0);
@@ -132,35 +130,28 @@ int sandbox_probe_private_tmp(const struct sandbox *sb, char *why, size_t whylen
     return err ? -1 : 0;
 }
 
-int sandbox_probe_userns(const char *dir, char *why, size_t whylen) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC)) return snprintf(why, whylen, "pipe: %s", strerror(errno)), -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, whylen, "fork: %s", strerror(errno));
-        close(p[0]);
-        close(p[1]);
+static int try_private_tmp(const void *arg) {
+    const struct sandbox *sb = arg;
+    if (sb->mode == SB_USERNS && enter_readonly_view(sb->protect_dir)) return -1;
+    return enter_private_tmp(sb);
+}
+
+int sandbox_probe_private_tmp(const struct sandbox *sb, char *why, size_t whylen) {
+    return probe_in_child(try_private_tmp, sb, why, whylen);
+}
+
+static int try_readonly_view(const void *arg) {
+    const char *dir = arg;
+    if (enter_readonly_view(dir)) return -1;
+    if (access(dir, W_OK) == 0 || errno != EROFS) {
+        errno = EPERM; /* mounted, yet still writable: do not trust it */
         return -1;
     }
-    if (pid == 0) {
-        int err = 0;
-        if (enter_readonly_view(dir))
-            err = errno;
-        else if (access(dir, W_OK) == 0 || errno != EROFS)
-            err = EPERM; /* mounted, yet still writable: do not trust it */
-        ssize_t n = write(p[1], &err, sizeof err);
-        (void)n;
-        _exit(0);
-    }
-    close(p[1]);
-    int err = EIO;
-    ssize_t n = read(p[0], &err, sizeof err);
-    close(p[0]);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    if (n != (ssize_t)sizeof err) err = EIO;
-    if (err) snprintf(why, whylen, "%s", strerror(err));
-    return err ? -1 : 0;
+    return 0;
+}
+
+int sandbox_probe_userns(const char *dir, char *why, size_t whylen) {
+    return probe_in_child(try_readonly_view, dir, why, whylen);
 }
 
 static void reset_signals(void) {

@@ -1,0 +1,14 @@
+# Shell helpers for grading/mutant.sh and grading/attack.sh (sourced, not run).
+
+# reuse_harness_build FROM TO LAB: the harness's objects, tools' objects and guests do not depend
+# on the solution, so a scratch build of LAB in TO starts from FROM's (check.sh has just made
+# it) and compiles only the solution's files.
+reuse_harness_build() {
+    local from=$1 to=$2 lab=$3 d
+    for d in obj/rt obj/tests obj/tools guests; do
+        if [ -d "$from/$lab/$d" ]; then
+            mkdir -p "$to/$lab/$(dirname "$d")"
+            cp -pr "$from/$lab/$d" "$to/$lab/$d"
+        fi
+    done
+}
