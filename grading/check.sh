@@ -93,8 +93,10 @@ if [ "${LABS_ONLY:-0}" != 1 ]; then
     echo "== core and grader"
     check core/unit-tests criterion "$BUILD/core/test-core"
     check grader/self-tests "$BUILD/grading/test-grader"
-    # The project's own tests are killable too: seeded bugs in core and in the grader.
-    for part in core grader; do
+    check grader/policy-tests grading/policy-test.sh
+    # The project's own tests are killable too: seeded bugs in core, the grader and the
+    # policy checker.
+    for part in core grader policy; do
         mutants $part grading/mutants/$part/*.patch
     done
 fi

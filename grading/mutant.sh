@@ -3,7 +3,8 @@
 # test binary against the copy and grades it with --kills on the tests the patch names.
 #   grading/mutant.sh LAB grading/mutants/LAB/NAME.patch
 # LAB "core" patches core/ and checks the named core unit tests fail; LAB "grader" patches
-# grading/src and checks the named grader self-tests fail.
+# grading/src and checks the named grader self-tests fail; LAB "policy" patches
+# grading/policy.sh and checks the named cases of grading/policy-test.sh fail.
 set -euo pipefail
 lab=$1 patch=$2
 name=$(basename "$patch" .patch)
@@ -40,6 +41,31 @@ if [ "$lab" = grader ]; then
             status=1
         else
             echo "grader/$t fails: killed"
+        fi
+    done
+    exit $status
+fi
+
+if [ "$lab" = policy ]; then
+    # The policy checker's tests run against a patched copy of grading/policy.sh; each named
+    # case of grading/policy-test.sh must fail.
+    cp grading/policy.sh "$work/src/policy.sh"
+    if ! patch -s -p1 -d "$work/src" < "$patch"; then
+        echo "$patch no longer applies to grading/policy.sh: refresh it" >&2
+        exit 2
+    fi
+    status=0
+    for t in $kills; do
+        if POLICY_SH="$work/src/policy.sh" BUILD="$work/build" grading/policy-test.sh "$t" \
+            >"$work/$t.log" 2>&1; then
+            if grep -q "  PASS  $t\$" "$work/$t.log"; then
+                echo "policy/$t passed: the mutant '$name' survives it"
+            else
+                echo "policy/$t: no such case"
+            fi
+            status=1
+        else
+            echo "policy/$t fails: killed"
         fi
     done
     exit $status

@@ -22,7 +22,7 @@ if [ "${1:-}" = --instrumented ]; then
 fi
 lab=$1 srcdir=$2
 shift 2
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=${VLAB_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 base=$here/harness/lib/policy.base
 own=$here/harness/$lab/policy
 for f in "$base" "$own"; do
@@ -119,7 +119,7 @@ for obj in "$@"; do
         done < <(objdump -d --no-show-raw-insn "$obj" | awk '
             /^[0-9a-f]+ <.*>:$/ { fn = $2; gsub(/[<>:]/, "", fn) }
             /^ *[0-9a-f]+:\t/ {
-                split($0, a, "\t"); ins = a[2]; sub(/ +$/, "", ins)
+                split($0, a, "\t"); ins = a[2]; sub(/ +$/, "", ins); gsub(/ +/, " ", ins)
                 if (ins ~ /^(syscall|sysenter)$/ || ins ~ /^int +\$0x80$/) {
                     print fn, ins
                 }
