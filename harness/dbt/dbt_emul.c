@@ -33,9 +33,11 @@ static bool guest_rw(struct dbt_vm *vm, uint32_t addr, void *buf, uint32_t len, 
                     write ? "writes" : "reads", len, addr);
         return false;
     }
-    if (write)
+    if (write) {
+        /* int's pushes, sgdt, smsw to memory: a write to translated code is one whoever makes it */
+        if (dbt_vm_guest_write(vm, addr, len) != VLAB_OK) return false;
         memcpy(vm->ram + addr, buf, len);
-    else
+    } else
         memcpy(buf, vm->ram + addr, len);
     return true;
 }

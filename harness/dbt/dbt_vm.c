@@ -384,32 +384,57 @@ void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, ui
     dbt_check_ccf(vm, ccf, ccf_len);
 }
 
-/* A write to a watched page: the student invalidates, then the write goes ahead. */
-static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
-                            void *data) {
-    (void)type;
-    (void)value;
-    struct dbt_vm *vm = data;
-    uint32_t first = (uint32_t)addr & ~(DBT_PAGE - 1);
-    uint32_t last = (uint32_t)(addr + (uint64_t)size - 1) & ~(DBT_PAGE - 1);
-    for (uint32_t page = first;; page += DBT_PAGE) {
-        if (page >= DBT_RAM_SIZE || !vm->watched[page / DBT_PAGE]) {
-            dbt_vm_fail(vm, VLAB_EINVAL, "write of %d bytes to %#llx: not guest RAM", size,
-                        (unsigned long long)addr);
-            return false;
-        }
+/* The guest (or the VMM on its behalf) writes [addr, addr + len): for each watched page in
+ * it, the student invalidates, and the page is unwatched. */
+int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, uint32_t len) {
+    if (!vm->translated || !len || addr >= DBT_RAM_SIZE || len > DBT_RAM_SIZE - addr)
+        return VLAB_OK;
+    uint32_t first = addr & ~(DBT_PAGE - 1), last = (addr + len - 1) & ~(DBT_PAGE - 1);
+    for (uint32_t page = first; page <= last; page += DBT_PAGE) {
+        if (!vm->watched[page / DBT_PAGE]) continue;
         vm->st.invalidations++;
         int rc = dbt_invalidate(vm->t, page);
         if (rc != VLAB_OK) {
             dbt_vm_fail(vm, rc, "dbt_invalidate(%#x) returned %d (%s)", page, rc,
                         vlab_strerror(rc));
-            return false;
+            return rc;
         }
         vm->watched[page / DBT_PAGE] = false;
         memset(vm->xlated + page, 0, DBT_PAGE);
-        uc_mem_protect(uc, page, DBT_PAGE, UC_PROT_READ | UC_PROT_WRITE);
-        if (page == last) break;
+        uc_mem_protect(vm->uc, page, DBT_PAGE, UC_PROT_READ | UC_PROT_WRITE);
     }
+    return VLAB_OK;
+}
+
+/* A store to a watched page. The harness makes the store itself: Unicorn 2.0.1's store_helper
+ * read the page's TLB entry before calling this hook, and when that entry was filled while the
+ * page was read-only (any earlier load from the page, e.g. the load half of `incl`), it carries
+ * TLB_DISCARD_WRITE and the store is silently dropped even though the hook made the page
+ * writable (unicorn-engine/unicorn#2368). Writing the bytes here is right whether or not
+ * Unicorn's own store then lands too: it stores the same bytes. A store straddling into an
+ * unwatched page reaches this hook whole, or byte by byte for the watched half. */
+static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                            void *data) {
+    (void)uc;
+    (void)type;
+    struct dbt_vm *vm = data;
+    if (addr >= DBT_RAM_SIZE || size < 1 || size > 8 || (uint64_t)size > DBT_RAM_SIZE - addr) {
+        dbt_vm_fail(vm, VLAB_EINVAL, "write of %d bytes to %#llx: not guest RAM", size,
+                    (unsigned long long)addr);
+        return false;
+    }
+    uint32_t a = (uint32_t)addr, first = a & ~(DBT_PAGE - 1);
+    uint32_t last = (a + (uint32_t)size - 1) & ~(DBT_PAGE - 1);
+    if (!vm->watched[first / DBT_PAGE] && !vm->watched[last / DBT_PAGE]) {
+        dbt_vm_fail(vm, VLAB_EINVAL,
+                    "write of %d bytes to %#x: a read-only page the harness "
+                    "does not watch",
+                    size, a);
+        return false;
+    }
+    if (dbt_vm_guest_write(vm, a, (uint32_t)size) != VLAB_OK) return false;
+    uint64_t v = (uint64_t)value;
+    memcpy(vm->ram + a, &v, (size_t)size); /* little-endian host, like the guest */
     return true;
 }
 

@@ -26,3 +26,30 @@ Test(dbt, smc_patch_and_jit, .timeout = DBT_TIMEOUT) {
 Test(dbt, smc_small_tc, .timeout = DBT_TIMEOUT) {
     smc_pair(1024);
 }
+
+/* Issue 13: data words, buffers and stacks on the pages blocks run from. The store that meets
+ * the write-protected page must land, whatever instruction makes it. */
+static void code_data_pair(uint32_t tc_size) {
+    struct dbt_vm_config cfg = {.guest = "codedata", .tc_size = tc_size};
+    struct dbt_pair p;
+    p.oracle = dbt_t_oracle(&cfg);
+    p.dbt = dbt_t_translated(&cfg, SEC_SMC);
+    cr_assert_eq(dbt_t_word(p.dbt, 0x2800), 50,
+                 "expected 50 increments of the data word at 0x2800 on the code page 0x2000 "
+                 "(oracle: %u), the translated run has %u: a store to a watched page was lost %s",
+                 dbt_t_word(p.oracle, 0x2800), dbt_t_word(p.dbt, 0x2800), SEC_SMC);
+    char buf[2048];
+    const char *diff = dbt_vm_compare(p.oracle, p.dbt, buf, sizeof buf);
+    cr_assert_null(diff,
+                   "expected the translated run of guest codedata (TC %u bytes) to look exactly "
+                   "like the oracle's, but %s %s",
+                   tc_size ? tc_size : DBT_TC_MAX, diff, SEC_SMC);
+    cr_assert_gt(p.dbt->st.invalidations, 0,
+                 "expected the stores to code pages to call dbt_invalidate %s", SEC_SMC);
+    dbt_t_close(&p);
+}
+
+Test(dbt, smc_code_data_page, .timeout = DBT_TIMEOUT) {
+    code_data_pair(0);
+    code_data_pair(1024);
+}
