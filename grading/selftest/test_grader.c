@@ -31,10 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RUN_TIMEOUT 60.0 /* seconds: the full hostile run takes well under 30 */
-#define HOSTILE_LABS                                                                               \
-    "segv", "hang", "forkbomb", "memhog", "limits", "writer", "escape", "nolist", "earlyexit",     \
-        "litter"
+#define RUN_TIMEOUT  60.0 /* seconds: the full hostile run takes well under 30 */
+#define HOSTILE_LABS "segv", "hang", "forkbomb", "memhog", "limits", "writer", "escape", "nolist"
 
 static const char *env_or(const char *name, const char *fallback) {
     const char *v = getenv(name);
@@ -252,7 +250,6 @@ struct full {
     int spy_eof;  /* 1: every writer of the FIFO is gone */
     int escaped;  /* processes re-parented to us after the grader exited */
     int uid_left; /* processes of the test uid still running (root only), -1 when not root */
-    int litter;   /* things the litter lab left in the machine's shared places */
 };
 
 static int count_uid_processes(uid_t uid) {
@@ -375,9 +372,7 @@ static void do_full_run(const char *dir) {
     cr_assert(mkdir(flaky, 0777) == 0 && chmod(flaky, 01777) == 0, "mkdir %s: %s", flaky,
               strerror(errno));
     char *env_flaky = xasprintf("FLAKY_STATE=%s", flaky);
-    char *env_litter = litter_env();
-    const char *env[] = {env_out, env_spy, env_flaky, env_litter, NULL};
-    plant_marker();
+    const char *env[] = {env_out, env_spy, env_flaky, NULL};
     struct grader_run r;
     run_grader_locked(&r, env,
                       (const char *const[]){"--build", selftest_build(), "--rubric",
@@ -402,8 +397,6 @@ static void do_full_run(const char *dir) {
     close(spyfd);
     int escaped = sweep_children();
     int uid_left = geteuid() == 0 ? count_uid_processes(test_uid()) : -1;
-    int litter = count_litter();
-    free(env_litter);
 
     char *p = xasprintf("%s/stdout", dir);
     spit(p, r.out);
@@ -411,8 +404,8 @@ static void do_full_run(const char *dir) {
     p = xasprintf("%s/stderr", dir);
     spit(p, r.err);
     free(p);
-    char *facts = xasprintf("%d %d %f %d %d %d %d\n%s", r.exit_code, (int)r.timed_out, r.seconds,
-                            eof, escaped, uid_left, litter, spybuf);
+    char *facts = xasprintf("%d %d %f %d %d %d\n%s", r.exit_code, (int)r.timed_out, r.seconds, eof,
+                            escaped, uid_left, spybuf);
     p = xasprintf("%s/facts", dir);
     spit(p, facts);
     free(p);
@@ -440,9 +433,9 @@ static const struct full *full_run(void) {
     char *facts = slurp(facts_path);
     cr_assert_not_null(facts, "the full run left no facts in %s", facts_path);
     int timed_out = 0, n = 0;
-    cr_assert_eq(sscanf(facts, "%d %d %lf %d %d %d %d\n%n", &f.run.exit_code, &timed_out,
-                        &f.run.seconds, &f.spy_eof, &f.escaped, &f.uid_left, &f.litter, &n),
-                 7, "bad facts file %s", facts_path);
+    cr_assert_eq(sscanf(facts, "%d %d %lf %d %d %d\n%n", &f.run.exit_code, &timed_out,
+                        &f.run.seconds, &f.spy_eof, &f.escaped, &f.uid_left, &n),
+                 6, "bad facts file %s", facts_path);
     f.run.timed_out = timed_out;
     f.spy = strdup(facts + n);
     free(facts);
@@ -679,12 +672,12 @@ Test(grader, results_json_schema) {
         sum_max += m;
         count++;
     }
-    cr_expect_eq(count, 4 + 4 + 1 + 2 + 3 + 6 + 1 + 2 + 9 + 4 + 5 + 3 + 1,
-                 "unexpected number of tests: %d", count);
+    cr_expect_eq(count, 4 + 4 + 1 + 2 + 3 + 6 + 1 + 2 + 5 + 3 + 1, "unexpected number of tests: %d",
+                 count);
     cr_expect(fabs(sum - score) < 1e-9, "score %g is not the sum of the tests' %g", score, sum);
     cr_expect(fabs(sum_max - max) < 1e-9, "max_score %g is not the sum %g", max, sum_max);
-    /* segv 1 + limits 1 + escape 1 + writer 1 + earlyexit 1 + litter 4 + good 3.5 + clean 2 */
-    cr_expect(fabs(score - 15.5) < 1e-9, "expected a total of 15.5, got %g", score);
+    /* segv 1 + limits 1 + escape 1 + writer 1 + good 3.5 + clean 2 */
+    cr_expect(fabs(score - 10.5) < 1e-9, "expected a total of 10.5, got %g", score);
 }
 
 /* Minimal well-formedness check: a single root, balanced tags, quoted attributes, only known
@@ -772,8 +765,8 @@ Test(grader, junit_is_well_formed) {
     cr_assert_not_null(f->junit, "junit.xml was not written");
     const char *problem = xml_problem(f->junit);
     cr_assert_null(problem, "junit.xml is malformed: %s", problem);
-    cr_expect_eq(count_of(f->junit, "<testsuite "), 13);
-    cr_expect_eq(count_of(f->junit, "<testcase "), 45);
+    cr_expect_eq(count_of(f->junit, "<testsuite "), 11);
+    cr_expect_eq(count_of(f->junit, "<testcase "), 32);
     /* FAIL: writer 5 + good 1 + memhog (0..2); CRASH/TIMEOUT as errors; 2 skips */
     cr_expect_eq(count_of(f->junit, "<skipped "), 2);
     cr_expect(strstr(f->junit, "<testsuite name=\"good\" tests=\"5\" failures=\"1\" errors=\"0\" "
@@ -791,7 +784,7 @@ Test(grader, other_reports_exist) {
     const struct full *f = full_run();
     cr_assert_not_null(f->summary, "summary.md was not written");
     cr_expect(strstr(f->summary, "| Status | Test | Points | Time |") != NULL);
-    cr_expect(strstr(f->summary, "**Total: 15.5/45.25**") != NULL, "summary.md total:\n%s",
+    cr_expect(strstr(f->summary, "**Total: 10.5/32.25**") != NULL, "summary.md total:\n%s",
               f->summary);
     cr_assert_not_null(f->html, "report.html was not written");
     cr_expect(strncmp(f->html, "<!DOCTYPE html>", 15) == 0);
@@ -811,7 +804,7 @@ Test(grader, classroom_json_matches_the_grade) {
     cr_assert_not_null(c, "classroom.json does not parse:\n%s", text);
     cr_expect_eq(num_field(c, "version"), 1);
     cr_expect_str_eq(str_field(c, "status"), "fail", "the hostile run has failures");
-    cr_expect(fabs(num_field(c, "max_score") - 45.25) < 1e-9, "max_score %g, expected 45.25",
+    cr_expect(fabs(num_field(c, "max_score") - 32.25) < 1e-9, "max_score %g, expected 32.25",
               num_field(c, "max_score"));
     double sum = 0;
     int n = 0, errors = 0;
@@ -826,8 +819,8 @@ Test(grader, classroom_json_matches_the_grade) {
             cr_expect_str_eq(st, "error", "a crash is an error for Classroom");
         errors += strcmp(st, "error") == 0;
     }
-    cr_expect_eq(n, 45, "classroom.json lists %d tests, the grade has 45", n);
-    cr_expect(fabs(sum - 15.5) < 1e-9, "the tests' scores add up to %g, the grade is 15.5", sum);
+    cr_expect_eq(n, 32, "classroom.json lists %d tests, the grade has 32", n);
+    cr_expect(fabs(sum - 10.5) < 1e-9, "the tests' scores add up to %g, the grade is 10.5", sum);
     cr_expect(errors > 0, "no crash or timeout was reported as an error");
     cJSON_Delete(c);
     free(text);
@@ -935,8 +928,25 @@ Test(grader, killed_run_leaves_no_old_reports) {
 
 /* Every way student code can end the test's process early: none may pass, and the message says
  * how the test ended. A child that exits on its own is no reason to fail. */
+/* One lab graded on its own (env: extra "K=V" strings, may be NULL); the results are read like
+ * the full run's. */
+static const struct full *lab_run(const char *lab, const char *const *env) {
+    struct full *f = calloc(1, sizeof *f);
+    cr_assert_not_null(f);
+    f->dir = new_tmp_dir();
+    f->out_dir = xasprintf("%s/out", f->dir);
+    GRADER(&f->run, env, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out",
+           f->out_dir, lab);
+    char *p = xasprintf("%s/results.json", f->out_dir);
+    char *json = slurp(p);
+    f->results = json ? cJSON_Parse(json) : NULL;
+    free(json);
+    free(p);
+    return f;
+}
+
 Test(grader, early_exits_never_pass) {
-    const struct full *f = full_run();
+    const struct full *f = lab_run("earlyexit", NULL);
     const char *early = "the test ended before its last check";
     expect_test(f, "earlyexit/calls_exit", "FAIL", 0, "called exit(0)");
     expect_test(f, "earlyexit/calls_underscore_exit", "FAIL", 0, early);
@@ -954,12 +964,17 @@ Test(grader, early_exits_never_pass) {
  * queues, a 5,000-deep tree in TMPDIR: nothing outlives the run; and the run had a /tmp of its
  * own and a cap on open files. */
 Test(grader, litter_is_gone) {
-    const struct full *f = full_run();
+    char *env_litter = litter_env();
+    const char *env[] = {env_litter, NULL};
+    plant_marker();
+    const struct full *f = lab_run("litter", env);
+    int litter = count_litter();
+    free(env_litter);
     expect_test(f, "litter/files_and_ipc", "PASS", 1, NULL);
     expect_test(f, "litter/deep_tree", "PASS", 1, NULL);
     expect_test(f, "litter/tmp_is_private", "PASS", 1, NULL);
     expect_test(f, "litter/open_files_are_limited", "PASS", 1, NULL);
-    cr_expect_eq(f->litter, 0, "%d things the litter lab made outlived the grader", f->litter);
+    cr_expect_eq(litter, 0, "%d things the litter lab made outlived the grader", litter);
     cr_expect(f->run.err && !strstr(f->run.err, "could not remove"), "stderr:\n%s", f->run.err);
 }
 
@@ -1092,9 +1107,9 @@ Test(grader, closing_lines) {
     prev = last - 1;
     while (prev > out && prev[-1] != '\n')
         prev--;
-    cr_expect(strncmp(prev, "score: 15.5/45.25\n", 18) == 0, "next-to-last line: %.*s",
+    cr_expect(strncmp(prev, "score: 10.5/32.25\n", 18) == 0, "next-to-last line: %.*s",
               (int)(last - prev), prev);
-    cr_expect_str_eq(last, "15 passed, 28 failed, 2 skipped\n");
+    cr_expect_str_eq(last, "10 passed, 20 failed, 2 skipped\n");
 }
 
 /* ---- command line, rubric errors, expectations -------------------------------------------- */
