@@ -46,9 +46,13 @@ uint32_t dbt_guest_eflags(struct dbt_vm *vm) {
 void dbt_set_guest_eflags(struct dbt_vm *vm, uint32_t image) {
     vm->vp->vif = image & DBT_EFLAGS_IF;
     vm->vp->viopl = image & DBT_EFLAGS_IOPL;
-    /* The real IF and IOPL keep their sentinel 0; only the guest's other flags are real. */
-    uint32_t real = (image & 0x00244dd5u) | 0x2u; /* CF PF AF ZF SF TF DF OF NT AC ID */
-    real &= ~0x100u;                              /* no single-stepping the VMM */
+    /* The real IF and IOPL keep their sentinel 0; only the guest's other flags are real. What
+     * the virtual CPU does with the bits it does not model (handout §3.2): NT, AC and ID are
+     * kept as plain bits (they change nothing else here: iret is emulated as a same-privilege
+     * return, AC checks only at CPL 3, ID only says CPUID exists); TF is dropped (no
+     * single-step debugging: it would trap the VMM's own code), and so are RF and VM (no debug
+     * faults to resume from, no virtual-8086 mode). */
+    uint32_t real = (image & 0x00244cd5u) | 0x2u; /* CF PF AF ZF SF DF OF NT AC ID */
     dbt_set_reg(vm, UC_X86_REG_EFLAGS, real);
 }
 
@@ -446,9 +450,10 @@ static void check_sentinels(struct dbt_vm *vm, uint32_t pc) {
     uc_x86_mmr gdtr = {0}, idtr = {0};
     uc_reg_read(vm->uc, UC_X86_REG_GDTR, &gdtr);
     uc_reg_read(vm->uc, UC_X86_REG_IDTR, &idtr);
-    if (fl & (DBT_EFLAGS_IF | DBT_EFLAGS_IOPL))
+    if (fl & (DBT_EFLAGS_IF | DBT_EFLAGS_IOPL | 0x100u /* TF */))
         snprintf(vm->native, sizeof vm->native,
-                 "the real EFLAGS became %#x (IF/IOPL changed natively) by guest pc %#x", fl, pc);
+                 "the real EFLAGS became %#x (IF/IOPL/TF changed natively) by guest pc %#x", fl,
+                 pc);
     else if (cr3 != DBT_SENTINEL_CR3)
         snprintf(vm->native, sizeof vm->native,
                  "the real CR3 became %#x (mov to CR3 ran natively) by guest pc %#x", cr3, pc);
@@ -527,10 +532,14 @@ static void dispatch_loop(struct dbt_vm *vm) {
             return;
         }
         if (e != UC_ERR_OK) {
+            uint32_t fl = dbt_reg(vm, UC_X86_REG_EFLAGS);
             dbt_vm_fail(vm, VLAB_EINVAL,
                         "Unicorn stopped at %#x%s after entering the CCF of "
-                        "guest pc %#x: %s",
-                        eip, in_tc(vm, eip) ? " (in the TC)" : "", pc, uc_strerror(e));
+                        "guest pc %#x: %s%s",
+                        eip, in_tc(vm, eip) ? " (in the TC)" : "", pc, uc_strerror(e),
+                        fl & 0x100u ? "; the real TF is set: a native popf loaded the guest's "
+                                      "TF and the real CPU single-stepped the CCF"
+                                    : "");
             return;
         }
         check_sentinels(vm, pc);

@@ -265,6 +265,10 @@ static void em_pushfd(struct emit *e) {
     em_mov_r_m(e, EAX, VP(save[0]));
 }
 
+/* The virtual CPU drops TF (§3.2): a real TF would single-step the CCF itself. NT, AC and ID
+ * may load for real (the virtual CPU keeps them as plain bits); popf never sets RF or VM. */
+#define EFLAGS_TF 0x100u
+
 static void em_popfd(struct emit *e) {
     static const uint8_t mov_eax_esp[] = {0x8b, 0x04, 0x24}, mov_esp_eax[] = {0x89, 0x04, 0x24},
                          mov_espm4_eax[] = {0x89, 0x44, 0x24, 0xfc};
@@ -277,10 +281,10 @@ static void em_popfd(struct emit *e) {
     em_u8(e, 0x25), em_u32(e, DBT_EFLAGS_IOPL);
     em_mov_m_r(e, VP(viopl), EAX);
     em_mov_r_m(e, EAX, VP(save[2]));
-    em_u8(e, 0x25), em_u32(e, ~(DBT_EFLAGS_IF | DBT_EFLAGS_IOPL));
+    em_u8(e, 0x25), em_u32(e, ~(DBT_EFLAGS_IF | DBT_EFLAGS_IOPL | EFLAGS_TF));
     em_bytes(e, mov_esp_eax, 3);
     em_mov_r_m(e, EAX, VP(save[0]));
-    em_u8(e, 0x9d); /* popfd of the sanitized image: the real IF and IOPL stay 0 */
+    em_u8(e, 0x9d); /* popfd of the sanitized image: the real IF, IOPL and TF stay 0 */
     /* Put the guest's own image back in the slot it popped from: the guest may look. */
     em_mov_m_r(e, VP(save[0]), EAX);
     em_mov_r_m(e, EAX, VP(save[2]));

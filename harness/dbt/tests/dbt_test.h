@@ -17,6 +17,7 @@
 #define SEC_TRANSLATE "(handout §2 Translating a block)"
 #define SEC_SENSITIVE "(handout §3 Sensitive instructions)"
 #define SEC_IRQ       "(handout §3.3 Virtual interrupts)"
+#define SEC_FLAGS     "(handout §3.2 Inline sequences on the virtual EFLAGS)"
 #define SEC_EXITS     "(handout §4 Exits and control transfers)"
 #define SEC_TRANSP    "(handout §5 Transparency)"
 #define SEC_CACHE     "(handout §6 The translation cache)"
@@ -81,7 +82,8 @@ static inline uint32_t dbt_t_word(const struct dbt_vm *vm, uint32_t addr) {
 
 /* The guests every check runs over. */
 #define DBT_T_GUESTS                                                                               \
-    "compute", "timer", "pushf", "uart", "sysregs", "recursion", "indirect", "smc", "syscall"
+    "compute", "timer", "pushf", "uart", "sysregs", "recursion", "indirect", "smc", "syscall",     \
+        "codedata", "flags"
 #define DBT_T_UART_INPUT "translate me, please"
 
 #endif

@@ -89,3 +89,25 @@ Test(dbt, sensitive_never_native, .timeout = DBT_TIMEOUT) {
         dbt_vm_close(d);
     }
 }
+
+/* Issue 13: popf and iret of images with EFLAGS bits the virtual CPU does not model. */
+Test(dbt, sensitive_unmodelled_flags, .timeout = DBT_TIMEOUT) {
+    struct dbt_vm_config cfg = {.guest = "flags"};
+    struct dbt_pair p;
+    dbt_t_pair(&p, &cfg, SEC_FLAGS);
+    static const char *const what[] = {"TF", "NT", "AC", "RF", "VM", "ID", "all of them"};
+    for (uint32_t i = 0; i < 14; i++) {
+        uint32_t o = dbt_t_word(p.oracle, 0x8000 + 4 * i), d = dbt_t_word(p.dbt, 0x8000 + 4 * i);
+        cr_assert_eq(d, o,
+                     "expected pushf after %s of an image with %s set to show %#x as on the "
+                     "oracle, the translated guest saw %#x %s",
+                     i < 7 ? "popf" : "iret", what[i % 7], o, d, SEC_FLAGS);
+    }
+    /* all of them at once: NT, AC and ID kept, TF, RF and VM dropped */
+    uint32_t all = dbt_t_word(p.dbt, 0x8000 + 4 * 6) & 0x274100u;
+    cr_assert_eq(all, 0x244000u,
+                 "expected pushf after popf of TF|NT|AC|RF|VM|ID to show NT, AC and ID only "
+                 "(%#x of those bits), the translated guest saw %#x %s",
+                 0x244000u, all, SEC_FLAGS);
+    dbt_t_close(&p);
+}
