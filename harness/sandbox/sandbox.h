@@ -97,6 +97,8 @@ struct sb_result {
     int status;          /* the exit code (0..255) */
     int signal;          /* else the signal that ended it */
     bool timed_out;      /* the timeout killed it */
+    int interrupted;     /* SIGINT, SIGTERM or SIGHUP reached the caller during sb_run: the
+                            container was killed and cleaned up, and the signal consumed (§6.3) */
     struct sb_usage use; /* §4.3: read from its group before the group went away */
     double wall;         /* seconds from clone to the last wait */
 };
@@ -105,7 +107,9 @@ struct sb_result {
  * and cgroup namespaces (+ user with cfg->userns); an overlay root over cfg->rootfs; a group
  * named "vlab-sb-<caller pid>-<n>" with cfg->limits; reduced capabilities, no_new_privs, a
  * seccomp filter, rlimits, only fds 0-2. Whatever happens, every group, mount, process and
- * temporary directory it made is gone when it returns.
+ * temporary directory it made is gone when it returns. SIGINT, SIGTERM and SIGHUP sent to the
+ * caller while it runs do not kill the caller: they end the container, and sb_run returns
+ * VLAB_OK with res->interrupted set to the signal (§6.3).
  * Returns VLAB_OK when the program ran (whatever its status; *res filled), VLAB_EINVAL for a
  * bad config, VLAB_ENOENT when the rootfs is not a directory, VLAB_EIO when setting up failed
  * (a message on stderr says which step). */

@@ -44,7 +44,9 @@ ssize_t sb_read_file(const char *path, char *buf, size_t len) {
 }
 
 void sb_result_print(FILE *f, const struct sb_result *r) {
-    if (r->timed_out)
+    if (r->interrupted)
+        fprintf(f, "ended: interrupted by %s, container killed\n", strsignal(r->interrupted));
+    else if (r->timed_out)
         fprintf(f, "ended: killed at the timeout\n");
     else if (r->exited)
         fprintf(f, "ended: exit status %d\n", r->status);

@@ -30,8 +30,9 @@ static inline int loopback_up(void) {
 
 /* §3: in the child, after making / private: a tmpfs for the overlay's upper and work
  * directories, the overlay over the image, /proc (before the old root goes!), a tmpfs /dev
- * with null, zero, urandom and tty bind-mounted from the host, a tmpfs /tmp, then
- * pivot_root and detach the old root. */
+ * with null, zero, urandom and tty of the container's own (mknod as real root; read-only binds
+ * of the host's in a user namespace), the masked and read-only paths of /proc (§3.4), a tmpfs
+ * /tmp, then pivot_root and detach the old root. */
 static inline int build_root(const struct sb_config *cfg) {
     (void)cfg;
     return VLAB_ENOTIMPL; /* TODO */
@@ -48,11 +49,13 @@ static inline int lock_down(const struct sb_config *cfg) {
  *   check the config; the rootfs must be a directory                 -> EINVAL / ENOENT
  *   sb_cgroup_create(name "vlab-sb-<getpid()>-<n>", cfg->limits)     (§4)
  *   clone(child, CLONE_NEWPID | NEWNS | NEWUTS | NEWIPC | NEWNET [| NEWUSER] | SIGCHLD)
+ *   block SIGINT, SIGTERM and SIGHUP into a signalfd                (§6.3)
  *   parent: sb_cgroup_attach(child); with userns write uid_map, setgroups "deny", gid_map;
  *           tell the child to go (a pipe); learn whether its setup failed (a close-on-exec
- *           pipe: EOF means execve worked); wait, killing it at the timeout (§6);
- *           sb_cgroup_usage; sb_cgroup_destroy, on every path
- *   child:  wait for "go"; [userns: become uid/gid 0]; unshare(CLONE_NEWCGROUP);
+ *           pipe: EOF means execve worked); wait, killing it at the timeout or at a signal
+ *           (§6); sb_cgroup_usage; sb_cgroup_destroy, on every path; restore the signal mask
+ *   child:  setsid (§5.6); unblock every signal; wait for "go"; [userns: become uid/gid 0];
+ *           unshare(CLONE_NEWCGROUP);
  *           make / private; sethostname; loopback_up; build_root; lock_down; execve */
 int sb_run(const struct sb_config *cfg, struct sb_result *res) {
     (void)cfg;

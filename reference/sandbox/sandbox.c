@@ -21,9 +21,12 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,14 +73,75 @@ static int loopback_up(void) {
 #define BASE   "/tmp"
 #define MERGED BASE "/merged"
 
-static void bind_dev(const struct child *c, const char *name) {
+/* Makes a bind mount read-only. The remount must repeat the flags the kernel locked on the
+ * source (nosuid, nodev, noexec: a user namespace may not drop them), so they are read back. */
+static int remount_ro(const char *path) {
+    struct statvfs v;
+    if (statvfs(path, &v)) return -1;
+    unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY;
+    static const struct {
+        unsigned long st, ms;
+    } keep[] = {{ST_NOSUID, MS_NOSUID},         {ST_NODEV, MS_NODEV},
+                {ST_NOEXEC, MS_NOEXEC},         {ST_NOATIME, MS_NOATIME},
+                {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME}};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (v.f_flag & keep[i].st) fl |= keep[i].ms;
+    return mount(NULL, path, NULL, fl, NULL);
+}
+
+/* §3.3: the container's device nodes. Bind mounts of the host's nodes would be the host's
+ * inodes: root inside, keeping CAP_FOWNER and CAP_CHOWN, could chmod the host's /dev/null.
+ * Real root makes nodes of its own on the /dev tmpfs, as runc does; a user namespace may not
+ * mknod, so there the host's nodes are bound read-only (their metadata then cannot change,
+ * and a device node on a read-only mount still reads and writes). */
+static void make_dev(const struct child *c, const char *name, unsigned major, unsigned minor) {
     char src[64], dst[64];
     snprintf(src, sizeof src, "/dev/%s", name);
     snprintf(dst, sizeof dst, MERGED "/dev/%s", name);
+    if (!c->cfg->userns) {
+        if (mknod(dst, S_IFCHR | 0666, makedev(major, minor)) || chmod(dst, 0666))
+            die(c, "mknod %s", dst);
+        return;
+    }
     int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
     if (fd < 0) die(c, "creating %s", dst);
     close(fd);
-    if (mount(src, dst, NULL, MS_BIND, NULL)) die(c, "bind-mounting %s", src);
+    if (mount(src, dst, NULL, MS_BIND, NULL) || remount_ro(dst)) die(c, "bind-mounting %s", src);
+}
+
+/* §3.4: what a container must not read or write under /proc and /sys, the OCI runtime spec's
+ * defaults (runc's maskedPaths and readonlyPaths). Masked files get /dev/null over them, masked
+ * directories an empty read-only tmpfs; paths this kernel does not have are skipped. */
+static void mask_paths(const struct child *c) {
+    static const char *const masked[] = {"/proc/acpi",
+                                         "/proc/asound",
+                                         "/proc/kcore",
+                                         "/proc/keys",
+                                         "/proc/latency_stats",
+                                         "/proc/timer_list",
+                                         "/proc/timer_stats",
+                                         "/proc/sched_debug",
+                                         "/proc/scsi",
+                                         "/sys/firmware",
+                                         "/sys/devices/virtual/powercap"};
+    static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                           "/proc/sysrq-trigger"};
+    char p[128];
+    for (size_t i = 0; i < sizeof masked / sizeof masked[0]; i++) {
+        struct stat st;
+        snprintf(p, sizeof p, MERGED "%s", masked[i]);
+        if (stat(p, &st)) continue;
+        int rc = S_ISDIR(st.st_mode) ? mount("vlab-mask", p, "tmpfs",
+                                             MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
+                                     : mount(MERGED "/dev/null", p, NULL, MS_BIND, NULL);
+        if (rc) die(c, "masking %s", p);
+    }
+    for (size_t i = 0; i < sizeof readonly / sizeof readonly[0]; i++) {
+        snprintf(p, sizeof p, MERGED "%s", readonly[i]);
+        if (access(p, F_OK)) continue;
+        if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) || remount_ro(p))
+            die(c, "making %s read-only", p);
+    }
 }
 
 /* §3: overlay over the image, /proc, a minimal /dev, /tmp, then pivot_root. */
@@ -101,9 +165,10 @@ static void build_root(const struct child *c, int image) {
     snprintf(p, sizeof p, MERGED "/dev");
     if (mount("vlab-dev", p, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k"))
         die(c, "mounting /dev");
-    const char *devs[] = {"null", "zero", "urandom", "tty"};
-    for (int i = 0; i < 4; i++)
-        bind_dev(c, devs[i]);
+    make_dev(c, "null", 1, 3);
+    make_dev(c, "zero", 1, 5);
+    make_dev(c, "urandom", 1, 9);
+    make_dev(c, "tty", 5, 0);
     const char *links[][2] = {{"/proc/self/fd", "fd"},
                               {"/proc/self/fd/0", "stdin"},
                               {"/proc/self/fd/1", "stdout"},
@@ -112,6 +177,7 @@ static void build_root(const struct child *c, int image) {
         snprintf(p, sizeof p, MERGED "/dev/%s", links[i][1]);
         if (symlink(links[i][0], p)) die(c, "symlink %s", p);
     }
+    mask_paths(c);
     snprintf(p, sizeof p, MERGED "/tmp");
     if (mount("vlab-tmp", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=16m"))
         die(c, "mounting /tmp");
@@ -197,6 +263,12 @@ static void load_seccomp(const struct child *c) {
         SCMP_SYS(open_tree),
         SCMP_SYS(mount_setattr),
         SCMP_SYS(lookup_dcookie),
+        SCMP_SYS(kcmp),
+        SCMP_SYS(move_pages),
+        SCMP_SYS(migrate_pages),
+        SCMP_SYS(uselib),
+        SCMP_SYS(ustat),
+        SCMP_SYS(sysfs),
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof deny / sizeof deny[0] && !rc; i++)
@@ -209,6 +281,28 @@ static void load_seccomp(const struct child *c) {
         rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, ns[i], ns[i]));
     if (!rc) rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    /* §5.6: TIOCSTI types into a terminal, TIOCLINUX reads and pastes a console's screen; on
+     * any fd. The kernel reads the request as 32 bits, so compare only those: a 64-bit
+     * comparison is passed by a request with high bits set. */
+    static const unsigned long tty_ioctls[] = {TIOCSTI, TIOCLINUX};
+    for (size_t i = 0; i < 2 && !rc; i++)
+        rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, tty_ioctls[i]));
+    /* io_uring runs system calls from kernel workers this filter never sees, and has been a
+     * steady source of kernel bugs; ENOSYS, as for a kernel without it, makes programs fall
+     * back to plain calls */
+    static const int uring[] = {SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
+                                SCMP_SYS(io_uring_register)};
+    for (size_t i = 0; i < 3 && !rc; i++)
+        rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), uring[i], 0);
+    /* personality: only the default persona (0) and the query (0xffffffff) pass. A rule may
+     * test an argument once, so: for each bit b, deny "b set and the next bit (cyclically)
+     * clear"; every 32-bit value but all-zeros and all-ones has such a pair. */
+    for (unsigned b = 0; b < 32 && !rc; b++) {
+        uint64_t bit = UINT64_C(1) << b, next = UINT64_C(1) << ((b + 1) % 32);
+        rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, bit | next, bit));
+    }
     if (!rc) rc = seccomp_load(f);
     seccomp_release(f);
     if (rc) {
@@ -282,6 +376,14 @@ static int child_main(void *arg) {
     const struct child *c = arg;
     const struct sb_config *cfg = c->cfg;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* §5.6: a session of its own, so no controlling terminal: the caller's terminal (bound in
+     * or inherited as an fd) is not one the container can type into or read keystrokes from */
+    if (setsid() < 0) die(c, "setsid");
+    /* sb_run blocked the interrupting signals to handle them itself; the program starts with
+     * none blocked (a mask survives execve) */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     int image = recv_fd(c->go_fd);
     if (image < 0) _exit(126); /* the parent gave up */
     close(c->go_fd);
@@ -321,24 +423,31 @@ static double now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* §6: waits for pid, killing it (and with it the whole pid namespace) at the deadline. */
-static int wait_child(pid_t pid, double timeout, bool *timed_out) {
+/* §6: waits for pid, killing it (and with it the whole pid namespace) at the deadline, or
+ * when an interrupting signal arrives on sfd (§6.3). */
+static int wait_child(pid_t pid, double timeout, int sfd, struct sb_result *res) {
     int st = 0;
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pfd >= 0 && timeout > 0) {
-        double end = now() + timeout;
-        for (;;) {
-            double left = end - now();
-            if (left <= 0) {
-                *timed_out = true;
+    double end = now() + timeout;
+    while (pfd >= 0) {
+        double left = end - now();
+        if (timeout > 0 && left <= 0) {
+            res->timed_out = true;
+            kill(pid, SIGKILL);
+            break;
+        }
+        struct pollfd p[2] = {{.fd = pfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        int r = poll(p, 2, timeout > 0 ? (int)(left * 1000) + 1 : -1);
+        if (r < 0 && errno != EINTR) break;
+        if (r > 0 && (p[1].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == sizeof si) {
+                res->interrupted = (int)si.ssi_signo;
                 kill(pid, SIGKILL);
                 break;
             }
-            struct pollfd p = {.fd = pfd, .events = POLLIN};
-            int r = poll(&p, 1, (int)(left * 1000) + 1);
-            if (r > 0) break;
-            if (r < 0 && errno != EINTR) break;
         }
+        if (r > 0 && p[0].revents) break;
     }
     if (pfd >= 0) close(pfd);
     while (waitpid(pid, &st, __WALL) < 0)
@@ -361,12 +470,25 @@ int sb_run(const struct sb_config *cfg, struct sb_result *res) {
     if (!root) return VLAB_ENOENT;
     int image = -1;
 
+    /* §6.3: SIGINT, SIGTERM and SIGHUP wait in a signalfd until the container can be killed
+     * and its group removed; delivered as usual, they would end the caller with the group
+     * still there. */
+    sigset_t intr, old;
+    sigemptyset(&intr);
+    sigaddset(&intr, SIGINT);
+    sigaddset(&intr, SIGTERM);
+    sigaddset(&intr, SIGHUP);
+    sigprocmask(SIG_BLOCK, &intr, &old);
+    int sfd = signalfd(-1, &intr, SFD_CLOEXEC | SFD_NONBLOCK);
+
     int rc = VLAB_EIO;
     struct sb_cgroup cg;
     char name[64];
     snprintf(name, sizeof name, "vlab-sb-%d-%u", (int)getpid(), run_count++);
-    if (sb_cgroup_create(&cg, name, &cfg->limits)) {
+    if (sfd < 0 || sb_cgroup_create(&cg, name, &cfg->limits)) {
         free(root);
+        if (sfd >= 0) close(sfd);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         return VLAB_EIO;
     }
 
@@ -407,7 +529,7 @@ int sb_run(const struct sb_config *cfg, struct sb_result *res) {
         rc = strncmp(msg, "exec ", 5) ? VLAB_EIO : VLAB_ENOENT;
         goto out;
     }
-    int status = wait_child(pid, cfg->timeout, &res->timed_out);
+    int status = wait_child(pid, cfg->timeout, sfd, res);
     res->wall = now() - t0;
     pid = -1;
     if (status < 0) goto out;
@@ -429,5 +551,12 @@ out:
     if (image >= 0) close(image);
     free(root);
     if (sb_cgroup_destroy(&cg) && rc == VLAB_OK) rc = VLAB_EIO;
+    /* one that came while setting up failed, or as the container ended: consumed too, so
+     * the caller learns of it once, from res */
+    struct signalfd_siginfo si;
+    if (!res->interrupted && read(sfd, &si, sizeof si) == sizeof si)
+        res->interrupted = (int)si.ssi_signo;
+    close(sfd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     return rc;
 }

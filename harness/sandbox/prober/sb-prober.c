@@ -5,7 +5,8 @@
  *   prober ipc KEY               whether the host's SysV message queue KEY is visible
  *   prober write                 writes into the image through the overlay, reads back
  *   prober escape WHAT [ARG]     an escape attempt: files PATH, mount, hostname, ns,
- *                                ptrace HOSTPID, module, rlimit, cgroup, device, chroot PATH
+ *                                ptrace HOSTPID, module, rlimit, cgroup, device, chroot PATH,
+ *                                tty, masked, readonly, devnode, io_uring, personality
  *   prober forkbomb              forks until refused
  *   prober alloc MIB             touches MIB MiB, printing progress
  *   prober spin SECONDS          burns CPU for SECONDS of wall time
@@ -27,6 +28,11 @@
 #include <sys/io.h>
 #include <stdint.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/personality.h>
+#include <linux/magic.h>
+#include <termios.h>
 #include <sys/prctl.h>
 #include <sys/msg.h>
 #include <sys/ptrace.h>
@@ -76,8 +82,8 @@ static void status_fields(void) {
     FILE *f = fopen("/proc/self/status", "r");
     if (!f) return;
     char line[256];
-    static const char *const want[] = {"CapInh", "CapPrm",     "CapEff", "CapBnd",
-                                       "CapAmb", "NoNewPrivs", "Seccomp"};
+    static const char *const want[] = {"CapInh", "CapPrm",     "CapEff",  "CapBnd",
+                                       "CapAmb", "NoNewPrivs", "Seccomp", "SigBlk"};
     while (fgets(line, sizeof line, f)) {
         for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
             size_t n = strlen(want[i]);
@@ -368,6 +374,152 @@ static void try_device(void) {
     if (d) closedir(d);
 }
 
+/* Terminal injection: TIOCSTI pushes bytes into a terminal's input queue as if typed; on the
+ * caller's terminal they run in the caller's shell once the container is gone. */
+static void inject(const char *name, int fd, unsigned long req) {
+    static const char cmd[] = "echo vlab-injected\n";
+    long rc = 0;
+    for (size_t i = 0; i < sizeof cmd - 1 && rc == 0; i++)
+        rc = syscall(SYS_ioctl, fd, req, &cmd[i]);
+    result(name, rc < 0 ? -1 : 0);
+}
+
+static void try_tty(void) {
+    /* the controlling terminal, whichever it is: only a process of the caller's session has one */
+    int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+    result("open_dev_tty", tty);
+    for (int fd = 0; fd < 3; fd++) {
+        char name[32];
+        snprintf(name, sizeof name, "tiocsti_fd%d", fd);
+        inject(name, fd, TIOCSTI);
+    }
+    if (tty >= 0) inject("tiocsti_dev_tty", tty, TIOCSTI);
+    /* the kernel reads the request as 32 bits: a filter comparing all 64 can be passed by */
+    inject("tiocsti_high_bits", 0, TIOCSTI | (1UL << 32));
+    char sub[2] = {6 /* TIOCL_GETSHIFTSTATE: harmless, and answered only by a VT */, 0};
+    int rc = ioctl(0, TIOCLINUX, sub);
+    printf("tioclinux_errno=%s\n", rc < 0 ? strerrorname_np(errno) : "none");
+    result("tioclinux_fd0", rc);
+    if (tty >= 0) close(tty);
+}
+
+/* The kernel's own file or directory, rather than what masks it: a read of it is "ok". */
+static void try_read_kernel(const char *path) {
+    char name[128];
+    snprintf(name, sizeof name, "read_%s", path);
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
+        result(name, -1);
+        return;
+    }
+    struct statfs fs;
+    int rc = fstatfs(fd, &fs);
+    close(fd);
+    if (!rc && fs.f_type != PROC_SUPER_MAGIC && fs.f_type != SYSFS_MAGIC) {
+        printf("try %s = masked\n", name);
+        return;
+    }
+    result(name, rc);
+}
+
+static void try_masked(void) {
+    static const char *const paths[] = {"/proc/kcore",
+                                        "/proc/keys",
+                                        "/proc/latency_stats",
+                                        "/proc/timer_list",
+                                        "/proc/timer_stats",
+                                        "/proc/sched_debug",
+                                        "/proc/acpi",
+                                        "/proc/scsi",
+                                        "/proc/asound",
+                                        "/sys/firmware",
+                                        "/sys/devices/virtual/powercap"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        try_read_kernel(paths[i]);
+}
+
+/* Writable mounts and files under /proc and /sys that reach the whole machine. Files are only
+ * opened for writing, never written: on a broken sandbox they are the host's. */
+static void try_readonly(void) {
+    static const char *const trees[] = {"/proc/bus",           "/proc/fs", "/proc/irq", "/proc/sys",
+                                        "/proc/sysrq-trigger", "/sys"};
+    for (size_t i = 0; i < sizeof trees / sizeof trees[0]; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "writable_%s", trees[i]);
+        struct statvfs v;
+        struct statfs fs;
+        if (statvfs(trees[i], &v) || statfs(trees[i], &fs)) {
+            result(name, -1);
+        } else if (fs.f_type != PROC_SUPER_MAGIC && fs.f_type != SYSFS_MAGIC) {
+            printf("try %s = not the kernel's\n", name); /* an image's empty /sys, say */
+        } else if (v.f_flag & ST_RDONLY) {
+            printf("try %s = read-only\n", name);
+        } else {
+            result(name, 0);
+        }
+    }
+    static const char *const files[] = {"/proc/sys/kernel/core_pattern",
+                                        "/proc/sys/kernel/hostname", "/proc/sys/vm/drop_caches",
+                                        "/proc/sysrq-trigger", "/proc/irq/default_smp_affinity"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "open_write_%s", files[i]);
+        int fd = open(files[i], O_WRONLY);
+        result(name, fd);
+        if (fd >= 0) close(fd);
+    }
+}
+
+/* Metadata changes to the container's device nodes, to the values they already have: a node
+ * that is the host's changes only its ctime, which the test reads on the host's inode. */
+static void try_devnode(void) {
+    static const char *const nodes[] = {"/dev/null", "/dev/zero", "/dev/urandom", "/dev/tty"};
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        struct stat st;
+        char name[64];
+        snprintf(name, sizeof name, "stat_%s", nodes[i] + 5);
+        if (stat(nodes[i], &st)) {
+            printf("did %s = %s\n", name, strerrorname_np(errno));
+            continue;
+        }
+        int rc = chmod(nodes[i], st.st_mode & 07777);
+        printf("did chmod_%s = %s\n", nodes[i] + 5, rc ? strerrorname_np(errno) : "ok");
+        rc = chown(nodes[i], st.st_uid, st.st_gid);
+        printf("did chown_%s = %s\n", nodes[i] + 5, rc ? strerrorname_np(errno) : "ok");
+    }
+    printf("devnode_done=1\n");
+}
+
+static void try_io_uring(void) {
+    long params[16] = {0}; /* struct io_uring_params: 120 bytes, all zero */
+    long fd = syscall(SYS_io_uring_setup, 4, params);
+    result("io_uring_setup", fd < 0 ? -1 : 0);
+    if (fd >= 0) close((int)fd);
+    result("io_uring_enter", syscall(SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0) < 0 ? -1 : 0);
+    result("io_uring_register", syscall(SYS_io_uring_register, -1, 0, NULL, 0) < 0 ? -1 : 0);
+    fd = syscall(SYS_userfaultfd, 0);
+    result("userfaultfd", fd < 0 ? -1 : 0);
+    if (fd >= 0) close((int)fd);
+}
+
+/* A persona flag the kernel accepted (the call returns the previous persona): READ_IMPLIES_EXEC
+ * makes every readable mapping executable, ADDR_NO_RANDOMIZE turns ASLR off for what this
+ * process executes next. */
+static void persona(const char *name, unsigned long flag) {
+    long rc = syscall(SYS_personality, flag);
+    result(name, rc < 0 ? -1 : 0);
+    syscall(SYS_personality, 0UL);
+}
+
+static void try_personality(void) {
+    persona("read_implies_exec", READ_IMPLIES_EXEC);
+    persona("addr_no_randomize", ADDR_NO_RANDOMIZE);
+    persona("addr_compat_layout", ADDR_COMPAT_LAYOUT);
+    persona("mmap_page_zero", MMAP_PAGE_ZERO);
+    /* bits the kernel drops on the way in (it reads 32): a 64-bit comparison misses them */
+    persona("high_bits", (1UL << 32) | READ_IMPLIES_EXEC);
+}
+
 static void forkbomb(void) {
     int n = 0;
     for (;;) {
@@ -471,6 +623,18 @@ int main(int argc, char **argv) {
             try_cgroup();
         else if (!strcmp(what, "device"))
             try_device();
+        else if (!strcmp(what, "tty"))
+            try_tty();
+        else if (!strcmp(what, "masked"))
+            try_masked();
+        else if (!strcmp(what, "readonly"))
+            try_readonly();
+        else if (!strcmp(what, "devnode"))
+            try_devnode();
+        else if (!strcmp(what, "io_uring"))
+            try_io_uring();
+        else if (!strcmp(what, "personality"))
+            try_personality();
         else
             return fprintf(stderr, "prober: unknown escape %s\n", what), 2;
         char host[256] = "";

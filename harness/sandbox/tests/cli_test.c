@@ -2,7 +2,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,15 +14,20 @@
 
 #include "sb_test.h"
 
-/* Runs vlab-sandbox (next to this test binary) with args; its exit status, stdout, stderr. */
-static int tool(char *out, size_t olen, char *err, size_t elen, char *const args[]) {
-    char self[PATH_MAX], path[PATH_MAX + 32];
+static void tool_path(char *path, size_t len) {
+    char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     cr_assert(n > 0, "harness: readlink /proc/self/exe");
     self[n] = 0;
     *strrchr(self, '/') = 0;
-    snprintf(path, sizeof path, "%s/vlab-sandbox", self);
+    snprintf(path, len, "%s/vlab-sandbox", self);
     cr_assert(!access(path, X_OK), "harness: no %s (built by make)", path);
+}
+
+/* Runs vlab-sandbox (next to this test binary) with args; its exit status, stdout, stderr. */
+static int tool(char *out, size_t olen, char *err, size_t elen, char *const args[]) {
+    char path[PATH_MAX + 32];
+    tool_path(path, sizeof path);
     int o = memfd_create("cli-out", 0), e = memfd_create("cli-err", 0);
     char *argv[24] = {path};
     for (int i = 0; args[i] && i < 22; i++)
@@ -76,4 +84,164 @@ Test(sandbox, cli_run_report, .timeout = SB_TIMEOUT) {
               "--memory lots: expected exit 125 and a message about the size, got %d: %.200s %s",
               st, err, SB_SEC_CLI);
     sbt_fini(&t);
+}
+
+/* The container's pid 1 once it runs the prober: a child of pid named "prober". */
+static pid_t prober_of(pid_t tool_pid) {
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t found = 0;
+    while (!found && d && (e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char p[300], st[512];
+        snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+        if (sb_read_file(p, st, sizeof st) <= 0) continue;
+        char *rp = strrchr(st, ')');
+        int ppid = 0;
+        if (!rp || sscanf(rp + 2, "%*c %d", &ppid) != 1 || ppid != tool_pid) continue;
+        if (strstr(st, "(prober)")) found = (pid_t)atoi(e->d_name);
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+struct running {
+    pid_t tool;   /* vlab-sandbox */
+    pid_t prober; /* the container's pid 1 */
+    char prefix[64];
+    int err; /* the tool's stderr (a memfd) */
+};
+
+/* Starts vlab-sandbox run --rootfs IMAGE ARGS... -- /bin/prober sleep, and waits until the
+ * prober runs in its container. */
+static void start(struct sbt *t, struct running *r, char *const args[]) {
+    char path[PATH_MAX + 32];
+    tool_path(path, sizeof path);
+    char *argv[24] = {path, "run", "--rootfs", t->image};
+    int n = 4;
+    for (int i = 0; args[i] && n < 20; i++)
+        argv[n++] = args[i];
+    argv[n++] = "--";
+    argv[n++] = "/bin/prober";
+    argv[n++] = "sleep";
+    argv[n] = NULL;
+    r->err = memfd_create("cli-err", 0);
+    fflush(NULL);
+    r->tool = fork();
+    cr_assert(r->tool >= 0, "harness: fork");
+    if (r->tool == 0) {
+        /* a shell's child: default dispositions, nothing blocked, whatever the runner had */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sig = 1; sig < 32; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(r->err, 2);
+        execv(path, argv);
+        _exit(127);
+    }
+    snprintf(r->prefix, sizeof r->prefix, "vlab-sb-%d-", (int)r->tool);
+    r->prober = 0;
+    for (int i = 0; i < 2500 && !r->prober; i++) {
+        int st;
+        if (waitpid(r->tool, &st, WNOHANG) == r->tool) {
+            char err[1024] = "";
+            lseek(r->err, 0, SEEK_SET);
+            ssize_t k = read(r->err, err, sizeof err - 1);
+            err[k > 0 ? k : 0] = 0;
+            cr_assert_fail("vlab-sandbox ... -- /bin/prober sleep ended (status 0x%x) before the "
+                           "prober ran: %s %s",
+                           st, err, SB_SEC_CLI);
+        }
+        r->prober = prober_of(r->tool);
+        if (!r->prober) usleep(2000);
+    }
+    if (!r->prober) {
+        kill(r->tool, SIGKILL);
+        waitpid(r->tool, NULL, 0);
+        sbt_remove_groups(r->prefix);
+        cr_assert_fail("harness: the prober did not start within 5 s");
+    }
+}
+
+/* Sends sig to the tool: its exit status, 256+N when signal N killed it, -1 if it hung. */
+static int interrupt(struct running *r, int sig) {
+    kill(r->tool, sig);
+    int st = 0;
+    for (int i = 0; i < 2500; i++) {
+        if (waitpid(r->tool, &st, WNOHANG) == r->tool)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 256 + WTERMSIG(st);
+        usleep(2000);
+    }
+    kill(r->tool, SIGKILL);
+    waitpid(r->tool, &st, 0);
+    return -1;
+}
+
+/* A limit value of the group prefix+"0" in the hierarchy of ctrl (v1) or the unified one. */
+static bool group_value(const char *prefix, const char *ctrl, const char *v1file,
+                        const char *v2file, unsigned long long *v) {
+    char dir[512], g[700];
+    bool v1 = sbt_own_group(ctrl, dir, sizeof dir);
+    if (!v1 && !sbt_own_group(NULL, dir, sizeof dir)) return false;
+    snprintf(g, sizeof g, "%s/%s0", dir, prefix);
+    return sbt_read_num(g, v1 ? v1file : v2file, v);
+}
+
+/* The tool without limits on its command line (so its defaults, SB_TOOL_* in vlab-sandbox.c,
+ * are in the group), sent sig while the container runs. */
+static void signal_test(int sig) {
+    struct sbt t;
+    sbt_init(&t);
+    struct running r;
+    char *none[] = {NULL};
+    start(&t, &r, none);
+    unsigned long long pids = 0, mem = 0;
+    bool have_pids = group_value(r.prefix, "pids", "pids.max", "pids.max", &pids);
+    bool have_mem = group_value(r.prefix, "memory", "memory.limit_in_bytes", "memory.max", &mem);
+    int how = interrupt(&r, sig);
+    char left[2048];
+    unsigned g = sbt_find_groups(r.prefix, left, sizeof left);
+    if (g) sbt_remove_groups(r.prefix); /* the machine gets them back either way */
+    bool alive = !kill(r.prober, 0);
+    char self[64];
+    snprintf(self, sizeof self, "/proc/%d/comm", (int)r.prober);
+    char comm[64] = "";
+    if (alive && sb_read_file(self, comm, sizeof comm) > 0 && strncmp(comm, "prober", 6))
+        alive = false; /* the pid was reused */
+    if (alive) kill(r.prober, SIGKILL);
+    close(r.err);
+    cr_expect(how == 128 + sig,
+              "vlab-sandbox sent %s while the container ran: expected exit status %d (128+%d) "
+              "after cleaning up, got %s %d %s",
+              strsignal(sig), 128 + sig, sig, how > 255 ? "killed by signal" : "exit status",
+              how > 255 ? how - 256 : how, SB_SEC_SIG);
+    cr_expect(g == 0, "vlab-sandbox sent %s: expected no control group left, found %u:%s %s",
+              strsignal(sig), g, left, SB_SEC_SIG);
+    cr_expect(!alive, "vlab-sandbox sent %s: the container's pid 1 (%d) still runs %s",
+              strsignal(sig), (int)r.prober, SB_SEC_SIG);
+    cr_expect(have_pids && pids == 256,
+              "vlab-sandbox run without --pids: expected the default pids.max 256 in its group, "
+              "got %s%llu %s",
+              have_pids ? "" : "no readable pids.max, ", pids, SB_SEC_CLI);
+    cr_expect(have_mem && mem == 512ull << 20,
+              "vlab-sandbox run without --memory: expected the default limit 512 MiB in its "
+              "group, got %s%llu bytes %s",
+              have_mem ? "" : "no readable memory limit, ", mem, SB_SEC_CLI);
+    sbt_fini(&t);
+}
+
+Test(sandbox, cli_sigint, .timeout = SB_TIMEOUT) {
+    signal_test(SIGINT);
+}
+
+Test(sandbox, cli_sigterm, .timeout = SB_TIMEOUT) {
+    signal_test(SIGTERM);
+}
+
+Test(sandbox, cli_sighup, .timeout = SB_TIMEOUT) {
+    signal_test(SIGHUP);
 }

@@ -399,6 +399,26 @@ static void remove_group(const char *dir) {
     }
 }
 
+unsigned sbt_remove_groups(const char *prefix) {
+    struct hier h[16];
+    unsigned nh = hierarchies(h, 16), n = 0;
+    for (unsigned i = 0; i < nh; i++) {
+        char dir[512];
+        if (!path_in(&h[i], dir, sizeof dir)) continue;
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+            char g[800];
+            snprintf(g, sizeof g, "%s/%s", dir, e->d_name);
+            remove_group(g);
+            n++;
+        }
+        if (d) closedir(d);
+    }
+    return n;
+}
+
 /* The harness's own cleanup, so that a broken solution (or a test that stopped at a failed
  * assertion, before its cleanup check) leaves nothing on the machine: vlab-sb-PID-* groups
  * under this process's groups and sbimg-PID images in $TMPDIR, of this process (own) or of

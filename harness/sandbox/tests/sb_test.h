@@ -23,6 +23,7 @@
 #define SB_SEC_ROOT    "(handout §3.1 An overlay root)"
 #define SB_SEC_PIVOT   "(handout §3.2 pivot_root)"
 #define SB_SEC_DEV     "(handout §3.3 /proc, /dev and /tmp)"
+#define SB_SEC_MASK    "(handout §3.4 Masked and read-only paths)"
 #define SB_SEC_CG1     "(handout §4.1 cgroup v1)"
 #define SB_SEC_CG2     "(handout §4.2 cgroup v2)"
 #define SB_SEC_CGUSE   "(handout §4.3 Limits and usage)"
@@ -31,8 +32,10 @@
 #define SB_SEC_SECCOMP "(handout §5.5 seccomp)"
 #define SB_SEC_RLIMIT  "(handout §5.2 rlimits)"
 #define SB_SEC_FDS     "(handout §5.1 File descriptors)"
+#define SB_SEC_TTY     "(handout §5.6 A session of its own)"
 #define SB_SEC_LIFE    "(handout §6 Lifecycle)"
 #define SB_SEC_CLEAN   "(handout §6.2 Cleanup)"
+#define SB_SEC_SIG     "(handout §6.3 Interrupted)"
 #define SB_SEC_CLI     "(handout §7 vlab-sandbox)"
 
 struct sbt {
@@ -68,6 +71,9 @@ unsigned sbt_list_len(const char *list);
 /* Directories named prefix* under this process's group in every mounted hierarchy, as a
  * human-readable list in buf (empty: none). */
 unsigned sbt_find_groups(const char *prefix, char *buf, size_t len);
+/* Kills what is in the groups named prefix* under this process's groups and removes them (what
+ * a broken solution left); how many there were. */
+unsigned sbt_remove_groups(const char *prefix);
 /* Where the caller's group of the hierarchy holding ctrl is ("" for v2's unified one):
  * directory path, or false. */
 bool sbt_own_group(const char *ctrl, char *path, size_t len);

@@ -71,6 +71,12 @@ Test(sandbox, sec_fds_closed, .timeout = SB_TIMEOUT) {
                      "open fds inside: expected only 0,1,2, got %s (the caller had %d, %d, %d and "
                      "200 open) %s",
                      fds, leak, p[0], p[1], SB_SEC_FDS);
+    /* a signal mask survives execve too: one the runtime set for itself must not */
+    char blk[64] = "?";
+    sbt_get(&t, "SigBlk", blk, sizeof blk);
+    cr_expect(strtoull(blk, NULL, 16) == 0 && blk[0] != '?',
+              "signals blocked in the program inside: expected none (SigBlk 0), got %s %s", blk,
+              SB_SEC_FDS);
     sbt_fini(&t);
 }
 

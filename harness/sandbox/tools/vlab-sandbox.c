@@ -2,8 +2,10 @@
  * prints a resource report on stderr when it ends.
  *   vlab-sandbox run --rootfs DIR [--memory 64M] [--pids 32] [--cpu 0.5] [--userns]
  *                    [--timeout 10] [--hostname NAME] -- CMD...
- * Exit status: the command's own; 128+N when signal N ended it; 124 when the timeout did;
- * 125 when the container could not be run or the command line is wrong. */
+ * A limit not given takes its default (SB_TOOL_* below): a container is never unlimited.
+ * Exit status: the command's own; 128+N when signal N ended it, or when SIGINT, SIGTERM or
+ * SIGHUP sent to the tool did (the container killed and cleaned up first); 124 when the timeout
+ * did; 125 when the container could not be run or the command line is wrong. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -14,11 +16,20 @@
 #include "sandbox.h"
 #include "tool.h"
 
+/* Defaults in the spirit of podman's (pids 2048) and of a laptop: a runaway program in the
+ * container takes neither the machine's memory nor its process table nor every CPU. */
+#define SB_TOOL_MEMORY (UINT64_C(512) << 20)
+#define SB_TOOL_PIDS   256u
+#define SB_TOOL_CPUS   1.0
+
 static void usage(FILE *out) {
     fprintf(out, "usage: vlab-sandbox run --rootfs DIR [--memory SIZE] [--pids N] [--cpu CPUS]\n"
                  "                        [--userns] [--timeout SECONDS] [--hostname NAME]\n"
                  "                        -- CMD [ARG...]\n"
-                 "  SIZE takes K, M or G; CPUS may be a fraction (0.5). Needs root.\n");
+                 "  SIZE takes K, M or G; CPUS may be a fraction (0.5). Needs root.\n"
+                 "  Defaults: --memory 512M --pids 256 --cpu 1 (swap off).\n"
+                 "  SIGINT, SIGTERM or SIGHUP kill the container, remove its cgroups and mounts,\n"
+                 "  and the tool exits 128+signal.\n");
 }
 
 static bool parse_double(const char *s, double *out) {
@@ -93,16 +104,20 @@ int main(int argc, char **argv) {
                 errno ? strerror(errno) : "not a directory");
         return 125;
     }
+    if (!cfg.limits.memory) cfg.limits.memory = SB_TOOL_MEMORY;
+    if (!cfg.limits.pids) cfg.limits.pids = SB_TOOL_PIDS;
+    if (cfg.limits.cpus == 0) cfg.limits.cpus = SB_TOOL_CPUS;
     cfg.argv = argv + optind;
-    struct sb_result r;
+    struct sb_result r = {0};
     int rc = sb_run(&cfg, &r);
     if (rc != VLAB_OK) {
         fprintf(stderr, "vlab-sandbox: %s: %s\n", cfg.argv[0], vlab_strerror(rc));
-        return 125;
+        return r.interrupted ? 128 + r.interrupted : 125;
     }
     fflush(stdout);
     fprintf(stderr, "-- vlab-sandbox report\n");
     sb_result_print(stderr, &r);
+    if (r.interrupted) return 128 + r.interrupted;
     if (r.timed_out) return 124;
     return r.exited ? r.status : 128 + r.signal;
 }
