@@ -271,14 +271,14 @@ compile_commands.json: $(CORE_OBJ) $(HLIB_OBJ) $(GRADER_OBJ) $(LAB_BINS)
 	$(Q){ echo '['; find $(BUILD)/core $(BUILD)/harness $(BUILD)/grading $(SOLOUT) -name '*.o.json' \
 	      2>/dev/null | sort | xargs cat | sed '$$ s/},$$/}/'; echo ']'; } > $@.tmp && mv $@.tmp $@
 
-# A lab whose solution does not compile scores 0 with the compiler's words (the grader reads
-# <lab>/build.log); the other labs are still graded.
+# A lab whose solution does not compile (or breaks its policy) scores 0 with the compiler's
+# words, which the grader reads from <lab>/build.log and shows once; the other labs are still
+# graded.
 grade: core grader check-sol
 	$(Q)for l in $(LABS); do \
 	  mkdir -p $(SOLOUT)/$$l; \
 	  if ! $(MAKE) -s --no-print-directory NO_DEPS=1 LAB=$$l SOL=$(SOL) SOLOUT=$(SOLOUT) \
 	       $(SOLOUT)/$$l/test-$$l > $(SOLOUT)/$$l/build.log 2>&1; then \
-	    echo "$$l: does not build, see $(SOLOUT)/$$l/build.log:"; grep -m 10 -E 'error|Error' $(SOLOUT)/$$l/build.log | sed 's/^/  /'; \
 	    rm -f $(SOLOUT)/$$l/test-$$l; \
 	  fi; \
 	done

@@ -569,9 +569,13 @@ Test(grader, full_run_completes) {
 Test(grader, crashes_cost_only_their_points) {
     const struct full *f = full_run();
     expect_test(f, "segv/null_deref", "CRASH", 0, "crashed");
-    expect_test(f, "segv/aborts", "CRASH", 0, "crashed");
+    expect_test(f, "segv/null_deref", "CRASH", 0,
+                "hint: a crash here means the code followed a NULL pointer (self-test hint)");
+    expect_test(f, "segv/aborts", "CRASH", 0, "hint: a crash here means something else");
     expect_test(f, "segv/kills_runner", "CRASH", 0, "SIGSEGV");
     expect_test(f, "segv/passes", "PASS", 1, NULL);
+    cr_expect(!strstr(str_field(test_entry(f, "segv/passes"), "output"), "hint:"),
+              "a passing test shows a hint");
     expect_test(f, "nolist/never_runs", "CRASH", 0, "SIGABRT");
     expect_test(f, "nolist/never_runs_either", "CRASH", 0, "before listing its tests");
 }
@@ -586,6 +590,7 @@ Test(grader, runner_spawn_failure_is_retried) {
 Test(grader, hangs_are_cut_off) {
     const struct full *f = full_run();
     expect_test(f, "hang/spin", "TIMEOUT", 0, "timed out");
+    expect_test(f, "hang/spin", "TIMEOUT", 0, "hint: a hang here means a loop that never ends");
     expect_test(f, "hang/sleeps", "TIMEOUT", 0, "timed out");
     expect_test(f, "hang/spin_again", "TIMEOUT", 0, "lab time limit reached");
     expect_test(f, "hang/not_started", "TIMEOUT", 0, "not started");
@@ -929,19 +934,27 @@ Test(grader, killed_run_leaves_no_old_reports) {
 /* Every way student code can end the test's process early: none may pass, and the message says
  * how the test ended. A child that exits on its own is no reason to fail. */
 /* One lab graded on its own (env: extra "K=V" strings, may be NULL); the results are read like
- * the full run's. */
-static const struct full *lab_run(const char *lab, const char *const *env) {
+ * the full run's. The caller holds the run lock. */
+static const struct full *lab_run_locked(const char *lab, const char *const *env) {
     struct full *f = calloc(1, sizeof *f);
     cr_assert_not_null(f);
     f->dir = new_tmp_dir();
     f->out_dir = xasprintf("%s/out", f->dir);
-    GRADER(&f->run, env, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out",
-           f->out_dir, lab);
+    run_grader_locked(&f->run, env,
+                      (const char *const[]){"--build", selftest_build(), "--rubric",
+                                            selftest_rubric(), "--out", f->out_dir, lab, NULL});
     char *p = xasprintf("%s/results.json", f->out_dir);
     char *json = slurp(p);
     f->results = json ? cJSON_Parse(json) : NULL;
     free(json);
     free(p);
+    return f;
+}
+
+static const struct full *lab_run(const char *lab, const char *const *env) {
+    int lk = lock_runs();
+    const struct full *f = lab_run_locked(lab, env);
+    unlock_runs(lk);
     return f;
 }
 
@@ -966,9 +979,11 @@ Test(grader, early_exits_never_pass) {
 Test(grader, litter_is_gone) {
     char *env_litter = litter_env();
     const char *env[] = {env_litter, NULL};
+    int lk = lock_runs(); /* the marker and the litter are shared with the other litter test */
     plant_marker();
-    const struct full *f = lab_run("litter", env);
+    const struct full *f = lab_run_locked("litter", env);
     int litter = count_litter();
+    unlock_runs(lk);
     free(env_litter);
     expect_test(f, "litter/files_and_ipc", "PASS", 1, NULL);
     expect_test(f, "litter/deep_tree", "PASS", 1, NULL);
@@ -987,10 +1002,13 @@ Test(grader, litter_is_swept_without_namespaces) {
     char *env_tmp = xasprintf("TMPDIR=%s", tmp), *env_litter = litter_env();
     const char *env[] = {"VLAB_GRADE_NS=0", env_tmp, env_litter, NULL};
     struct grader_run r;
+    int lk = lock_runs(); /* the marker and the litter are shared with the other litter test */
     plant_marker();
-    GRADER(&r, env, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out", out,
-           "litter");
+    run_grader_locked(&r, env,
+                      (const char *const[]){"--build", selftest_build(), "--rubric",
+                                            selftest_rubric(), "--out", out, "litter", NULL});
     int left = count_litter();
+    unlock_runs(lk);
     cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
     cr_expect(strstr(r.err, "tests share the machine's /tmp") != NULL,
               "the grader did not say tests share /tmp:\n%s", r.err);
@@ -1176,6 +1194,8 @@ Test(grader, bad_values_are_errors) {
         "set timeout 1\n",
         "test first -1\n",
         "set timeout 2\nset timeout 3\ntest a 1\n",
+        "test first 1\nhint firts a typo matches no test\n",
+        "test first 1\nhint first\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct grader_run r;

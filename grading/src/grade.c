@@ -73,6 +73,7 @@ void lab_result_free(struct lab_result *lab) {
     for (size_t i = 0; i < lab->nextra; i++)
         free(lab->extra[i]);
     free(lab->extra);
+    free(lab->note);
     free(lab->name);
     free(lab->title);
 }

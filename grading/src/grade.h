@@ -32,6 +32,7 @@ struct test_result {
     double seconds;
     char *message; /* why it did not pass (NULL when it passed) */
     char *output;  /* what the test printed, cleaned and capped (NULL when nothing) */
+    const char *hint; /* the rubric's likely cause of a CRASH or TIMEOUT (not owned) */
 };
 
 struct lab_result {
@@ -42,6 +43,7 @@ struct lab_result {
     size_t ntests;
     char **extra; /* tests the binary has but the rubric does not list */
     size_t nextra;
+    char *note; /* why no test of the lab ran (it does not build): said once, not per test */
     double seconds;
 };
 

@@ -281,8 +281,9 @@ static void fail_all(const struct lab_env *env, struct lab_result *lab, enum sta
                      const char *msg, const char *output) {
     for (size_t i = 0; i < lab->ntests; i++) {
         set_result(&lab->tests[i], st, 0, xstrdup(msg), output ? xstrdup(output) : NULL);
-        term_test(env->term, lab->name, &lab->tests[i]);
+        if (!lab->note) term_test(env->term, lab->name, &lab->tests[i]);
     }
+    if (lab->note) term_warn(env->term, "%s: none of its %zu tests graded", lab->name, lab->ntests);
 }
 
 /* Lists the binary's tests into list and sets *ok. When the binary cannot list them, every test
@@ -463,6 +464,7 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
             .name = xstrdup(rb->tests[i].name),
             .visibility = xstrdup(rb->tests[i].visibility),
             .max_score = rb->tests[i].points,
+            .hint = rb->tests[i].hint,
         };
     }
     term_lab_header(env->term, lab);
@@ -480,7 +482,16 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
                             env->build_dir, rb->lab);
         else
             msg = xasprintf("not built: %s", bin);
-        fail_all(env, lab, ST_FAIL, msg, log);
+        /* said once for the lab; each test only points there */
+        lab->note = log ? xasprintf("%s\n%s", msg, log) : xstrdup(msg);
+        term_lab_note(env->term, lab);
+        char *short_msg = xasprintf("not graded: %s (the reason is at the top of %s)",
+                                    log && strstr(log, "[vlab-policy]")
+                                        ? "the lab's code breaks its rules"
+                                        : log ? "the lab does not compile" : "the lab is not built",
+                                    rb->lab);
+        fail_all(env, lab, ST_FAIL, short_msg, NULL);
+        free(short_msg);
         free(msg);
         free(log);
         goto done;
@@ -543,6 +554,12 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
                 goto done;
             }
             judge(env, rb, abs_bin, lab_deadline < test_deadline, &rr, &comp, tr);
+            if ((tr->status == ST_CRASH || tr->status == ST_TIMEOUT) && tr->hint) {
+                /* Criterion cannot say why a test crashed or hung; the rubric's author can */
+                char *m = xasprintf("%s\nhint: %s", tr->message ? tr->message : "", tr->hint);
+                free(tr->message);
+                tr->message = m;
+            }
             free(id);
             run_result_free(&rr);
         }

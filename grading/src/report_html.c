@@ -29,6 +29,11 @@ static void lab_table(FILE *f, const struct lab_result *lab) {
     fputs(": ", f);
     text(f, lab->title);
     fprintf(f, " — %g/%g</h2>\n", t.score, t.max_score);
+    if (lab->note) {
+        fputs("<pre class=\"warn\">", f);
+        text(f, lab->note);
+        fputs("</pre>\n", f);
+    }
     for (size_t k = 0; k < lab->nextra; k++) {
         fputs("<p class=\"warn\">warning: ", f);
         text(f, lab->extra[k]);

@@ -31,6 +31,7 @@ static char *summary_text(const struct grade *g) {
                   t.max_score, t.passed, t.failed);
         if (t.skipped) sb_printf(&sb, ", %zu skipped", t.skipped);
         sb_puts(&sb, "\n");
+        if (lab->note) sb_printf(&sb, "%s\n", lab->note);
         for (size_t k = 0; k < lab->nextra; k++)
             sb_printf(&sb, "  warning: %s is in the test binary but not in the rubric\n",
                       lab->extra[k]);

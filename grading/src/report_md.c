@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "escape.h"
 #include "outfile.h"
@@ -39,6 +40,14 @@ int write_summary_md(const char *dir, const struct grade *g) {
         fputs(": ", f);
         put_md_cell(f, lab->title);
         fprintf(f, " — %g/%g\n\n", t.score, t.max_score);
+        if (lab->note) {
+            fputs("```\n", f);
+            char *clean = text_clean(lab->note, strlen(lab->note));
+            for (char *q = clean; *q; q++)
+                if (*q == '`') *q = '\'';
+            fprintf(f, "%s\n```\n\n", clean);
+            free(clean);
+        }
         for (size_t k = 0; k < lab->nextra; k++) {
             fputs("> warning: ", f);
             put_md_cell(f, lab->extra[k]);

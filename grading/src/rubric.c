@@ -309,6 +309,20 @@ int rubric_load(const char *path, const char *lab, struct rubric *r) {
         int n = tokenize(line, tok, &third);
         if (n == 0) {
             /* blank or comment-only */
+        } else if (strcmp(tok[0], "hint") == 0) {
+            char *text = n >= 3 ? raw + third : NULL;
+            if (text) {
+                size_t tl = strlen(text);
+                while (tl && isspace((unsigned char)text[tl - 1]))
+                    text[--tl] = '\0';
+            }
+            if (!text || !*text) {
+                perr(&ps, "expected 'hint TEST-GLOB TEXT'");
+            } else {
+                r->hints = xrealloc(r->hints, (r->nhints + 1) * sizeof *r->hints);
+                r->hints[r->nhints++] = (struct rubric_hint){
+                    .glob = xstrdup(tok[1]), .text = xstrdup(text), .line = ps.line};
+            }
         } else if (n > MAX_TOKENS) {
             perr(&ps, "too many words on the line");
         } else if (strcmp(tok[0], "set") == 0 && n >= 2) {
@@ -322,7 +336,9 @@ int rubric_load(const char *path, const char *lab, struct rubric *r) {
         } else if (strcmp(tok[0], "test") == 0) {
             parse_test(&ps, r, tok, n);
         } else {
-            perr(&ps, "expected 'set KEY VALUE' or 'test NAME POINTS [VISIBILITY]', not '%s'",
+            perr(&ps,
+                 "expected 'set KEY VALUE', 'test NAME POINTS [VISIBILITY]' or 'hint GLOB TEXT', "
+                 "not '%s'",
                  tok[0]);
         }
         free(raw);
@@ -339,6 +355,19 @@ int rubric_load(const char *path, const char *lab, struct rubric *r) {
     }
     if (!ps.cpu_set)
         r->lim.cpu = (unsigned long)r->lim.timeout + 1 + 5; /* rounded up, plus slack */
+    /* each test takes the first hint that matches it; a hint that matches nothing is a typo */
+    for (size_t h = 0; h < r->nhints; h++) {
+        bool used = false;
+        for (size_t i = 0; i < r->ntests; i++) {
+            if (fnmatch(r->hints[h].glob, r->tests[i].name, 0)) continue;
+            used = true;
+            if (!r->tests[i].hint) r->tests[i].hint = r->hints[h].text;
+        }
+        if (!used) {
+            ps.line = r->hints[h].line;
+            perr(&ps, "hint '%s' matches no test of the rubric", r->hints[h].glob);
+        }
+    }
     if (ps.errors) {
         rubric_free(r);
         return -1;
@@ -352,6 +381,11 @@ void rubric_free(struct rubric *r) {
         free(r->tests[i].visibility);
     }
     free(r->tests);
+    for (size_t i = 0; i < r->nhints; i++) {
+        free(r->hints[i].glob);
+        free(r->hints[i].text);
+    }
+    free(r->hints);
     free(r->lab);
     free(r->title);
     *r = (struct rubric){0};

@@ -12,6 +12,14 @@ struct rubric_test {
     char *name;
     double points;
     char *visibility;
+    const char *hint; /* the first `hint` line matching it, or NULL (points into hints) */
+};
+
+/* `hint GLOB TEXT`: what a CRASH or TIMEOUT of the matching tests most likely means. */
+struct rubric_hint {
+    char *glob;
+    char *text;
+    int line;
 };
 
 struct rubric {
@@ -20,6 +28,8 @@ struct rubric {
     struct limits lim;
     struct rubric_test *tests;
     size_t ntests;
+    struct rubric_hint *hints;
+    size_t nhints;
     const char *only; /* set by rubric_keep: the binary's tests outside it are ignored */
 };
 

@@ -68,6 +68,15 @@ void term_test(const struct term *t, const char *lab, const struct test_result *
     }
 }
 
+void term_lab_note(const struct term *t, const struct lab_result *lab) {
+    if (t->quiet || !lab->note) return;
+    for (const char *p = lab->note; *p;) {
+        size_t len = strcspn(p, "\n");
+        printf("  %s%.*s%s\n", t->color ? "\033[31m" : "", (int)len, p, t->color ? "\033[0m" : "");
+        p += len + (p[len] == '\n');
+    }
+}
+
 void term_warn(const struct term *t, const char *fmt, ...) {
     va_list ap;
     if (t->quiet) return;

@@ -15,6 +15,8 @@ struct term {
 void term_init(struct term *t, bool quiet);
 void term_lab_header(const struct term *t, const struct lab_result *lab);
 void term_test(const struct term *t, const char *lab, const struct test_result *tr);
+/* The lab's note (why none of its tests ran), once, under its header. */
+void term_lab_note(const struct term *t, const struct lab_result *lab);
 void term_warn(const struct term *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void term_lab_total(const struct term *t, const struct lab_result *lab);
 void term_final(const struct term *t, const struct grade *g);
