@@ -30,8 +30,8 @@ struct test_result {
     double score;
     enum status status;
     double seconds;
-    char *message; /* why it did not pass (NULL when it passed) */
-    char *output;  /* what the test printed, cleaned and capped (NULL when nothing) */
+    char *message;    /* why it did not pass (NULL when it passed) */
+    char *output;     /* what the test printed, cleaned and capped (NULL when nothing) */
     const char *hint; /* the rubric's likely cause of a CRASH or TIMEOUT (not owned) */
 };
 

@@ -485,11 +485,12 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
         /* said once for the lab; each test only points there */
         lab->note = log ? xasprintf("%s\n%s", msg, log) : xstrdup(msg);
         term_lab_note(env->term, lab);
-        char *short_msg = xasprintf("not graded: %s (the reason is at the top of %s)",
-                                    log && strstr(log, "[vlab-policy]")
-                                        ? "the lab's code breaks its rules"
-                                        : log ? "the lab does not compile" : "the lab is not built",
-                                    rb->lab);
+        char *short_msg =
+            xasprintf("not graded: %s (the reason is at the top of %s)",
+                      log && strstr(log, "[vlab-policy]") ? "the lab's code breaks its rules"
+                      : log                               ? "the lab does not compile"
+                                                          : "the lab is not built",
+                      rb->lab);
         fail_all(env, lab, ST_FAIL, short_msg, NULL);
         free(short_msg);
         free(msg);
