@@ -88,6 +88,10 @@ $SIG { (void)m, (void)pg, (void)cr3, (void)gva, (void)access, (void)out;
   __asm__ volatile(\".byte 0x0f, 0x05\"); return 0; }"
 case_ int80_refused pagewalk "refuse:contains a raw 'int \$0x80' instruction" "" "$PW
 $SIG { (void)m, (void)pg, (void)cr3, (void)gva, (void)access, (void)out; __asm__ volatile(\"int \$0x80\"); return 0; }"
+case_ longjmp_refused pagewalk "refuse:uses longjmp: jumping out of the code under test" "" "$PW
+#include <setjmp.h>
+static jmp_buf *where;
+$SIG { (void)m, (void)pg, (void)cr3, (void)gva, (void)access, (void)out; longjmp(*where, 1); }"
 case_ sysenter_refused pagewalk "refuse:contains a raw 'sysenter' instruction" "" "$PW
 $SIG { (void)m, (void)pg, (void)cr3, (void)gva, (void)access, (void)out; __asm__ volatile(\"sysenter\"); return 0; }"
 case_ weak_reference_refused pagewalk "refuse:uses vlab_pt_walk" "" "$PW
