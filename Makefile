@@ -293,6 +293,12 @@ grade: core grader check-sol
 test: deps
 	$(Q)grading/check.sh $(LABS)
 
+# The same submission always gets the same grade: each lab's reference and a partial solution
+# graded RUNS times (default 20), identical per-test results required (a CI job of its own).
+.PHONY: test-determinism
+test-determinism: deps
+	$(Q)grading/determinism.sh $(LABS)
+
 bench: all
 	$(Q)mkdir -p $(BUILD)/bench; \
 	for l in $(LABS); do \
