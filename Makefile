@@ -299,6 +299,24 @@ test: deps
 test-determinism: deps
 	$(Q)grading/determinism.sh $(LABS)
 
+# libFuzzer harnesses for the parsers of untrusted input (grading/fuzz/, grading/fuzz.sh), each
+# run FUZZ_SECONDS (default 60); clang and its fuzzer runtime are installed here, not by `deps`.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz fuzz-deps
+fuzz: fuzz-deps
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) grading/fuzz.sh $(FUZZ)
+fuzz-deps:
+ifneq ($(NO_DEPS),1)
+	$(Q)if ! command -v clang >/dev/null || ! ls $$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends clang >/dev/null; \
+	    v=$$(clang -dumpversion | cut -d. -f1); \
+	    apt-get install -y -qq --no-install-recommends libclang-rt-$$v-dev >/dev/null 2>&1 || \
+	      apt-get install -y -qq --no-install-recommends libclang-rt-dev >/dev/null; \
+	  else echo "fuzz: needs clang and its libFuzzer runtime: sudo apt-get install clang libclang-rt-dev"; exit 1; fi; \
+	fi
+endif
+
 bench: all
 	$(Q)mkdir -p $(BUILD)/bench; \
 	for l in $(LABS); do \

@@ -128,7 +128,11 @@ static char *messages_block(const char *p, const char *end) {
     }
     free(g);
     sb_free(&all);
-    return msg.len ? sb_steal(&msg) : NULL;
+    if (!msg.len) { /* only empty messages: appending nothing may still have allocated */
+        sb_free(&msg);
+        return NULL;
+    }
+    return sb_steal(&msg);
 }
 
 bool crit_find_test(const char *report, const char *suite, const char *test, struct crit_entry *e) {

@@ -275,8 +275,19 @@ static void parse_test(struct parser *ps, struct rubric *r, char **tok, int n) {
 }
 
 int rubric_load(const char *path, const char *lab, struct rubric *r) {
-    struct parser ps = {.path = path};
     FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "%s: cannot read the rubric: %s\n", path, strerror(errno));
+        *r = (struct rubric){0};
+        return -1;
+    }
+    int rc = rubric_read(f, path, lab, r);
+    fclose(f);
+    return rc;
+}
+
+int rubric_read(FILE *f, const char *path, const char *lab, struct rubric *r) {
+    struct parser ps = {.path = path};
     char *line = NULL;
     size_t cap = 0;
 
@@ -290,10 +301,6 @@ int rubric_load(const char *path, const char *lab, struct rubric *r) {
                 .procs = 64,
                 .files = 1024},
     };
-    if (!f) {
-        fprintf(stderr, "%s: cannot read the rubric: %s\n", path, strerror(errno));
-        return -1;
-    }
     ssize_t len;
     while ((len = getline(&line, &cap, f)) >= 0) {
         char *tok[MAX_TOKENS];
@@ -348,7 +355,6 @@ int rubric_load(const char *path, const char *lab, struct rubric *r) {
         ps.errors++;
     }
     free(line);
-    fclose(f);
     if (!ps.errors && r->ntests == 0) {
         fprintf(stderr, "%s: the rubric lists no tests\n", path);
         ps.errors++;

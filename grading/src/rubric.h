@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "grade.h"
 
@@ -36,6 +37,8 @@ struct rubric {
 /* Parses path as lab's rubric. On a malformed file prints "path:line: reason" lines to stderr
  * (every error, not just the first) and returns -1. */
 int rubric_load(const char *path, const char *lab, struct rubric *r);
+/* The same from an open stream; path only names it in messages. */
+int rubric_read(FILE *f, const char *path, const char *lab, struct rubric *r);
 void rubric_free(struct rubric *r);
 /* only: space-separated fnmatch patterns. Whether name matches one of them (true for NULL). */
 bool rubric_selects(const char *only, const char *name);

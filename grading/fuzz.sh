@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `make fuzz`: libFuzzer harnesses for the parsers of untrusted input, each run for
+# FUZZ_SECONDS (default 60) from the seed corpus in grading/fuzz/corpus/<name>/ (new inputs go to
+# a scratch copy, never into the repository). Any crash, hang (10 s per input), leak or
+# sanitizer report fails it; the input that did it is kept in build/fuzz/ and named.
+#   grading/fuzz.sh [NAME...]        names: rubric crit size (default: all)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+secs=${FUZZ_SECONDS:-60}
+cc=${FUZZ_CC:-clang}
+out=$BUILD/fuzz
+mkdir -p "$out"
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(rubric crit size)
+
+# the sources each harness needs beside its own file
+declare -A srcs=(
+    [rubric]="grading/src/rubric.c grading/src/strbuf.c"
+    [crit]="grading/src/crit.c grading/src/strbuf.c"
+    [size]="harness/lib/tool.c"
+)
+flags=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+    -Igrading/src -Iharness/lib -Icore/include)
+
+if ! command -v "$cc" >/dev/null; then
+    echo "fuzz: $cc not found: make fuzz installs it when run as root (make fuzz-deps)" >&2
+    exit 2
+fi
+fail=0 total=0
+for n in "${names[@]}"; do
+    bin=$out/fuzz-$n
+    if ! $cc "${flags[@]}" -o "$bin" "grading/fuzz/fuzz_$n.c" ${srcs[$n]} 2>"$out/$n.build.log"; then
+        echo "  FAIL  fuzz/$n: does not build (clang's libFuzzer runtime missing? see $out/$n.build.log)"
+        fail=$((fail + 1))
+        continue
+    fi
+    corpus=$out/corpus-$n
+    rm -rf "$corpus" && mkdir -p "$corpus" && cp grading/fuzz/corpus/$n/* "$corpus"/
+    rm -rf "$out/crash-$n" && mkdir -p "$out/crash-$n"
+    ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        -close_fd_mask=3 -print_final_stats=1 -artifact_prefix="$out/crash-$n/" "$corpus" \
+        >"$out/$n.log" 2>&1
+    rc=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$n.log" | tail -n 1)
+    total=$((total + ${execs:-0}))
+    if [ $rc = 0 ]; then
+        printf '  PASS  fuzz/%-8s %12s executions in %ss, corpus %s inputs\n' "$n" "${execs:-?}" \
+            "$secs" "$(ls "$corpus" | wc -l)"
+    else
+        echo "  FAIL  fuzz/$n: exit $rc after ${execs:-?} executions; input kept in $out/crash-$n/"
+        grep -m 20 -E 'ERROR|SUMMARY|runtime error|#[0-9]+ ' "$out/$n.log" | sed 's/^/        /'
+        fail=$((fail + 1))
+    fi
+done
+echo "fuzz: $total executions, $fail failed"
+[ $fail = 0 ]
