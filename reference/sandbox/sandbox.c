@@ -386,11 +386,18 @@ static int child_main(void *arg) {
     sigprocmask(SIG_SETMASK, &none, NULL);
     int image = recv_fd(c->go_fd);
     if (image < 0) _exit(126); /* the parent gave up */
-    close(c->go_fd);
 
     /* §2.6: the maps are written; become the mapped root, or we stay host root with an
      * unmapped uid */
-    if (cfg->userns && (setresgid(0, 0, 0) || setresuid(0, 0, 0))) die(c, "becoming mapped root");
+    if (cfg->userns) {
+        if (setresgid(0, 0, 0) || setresuid(0, 0, 0)) die(c, "becoming mapped root");
+        /* §6.3: a change of effective uid clears the parent-death signal: set it again, then
+         * make sure the parent did not die in between (its end of go_fd would be closed) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        struct pollfd p = {.fd = c->go_fd, .events = POLLIN};
+        if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) _exit(126);
+    }
+    close(c->go_fd);
     /* §2.7: after the parent moved us, so that our group is the namespace's root */
     if (unshare(CLONE_NEWCGROUP)) die(c, "unshare(CLONE_NEWCGROUP)");
     /* §2.2: nothing we mount may propagate back to the host */

@@ -245,3 +245,47 @@ Test(sandbox, cli_sigterm, .timeout = SB_TIMEOUT) {
 Test(sandbox, cli_sighup, .timeout = SB_TIMEOUT) {
     signal_test(SIGHUP);
 }
+
+/* Whether pid is gone or dead (a zombie its new parent has yet to reap). */
+static bool dead(pid_t pid) {
+    char p[64], st[512];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    if (sb_read_file(p, st, sizeof st) <= 0) return true;
+    char *rp = strrchr(st, ')');
+    return !rp || rp[2] == 'Z' || rp[2] == 'X';
+}
+
+/* SIGKILL cannot be handled: the container must die with the tool (PR_SET_PDEATHSIG), and
+ * `vlab-sandbox cleanup` removes the groups it left. */
+Test(sandbox, cli_sigkill_cleanup, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    for (int userns = 0; userns < 2; userns++) {
+        const char *how = userns ? "with --userns" : "as real root";
+        struct running r;
+        char *plain[] = {NULL}, *user[] = {"--userns", NULL};
+        start(&t, &r, userns ? user : plain);
+        kill(r.tool, SIGKILL);
+        waitpid(r.tool, NULL, 0);
+        close(r.err);
+        bool gone = false;
+        for (int i = 0; i < 500 && !(gone = dead(r.prober)); i++)
+            usleep(2000);
+        char out[1024], err[1024];
+        char *a[] = {"cleanup", NULL};
+        int st = tool(out, sizeof out, err, sizeof err, a);
+        char left[2048];
+        unsigned g = sbt_find_groups(r.prefix, left, sizeof left);
+        if (g) sbt_remove_groups(r.prefix);
+        if (!gone) kill(r.prober, SIGKILL);
+        cr_expect(gone,
+                  "vlab-sandbox (%s) killed by SIGKILL: its container's pid 1 (%d) still runs 1 s "
+                  "later (PR_SET_PDEATHSIG in the child, and mind what clears it) %s",
+                  how, (int)r.prober, SB_SEC_SIG);
+        cr_expect(st == 0 && g == 0,
+                  "vlab-sandbox cleanup after a SIGKILLed run (%s): expected exit 0 and no group "
+                  "left, got %d and %u:%s (stderr: %.200s) %s",
+                  how, st, g, left, err, SB_SEC_SIG);
+    }
+    sbt_fini(&t);
+}

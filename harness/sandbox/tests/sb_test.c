@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "sb_test.h"
 
+#include "sb_groups.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -229,73 +231,14 @@ unsigned sbt_list_len(const char *list) {
     return n;
 }
 
-/* Every cgroup/cgroup2 mount with its super options. */
-struct hier {
-    char mnt[256];
-    char opts[256];
-    bool v2;
-};
-
-static unsigned hierarchies(struct hier *h, unsigned max) {
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    unsigned n = 0;
-    char line[1024];
-    while (f && n < max && fgets(line, sizeof line, f)) {
-        char *sep = strstr(line, " - ");
-        char type[32], src[128];
-        if (!sep || sscanf(sep + 3, "%31s %127s %255s", type, src, h[n].opts) != 3) continue;
-        if (strcmp(type, "cgroup") && strcmp(type, "cgroup2")) continue;
-        if (sscanf(line, "%*s %*s %*s %*s %255s", h[n].mnt) != 1) continue;
-        h[n].v2 = !strcmp(type, "cgroup2");
-        n++;
-    }
-    if (f) fclose(f);
-    return n;
-}
-
-static bool word_in(const char *list, const char *w) {
-    return sbt_list_has(list, w);
-}
-
-/* This process's path in the hierarchy mounted with opts. */
-static bool path_in(const struct hier *h, char *path, size_t len) {
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    char line[1024];
-    bool found = false;
-    while (!found && f && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2) continue;
-        *c2 = 0;
-        const char *field = c1 + 1;
-        bool match;
-        if (h->v2) {
-            match = !*field;
-        } else {
-            /* every controller of the line's field must be among the mount's options */
-            char copy[256];
-            snprintf(copy, sizeof copy, "%s", field);
-            match = *field != 0;
-            for (char *tok = strtok(copy, ","); tok && match; tok = strtok(NULL, ","))
-                match = word_in(h->opts, tok);
-        }
-        if (match) {
-            snprintf(path, len, "%s%s", h->mnt, strcmp(c2 + 1, "/") ? c2 + 1 : "");
-            found = true;
-        }
-    }
-    if (f) fclose(f);
-    return found;
-}
-
 unsigned sbt_find_groups(const char *prefix, char *buf, size_t len) {
-    struct hier h[16];
-    unsigned nh = hierarchies(h, 16), n = 0;
+    struct sb_hier h[16];
+    unsigned nh = sb_hierarchies(h, 16), n = 0;
     size_t used = 0;
     buf[0] = 0;
     for (unsigned i = 0; i < nh; i++) {
         char dir[512];
-        if (!path_in(&h[i], dir, sizeof dir)) continue;
+        if (!sb_hier_path(&h[i], dir, sizeof dir)) continue;
         DIR *d = opendir(dir);
         struct dirent *e;
         while (d && (e = readdir(d))) {
@@ -310,12 +253,12 @@ unsigned sbt_find_groups(const char *prefix, char *buf, size_t len) {
 }
 
 bool sbt_own_group(const char *ctrl, char *path, size_t len) {
-    struct hier h[16];
-    unsigned nh = hierarchies(h, 16);
+    struct sb_hier h[16];
+    unsigned nh = sb_hierarchies(h, 16);
     for (unsigned i = 0; i < nh; i++) {
         if (h[i].v2 != (ctrl == NULL)) continue;
-        if (ctrl && !word_in(h[i].opts, ctrl)) continue;
-        if (path_in(&h[i], path, len)) return true;
+        if (ctrl && !sbt_list_has(h[i].opts, ctrl)) continue;
+        if (sb_hier_path(&h[i], path, len)) return true;
     }
     return false;
 }
@@ -386,32 +329,19 @@ static bool cgroups_usable(char *why, size_t len) {
     return true;
 }
 
-/* Kills what is left in a group and removes it. */
-static void remove_group(const char *dir) {
-    char path[900], buf[4096];
-    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-    for (int tries = 0; tries < 500; tries++) {
-        if (sb_read_file(path, buf, sizeof buf) > 0)
-            for (char *p = strtok(buf, "\n"); p; p = strtok(NULL, "\n"))
-                kill((pid_t)atoi(p), SIGKILL);
-        if (!rmdir(dir) || errno == ENOENT) return;
-        nanosleep(&(struct timespec){0, 2000000}, NULL);
-    }
-}
-
 unsigned sbt_remove_groups(const char *prefix) {
-    struct hier h[16];
-    unsigned nh = hierarchies(h, 16), n = 0;
+    struct sb_hier h[16];
+    unsigned nh = sb_hierarchies(h, 16), n = 0;
     for (unsigned i = 0; i < nh; i++) {
         char dir[512];
-        if (!path_in(&h[i], dir, sizeof dir)) continue;
+        if (!sb_hier_path(&h[i], dir, sizeof dir)) continue;
         DIR *d = opendir(dir);
         struct dirent *e;
         while (d && (e = readdir(d))) {
             if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
             char g[800];
             snprintf(g, sizeof g, "%s/%s", dir, e->d_name);
-            remove_group(g);
+            sb_group_remove(g);
             n++;
         }
         if (d) closedir(d);
@@ -424,11 +354,11 @@ unsigned sbt_remove_groups(const char *prefix) {
  * under this process's groups and sbimg-PID images in $TMPDIR, of this process (own) or of
  * processes that no longer exist (!own). */
 static void sweep(bool own) {
-    struct hier h[16];
-    unsigned nh = hierarchies(h, 16);
+    struct sb_hier h[16];
+    unsigned nh = sb_hierarchies(h, 16);
     for (unsigned i = 0; i < nh; i++) {
         char dir[512];
-        if (!path_in(&h[i], dir, sizeof dir)) continue;
+        if (!sb_hier_path(&h[i], dir, sizeof dir)) continue;
         DIR *d = opendir(dir);
         struct dirent *e;
         while (d && (e = readdir(d))) {
@@ -438,7 +368,7 @@ static void sweep(bool own) {
             if (own ? !mine : mine || kill(pid, 0) == 0 || errno != ESRCH) continue;
             char g[800];
             snprintf(g, sizeof g, "%s/%s", dir, e->d_name);
-            remove_group(g);
+            sb_group_remove(g);
         }
         if (d) closedir(d);
     }

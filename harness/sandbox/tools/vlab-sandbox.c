@@ -2,9 +2,11 @@
  * prints a resource report on stderr when it ends.
  *   vlab-sandbox run --rootfs DIR [--memory 64M] [--pids 32] [--cpu 0.5] [--userns]
  *                    [--timeout 10] [--hostname NAME] -- CMD...
- * A limit not given takes its default (SB_TOOL_* below): a container is never unlimited.
- * Exit status: the command's own; 128+N when signal N ended it, or when SIGINT, SIGTERM or
- * SIGHUP sent to the tool did (the container killed and cleaned up first); 124 when the timeout
+ *   vlab-sandbox cleanup
+ * removes the groups of containers whose vlab-sandbox was killed by SIGKILL (every run does it
+ * first, too). A limit not given takes its default (SB_TOOL_* below): a container is never
+ * unlimited. Exit status: the command's own; 128+N when signal N ended it, or when SIGINT, SIGTERM
+ * or SIGHUP sent to the tool did (the container killed and cleaned up first); 124 when the timeout
  * did; 125 when the container could not be run or the command line is wrong. */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "sandbox.h"
+#include "sb_groups.h"
 #include "tool.h"
 
 /* Defaults in the spirit of podman's (pids 2048) and of a laptop: a runaway program in the
@@ -29,7 +32,9 @@ static void usage(FILE *out) {
                  "  SIZE takes K, M or G; CPUS may be a fraction (0.5). Needs root.\n"
                  "  Defaults: --memory 512M --pids 256 --cpu 1 (swap off).\n"
                  "  SIGINT, SIGTERM or SIGHUP kill the container, remove its cgroups and mounts,\n"
-                 "  and the tool exits 128+signal.\n");
+                 "  and the tool exits 128+signal. SIGKILL kills the container too; its cgroups\n"
+                 "  stay until the next run or `vlab-sandbox cleanup`.\n"
+                 "       vlab-sandbox cleanup\n");
 }
 
 static bool parse_double(const char *s, double *out) {
@@ -39,6 +44,12 @@ static bool parse_double(const char *s, double *out) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "cleanup")) {
+        unsigned n = sb_groups_sweep_dead();
+        fprintf(stderr, "vlab-sandbox: removed %u group director%s left by killed runs\n", n,
+                n == 1 ? "y" : "ies");
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "run")) {
         usage(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr);
         return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 125;
@@ -108,6 +119,7 @@ int main(int argc, char **argv) {
     if (!cfg.limits.pids) cfg.limits.pids = SB_TOOL_PIDS;
     if (cfg.limits.cpus == 0) cfg.limits.cpus = SB_TOOL_CPUS;
     cfg.argv = argv + optind;
+    sb_groups_sweep_dead(); /* what a vlab-sandbox killed by SIGKILL left */
     struct sb_result r = {0};
     int rc = sb_run(&cfg, &r);
     if (rc != VLAB_OK) {

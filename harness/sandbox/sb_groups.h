@@ -1,0 +1,27 @@
+/* The harness's view of control groups (sb_groups.c): the mounted hierarchies, the caller's
+ * group in each, and the removal of container groups a dead process left behind. */
+#ifndef VLAB_SB_GROUPS_H
+#define VLAB_SB_GROUPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A cgroup or cgroup2 mount, with its super options (the v1 controllers). */
+struct sb_hier {
+    char mnt[256];
+    char opts[256];
+    bool v2;
+};
+
+/* The cgroup and cgroup2 mounts of this mount namespace, at most max. */
+unsigned sb_hierarchies(struct sb_hier *h, unsigned max);
+/* This process's group in hierarchy h, as a directory path; false if it has none there. */
+bool sb_hier_path(const struct sb_hier *h, char *path, size_t len);
+/* Kills what is left in the group at dir and removes it (retrying while the kernel finishes
+ * the killed tasks). */
+void sb_group_remove(const char *dir);
+/* Removes every vlab-sb-PID-* group under this process's groups whose PID no longer exists
+ * (a vlab-sandbox or test killed by SIGKILL); the number of directories removed. */
+unsigned sb_groups_sweep_dead(void);
+
+#endif
