@@ -85,7 +85,11 @@ int dbt_enter(struct dbt *t, uint32_t guest_pc, uint32_t from_stub, uint32_t *cc
 /* The guest is writing guest page `page` (4 KiB aligned), which you asked the harness to
  * watch: every CCF translated from bytes in it is stale. Make sure none of them runs again
  * (not through the lookup, not through a chained jump), then return VLAB_OK; the harness
- * lets the write go ahead and stops watching the page (§8). */
+ * makes the write and stops watching the page (§8). When the write changed translated bytes,
+ * the harness also stops the run at the start of Unicorn's next block of the TC (Unicorn ends
+ * a block at every jump) and the dispatcher goes on at the guest pc your CCF map names for that
+ * place, with fresh translations: so after a guest instruction that may write memory, end
+ * Unicorn's block (`jmp .+2`) unless an exit follows (§8.2). */
 int dbt_invalidate(struct dbt *t, uint32_t page);
 
 /* ---- What the harness gives you ------------------------------------------------------ */
@@ -112,10 +116,21 @@ int dbt_tc_flush(struct dbt_vm *vm);
  * Call it for every page a CCF's guest bytes come from. */
 int dbt_watch_page(struct dbt_vm *vm, uint32_t page);
 
+/* One line of a CCF's map (§8.2): when the real CPU is about to run TC address tc, the guest
+ * is at guest_pc, which has not run yet (its translation, or an exit stub to it, starts at
+ * tc). DBT_MAP_TARGET as guest_pc: the guest is at dbt_vpage.target (an indirect branch whose
+ * target the CCF has computed). */
+struct dbt_insn_map {
+    uint32_t tc, guest_pc;
+};
+#define DBT_MAP_TARGET 0xffffffffu
+
 /* Reports a CCF you just wrote: guest bytes [guest_pc, guest_pc + guest_len) became TC bytes
  * [ccf, ccf + ccf_len), with ninsns guest instructions. The checks decode it (no sensitive
- * instruction may run natively) and count translations (§6). */
+ * instruction may run natively) and count translations (§6). map[0 .. nmap) is the CCF's map
+ * (§8.2): at least its start and the place after each guest instruction that may write
+ * memory. */
 void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, uint32_t ninsns,
-                    uint32_t ccf, uint32_t ccf_len);
+                    uint32_t ccf, uint32_t ccf_len, const struct dbt_insn_map *map, uint32_t nmap);
 
 #endif

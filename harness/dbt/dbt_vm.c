@@ -196,7 +196,9 @@ struct dbt_vm *dbt_vm_open(const struct dbt_vm_config *cfg, char *err, size_t le
     vm->vp = aligned_alloc(DBT_PAGE, DBT_PAGE);
     vm->obs = calloc(DBT_OBS_MAX, sizeof *vm->obs);
     vm->xlated = calloc(DBT_RAM_SIZE, 1);
-    if (!vm->ram || !vm->tc || !vm->vp || !vm->obs || !vm->xlated) {
+    vm->code = calloc(DBT_RAM_SIZE, 1);
+    vm->resume = calloc(DBT_TC_MAX, sizeof *vm->resume);
+    if (!vm->ram || !vm->tc || !vm->vp || !vm->obs || !vm->xlated || !vm->code || !vm->resume) {
         snprintf(err, len, "out of memory");
         dbt_vm_close(vm);
         return NULL;
@@ -240,6 +242,8 @@ void dbt_vm_close(struct dbt_vm *vm) {
     free(vm->vp);
     free(vm->obs);
     free(vm->xlated);
+    free(vm->code);
+    free(vm->resume);
     free(vm);
 }
 
@@ -355,6 +359,8 @@ int dbt_tc_sync(struct dbt_vm *vm, uint32_t tc_addr, uint32_t len) {
 int dbt_tc_flush(struct dbt_vm *vm) {
     vm->st.flushes++;
     memset(vm->xlated, 0, DBT_RAM_SIZE);
+    memset(vm->code, 0, DBT_RAM_SIZE);
+    memset(vm->resume, 0, vm->tc_size * sizeof *vm->resume);
     uc_ctl_remove_cache(vm->uc, DBT_TC_BASE, (uint64_t)DBT_TC_BASE + vm->tc_size);
     return VLAB_OK;
 }
@@ -368,7 +374,7 @@ int dbt_watch_page(struct dbt_vm *vm, uint32_t page) {
 }
 
 void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, uint32_t ninsns,
-                    uint32_t ccf, uint32_t ccf_len) {
+                    uint32_t ccf, uint32_t ccf_len, const struct dbt_insn_map *map, uint32_t nmap) {
     vm->st.translations++;
     vm->st.guest_bytes += guest_len;
     vm->st.ccf_bytes += ccf_len;
@@ -384,6 +390,23 @@ void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, ui
                     "not fit in the TC [%#x, %#x)",
                     guest_pc, ccf, ccf_len, DBT_TC_BASE, DBT_TC_BASE + vm->tc_size);
         return;
+    }
+    if (guest_pc < DBT_RAM_SIZE)
+        memset(vm->code + guest_pc, 1,
+               guest_len < DBT_RAM_SIZE - guest_pc ? guest_len : DBT_RAM_SIZE - guest_pc);
+    uint32_t *r = vm->resume + (ccf - DBT_TC_BASE);
+    memset(r, 0, ccf_len * sizeof *r);
+    for (uint32_t i = 0; map && i < nmap; i++) {
+        if (map[i].tc < ccf || map[i].tc - ccf >= ccf_len ||
+            (map[i].guest_pc != DBT_MAP_TARGET && map[i].guest_pc >= DBT_RAM_SIZE)) {
+            dbt_vm_fail(vm, VLAB_ERANGE,
+                        "the map of the CCF for guest pc %#x (TC %#x, %u bytes) has line %u: "
+                        "TC %#x -> guest pc %#x, outside the CCF or guest RAM (handout §8.2)",
+                        guest_pc, ccf, ccf_len, i, map[i].tc, map[i].guest_pc);
+            return;
+        }
+        r[map[i].tc - ccf] =
+            map[i].guest_pc == DBT_MAP_TARGET ? DBT_MAP_TARGET : map[i].guest_pc + 1;
     }
     dbt_check_ccf(vm, ccf, ccf_len);
 }
@@ -405,9 +428,24 @@ int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, uint32_t len) {
         }
         vm->watched[page / DBT_PAGE] = false;
         memset(vm->xlated + page, 0, DBT_PAGE);
+        memset(vm->code + page, 0, DBT_PAGE);
         uc_mem_protect(vm->uc, page, DBT_PAGE, UC_PROT_READ | UC_PROT_WRITE);
     }
     return VLAB_OK;
+}
+
+/* Unicorn generates a block of the TC: after a store that changed translated code (which
+ * dropped all of Unicorn's blocks of the TC), the first one is where the CCF stands once the
+ * writing guest instruction is complete. Stop before running it. (Asking for the stop in the
+ * write hook would stop in the middle of the writing instruction: Unicorn 2.0.1 checks right
+ * after each store. And when a stop was asked for, Unicorn does not set EIP to the block it
+ * stops before: this hook's cur_tb says where.) */
+static void hook_edge(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *data) {
+    (void)prev;
+    struct dbt_vm *vm = data;
+    if (!vm->smc_stop || vm->smc_tb) return;
+    vm->smc_tb = (uint32_t)cur->pc;
+    uc_emu_stop(uc);
 }
 
 /* A store to a watched page. The harness makes the store itself: Unicorn 2.0.1's store_helper
@@ -419,9 +457,9 @@ int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, uint32_t len) {
  * unwatched page reaches this hook whole, or byte by byte for the watched half. */
 static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
                             void *data) {
-    (void)uc;
     (void)type;
     struct dbt_vm *vm = data;
+    uint64_t v = (uint64_t)value;
     if (addr >= DBT_RAM_SIZE || size < 1 || size > 8 || (uint64_t)size > DBT_RAM_SIZE - addr) {
         dbt_vm_fail(vm, VLAB_EINVAL, "write of %d bytes to %#llx: not guest RAM", size,
                     (unsigned long long)addr);
@@ -436,9 +474,23 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int 
                     size, a);
         return false;
     }
+    uint8_t b[8];
+    memcpy(b, &v, sizeof b); /* little-endian host, like the guest */
+    bool changes_code = false;
+    for (int i = 0; i < size; i++)
+        changes_code |= vm->code[a + (uint32_t)i] && vm->ram[a + (uint32_t)i] != b[i];
     if (dbt_vm_guest_write(vm, a, (uint32_t)size) != VLAB_OK) return false;
-    uint64_t v = (uint64_t)value;
-    memcpy(vm->ram + a, &v, (size_t)size); /* little-endian host, like the guest */
+    memcpy(vm->ram + a, b, (size_t)size);
+    /* Precise SMC (QEMU's tb_invalidate_phys_page_fast and cpu_restore_state, §8.2): the rest
+     * of the running CCF may be stale. Unicorn finishes the block of its own it is in (the CCF
+     * ends one right after the writing instruction); with all its blocks of the TC dropped,
+     * the next one is generated anew and hook_edge stops the run before it. */
+    if (changes_code && !vm->smc_stop) {
+        vm->smc_stop = true;
+        vm->smc_tb = 0;
+        vm->smc_addr = a;
+        uc_ctl_remove_cache(uc, DBT_TC_BASE, (uint64_t)DBT_TC_BASE + vm->tc_size);
+    }
     return true;
 }
 
@@ -476,6 +528,7 @@ static int map_translated(struct dbt_vm *vm) {
     }
     uc_hook_add(vm->uc, &vm->hooks[0], UC_HOOK_MEM_WRITE_PROT, hook_write_prot, vm, 1, 0);
     uc_hook_add(vm->uc, &vm->hooks[1], UC_HOOK_MEM_UNMAPPED, hook_unmapped, vm, 1, 0);
+    uc_hook_add(vm->uc, &vm->hooks[2], UC_HOOK_EDGE_GENERATED, hook_edge, vm, 1, 0);
     dbt_set_reg(vm, UC_X86_REG_CR3, DBT_SENTINEL_CR3);
     uc_x86_mmr gdtr = {.base = DBT_SENTINEL_GDTR, .limit = 0x17};
     uc_x86_mmr idtr = {.base = DBT_SENTINEL_IDTR, .limit = 0xff};
@@ -543,6 +596,25 @@ static void dispatch_loop(struct dbt_vm *vm) {
             return;
         }
         check_sentinels(vm, pc);
+        if (vm->smc_stop) {
+            vm->smc_stop = false;
+            vm->st.smc_stops++;
+            if (vp->exit_reason == DBT_EXIT_NONE) {
+                uint32_t at = vm->smc_tb, r = in_tc(vm, at) ? vm->resume[at - DBT_TC_BASE] : 0;
+                if (!r) {
+                    dbt_vm_fail(vm, VLAB_EINVAL,
+                                "the guest wrote translated code at %#x from the CCF entered for "
+                                "guest pc %#x; the run stopped before TC %#x, which no CCF map "
+                                "names: after each guest instruction that may write memory, end "
+                                "Unicorn's block and map the place that follows (handout §8.2)",
+                                vm->smc_addr, pc, at);
+                    return;
+                }
+                pc = r == DBT_MAP_TARGET ? vp->target : r - 1;
+                from = 0;
+                continue;
+            }
+        }
         switch (vp->exit_reason) {
         case DBT_EXIT_BRANCH:
             vm->st.exits_branch++;

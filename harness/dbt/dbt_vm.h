@@ -63,6 +63,7 @@ struct dbt_stats {
                                 not invalidated */
     uint64_t guest_bytes, ccf_bytes, ccf_insns;
     uint64_t syncs, flushes, invalidations;
+    uint64_t smc_stops;   /* CCFs stopped after a store that changed translated bytes (§8.2) */
     uint64_t guest_insns; /* the oracle only: instructions executed */
     uint64_t enter_ns;    /* wall time inside dbt_enter (lookups and translations; bench only) */
 };
@@ -99,7 +100,11 @@ struct dbt_vm {
     int rc;         /* first error of the run, VLAB_OK when none */
     char err[1024]; /* what went wrong, with context */
     /* the translated run's checks */
-    uint8_t *xlated; /* per guest byte: translated since the last flush */
+    uint8_t *xlated;  /* per guest byte: translated since the last flush */
+    uint8_t *code;    /* per guest byte: in a reported CCF since its page was last invalidated */
+    uint32_t *resume; /* per TC byte: from the CCF maps, guest pc + 1, DBT_MAP_TARGET or 0 */
+    bool smc_stop;    /* a store changed translated bytes: stop before Unicorn's next block */
+    uint32_t smc_addr, smc_tb; /* the store; the TC address of the block stopped before */
     bool watched[DBT_RAM_SIZE / DBT_PAGE];
     char native[512]; /* the first sensitive instruction found in a CCF or sentinel broken */
     uint32_t last_ccf_guest_pc;

@@ -80,6 +80,7 @@ static void em_exit_indirect(struct emit *e) {
 #define MAX_BLOCK_INSNS 32
 #define INSN_ROOM       192 /* the most one guest instruction plus a closing stub can take */
 #define BLOCK_ROOM      512 /* free TC a new block needs, or the cache is flushed */
+#define MAX_MAP         (2 * MAX_BLOCK_INSNS + 4)
 
 struct ccf {
     uint32_t guest_pc, guest_end; /* guest bytes [guest_pc, guest_end) */
@@ -108,6 +109,8 @@ struct dbt {
     int nlink;
     unsigned flushes;
     struct dbt_vpage *vp;
+    struct dbt_insn_map map[MAX_MAP]; /* the CCF being translated: TC address -> guest pc */
+    uint32_t nmap;
     uint32_t ibl; /* TC address of the indirect-branch lookup routine */
 };
 
@@ -373,6 +376,43 @@ static bool is_jcc(unsigned id) {
     }
 }
 
+/* §8.2: a guest instruction after which the CCF says where the guest is and ends Unicorn's
+ * block, so that a store that changed translated code stops the CCF right there. */
+static bool may_write(const cs_insn *in) {
+    switch (in->id) {
+    case X86_INS_PUSH:
+    case X86_INS_PUSHAL:
+    case X86_INS_PUSHAW:
+    case X86_INS_PUSHFD:
+    case X86_INS_ENTER:
+    case X86_INS_STOSB:
+    case X86_INS_STOSW:
+    case X86_INS_STOSD:
+    case X86_INS_MOVSB:
+    case X86_INS_MOVSW:
+    case X86_INS_MOVSD: return true;
+    default: break;
+    }
+    /* Capstone 4's operand access flags miss stores (cmpxchg, setcc, fstp, movups): a memory
+     * destination is the first operand, and only a few instructions just read it. */
+    const cs_x86 *x = &in->detail->x86;
+    return x->op_count > 0 && x->operands[0].type == X86_OP_MEM && in->id != X86_INS_CMP &&
+           in->id != X86_INS_TEST && in->id != X86_INS_BT && in->id != X86_INS_NOP;
+}
+
+/* The CCF's map (§8.2): at tc the guest is at guest_pc. */
+static void map_at(struct dbt *t, uint32_t tc, uint32_t guest_pc) {
+    if (t->nmap < MAX_MAP) t->map[t->nmap++] = (struct dbt_insn_map){tc, guest_pc};
+}
+
+/* After a guest store: jmp .+2 ends Unicorn's block, and the map names the place after it,
+ * where a store that changed translated code stops the CCF (§8.2). Ending the block also makes
+ * Unicorn save the flags it computes lazily. */
+static void em_store_break(struct dbt *t, struct emit *e, uint32_t guest_pc) {
+    em_u8(e, 0xeb), em_u8(e, 0);
+    map_at(t, e->addr, guest_pc);
+}
+
 static bool is_loop(unsigned id) {
     return id == X86_INS_LOOP || id == X86_INS_LOOPE || id == X86_INS_LOOPNE ||
            id == X86_INS_JECXZ || id == X86_INS_JCXZ;
@@ -389,7 +429,12 @@ static int translate(struct dbt *t, uint32_t pc, int *out) {
     const uint32_t start = e.addr;
     uint32_t cur = pc, end = pc;
     unsigned n = 0;
+    bool wrote = false; /* the last guest instruction may have written memory */
+    t->nmap = 0;
     for (;;) {
+        if (wrote) em_u8(&e, 0xeb), em_u8(&e, 0); /* jmp .+2: see em_store_break */
+        wrote = false;
+        map_at(t, e.addr, cur);
         if (n == MAX_BLOCK_INSNS || DBT_TC_BASE + t->tc_size - e.addr < INSN_ROOM) {
             em_exit_chain(&e, cur); /* a size limit, not a control transfer */
             break;
@@ -414,8 +459,10 @@ static int translate(struct dbt *t, uint32_t pc, int *out) {
             break;
         } else if (in->id == X86_INS_PUSHFD) {
             em_pushfd(&e);
+            wrote = true;
         } else if (in->id == X86_INS_POPFD) {
-            em_popfd(&e);
+            em_popfd(&e); /* puts the image back: a store */
+            em_store_break(t, &e, next);
             em_irq_window(&e, next);
             break;
         } else if (must_exit(in)) {
@@ -448,7 +495,10 @@ static int translate(struct dbt *t, uint32_t pc, int *out) {
                 em_exit(&e, DBT_EXIT_EMULATE, cur);
                 break;
             }
-            if (in->id == X86_INS_CALL) em_u8(&e, 0x68), em_u32(&e, next);
+            if (in->id == X86_INS_CALL) {
+                em_u8(&e, 0x68), em_u32(&e, next);
+                em_store_break(t, &e, DBT_MAP_TARGET); /* the lookup routine is no CCF */
+            }
             em_jmp(&e, t->ibl);
             break;
         } else if (in->id == X86_INS_RET) {
@@ -461,6 +511,7 @@ static int translate(struct dbt *t, uint32_t pc, int *out) {
             break;
         } else {
             em_bytes(&e, in->bytes, in->size); /* safe: runs natively, unchanged */
+            wrote = may_write(in);
         }
         cur = next;
     }
@@ -479,7 +530,7 @@ static int translate(struct dbt *t, uint32_t pc, int *out) {
     t->used += len;
     for (uint32_t page = pc & ~(DBT_PAGE - 1); page < c->guest_end; page += DBT_PAGE)
         dbt_watch_page(t->vm, page);
-    dbt_report_ccf(t->vm, pc, c->guest_end - pc, n, start, len);
+    dbt_report_ccf(t->vm, pc, c->guest_end - pc, n, start, len, t->map, t->nmap);
     *out = i;
     return VLAB_OK;
 }

@@ -14,15 +14,16 @@
 /* Far above the grader's per-test limit: only stops a hung direct run of the binary. */
 #define DBT_TIMEOUT 60.0
 
-#define SEC_TRANSLATE "(handout §2 Translating a block)"
-#define SEC_SENSITIVE "(handout §3 Sensitive instructions)"
-#define SEC_IRQ       "(handout §3.3 Virtual interrupts)"
-#define SEC_FLAGS     "(handout §3.2 Inline sequences on the virtual EFLAGS)"
-#define SEC_EXITS     "(handout §4 Exits and control transfers)"
-#define SEC_TRANSP    "(handout §5 Transparency)"
-#define SEC_CACHE     "(handout §6 The translation cache)"
-#define SEC_CHAIN     "(handout §7 Chaining)"
-#define SEC_SMC       "(handout §8 Self-modifying code)"
+#define SEC_TRANSLATE   "(handout §2 Translating a block)"
+#define SEC_SENSITIVE   "(handout §3 Sensitive instructions)"
+#define SEC_IRQ         "(handout §3.3 Virtual interrupts)"
+#define SEC_FLAGS       "(handout §3.2 Inline sequences on the virtual EFLAGS)"
+#define SEC_EXITS       "(handout §4 Exits and control transfers)"
+#define SEC_TRANSP      "(handout §5 Transparency)"
+#define SEC_CACHE       "(handout §6 The translation cache)"
+#define SEC_CHAIN       "(handout §7 Chaining)"
+#define SEC_SMC         "(handout §8 Self-modifying code)"
+#define SEC_SMC_PRECISE "(handout §8.2 Precise self-modifying code)"
 
 struct dbt_pair {
     struct dbt_vm *oracle, *dbt;

@@ -53,3 +53,37 @@ Test(dbt, smc_code_data_page, .timeout = DBT_TIMEOUT) {
     code_data_pair(0);
     code_data_pair(1024);
 }
+
+/* Issue 13: a write that changes translated bytes takes effect at the next guest instruction,
+ * in the next block, a chained successor, or the running block itself (§8.2). */
+static void precise_pair(uint32_t tc_size) {
+    struct dbt_vm_config cfg = {.guest = "smcprecise", .tc_size = tc_size};
+    struct dbt_pair p;
+    p.oracle = dbt_t_oracle(&cfg);
+    p.dbt = dbt_t_translated(&cfg, SEC_SMC_PRECISE);
+    static const char *const what[] = {
+        "a block patching the next page's block and jumping there (chained)",
+        "a block patching an immediate further on in itself",
+        "a block patching the instruction right after the writing one",
+        "a block straddling two pages patching its second half",
+        "a push onto the immediate of the next instruction in the block"};
+    for (uint32_t i = 0; i < 5; i++) {
+        uint32_t o = dbt_t_word(p.oracle, 0x8010 + 4 * i), d = dbt_t_word(p.dbt, 0x8010 + 4 * i);
+        cr_assert_eq(d, o,
+                     "%s (TC %u bytes): expected the sum %u the oracle's guest computed with "
+                     "each new instruction, the translated guest computed %u: stale code ran %s",
+                     what[i], tc_size ? tc_size : DBT_TC_MAX, o, d, SEC_SMC_PRECISE);
+    }
+    char buf[2048];
+    const char *diff = dbt_vm_compare(p.oracle, p.dbt, buf, sizeof buf);
+    cr_assert_null(diff,
+                   "expected the translated run of guest smcprecise to look exactly like the "
+                   "oracle's, but %s %s",
+                   diff, SEC_SMC_PRECISE);
+    dbt_t_close(&p);
+}
+
+Test(dbt, smc_precise, .timeout = DBT_TIMEOUT) {
+    precise_pair(0);
+    precise_pair(1024);
+}
