@@ -150,8 +150,13 @@ static int load_segments(struct vlab_gpmem *mem, const unsigned char *img, size_
                 q->p_paddr <= p->p_paddr + (p->p_memsz - 1))
                 return fail(err, errlen, VLAB_EINVAL, "segments %u and %u overlap", j, i);
         }
-        if ((p->p_flags & PF_X) && eh.e_entry >= p->p_vaddr && eh.e_entry - p->p_vaddr < p->p_memsz)
+        if ((p->p_flags & PF_X) && eh.e_entry >= p->p_vaddr &&
+            eh.e_entry - p->p_vaddr < p->p_memsz) {
             entry_ok = true;
+            /* A higher-half kernel links its entry at a virtual address; a VMM that starts it
+             * with paging off needs where that byte lands. */
+            out.entry_phys = p->p_paddr + (eh.e_entry - p->p_vaddr);
+        }
         if (p->p_paddr < out.lowest) out.lowest = p->p_paddr;
         if (p->p_paddr + p->p_memsz > out.highest) out.highest = p->p_paddr + p->p_memsz;
         out.nload++;
@@ -221,6 +226,82 @@ int vlab_load_elf64(struct vlab_gpmem *mem, const void *image, size_t len,
     free(ph);
     return rc;
 }
+/* ELF32 (i386) headers are checked as such, then widened: the segment checks and the copy
+ * are the ELF64 ones, so both classes refuse exactly the same layouts. */
+int vlab_load_elf32(struct vlab_gpmem *mem, const void *image, size_t len,
+                    struct vlab_elf_info *info, char *err, size_t errlen) {
+    if (!mem || !image) return fail(err, errlen, VLAB_EINVAL, "no memory or no image");
+    const unsigned char *img = image;
+    Elf32_Ehdr eh;
+    if (len < sizeof eh)
+        return fail(err, errlen, VLAB_EINVAL, "truncated ELF header: %zu bytes, need %zu", len,
+                    sizeof eh);
+    memcpy(&eh, img, sizeof eh);
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+        return fail(err, errlen, VLAB_EINVAL, "not an ELF file (bad magic)");
+    if (eh.e_ident[EI_CLASS] != ELFCLASS32)
+        return fail(err, errlen, VLAB_EINVAL, "ELF class %u: expected ELFCLASS32",
+                    eh.e_ident[EI_CLASS]);
+    if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
+        return fail(err, errlen, VLAB_EINVAL, "ELF data encoding %u: x86 is little-endian",
+                    eh.e_ident[EI_DATA]);
+    if (eh.e_ident[EI_VERSION] != EV_CURRENT || eh.e_version != EV_CURRENT)
+        return fail(err, errlen, VLAB_EINVAL, "ELF version %u/%u, expected %u",
+                    eh.e_ident[EI_VERSION], eh.e_version, EV_CURRENT);
+    if (eh.e_machine != EM_386)
+        return fail(err, errlen, VLAB_EINVAL, "ELF32 machine %u, expected EM_386 (%u)",
+                    eh.e_machine, EM_386);
+    if (eh.e_type != ET_EXEC)
+        return fail(err, errlen, VLAB_EINVAL, "ELF type %u: only executables (ET_EXEC) are loaded",
+                    eh.e_type);
+    if (eh.e_ehsize != sizeof(Elf32_Ehdr))
+        return fail(err, errlen, VLAB_EINVAL, "e_ehsize %u, expected %zu", eh.e_ehsize,
+                    sizeof(Elf32_Ehdr));
+    if (eh.e_phentsize != sizeof(Elf32_Phdr))
+        return fail(err, errlen, VLAB_EINVAL, "e_phentsize %u, expected %zu", eh.e_phentsize,
+                    sizeof(Elf32_Phdr));
+    if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
+        return fail(err, errlen, VLAB_EINVAL, "e_phnum %u: no program headers", eh.e_phnum);
+    uint64_t phbytes = (uint64_t)eh.e_phnum * sizeof(Elf32_Phdr);
+    if (eh.e_phoff > len || phbytes > len - eh.e_phoff)
+        return fail(err, errlen, VLAB_EINVAL,
+                    "program headers [%#llx, +%#llx) lie outside the %zu-byte file",
+                    (unsigned long long)eh.e_phoff, (unsigned long long)phbytes, len);
+    Elf64_Phdr *ph = calloc(eh.e_phnum, sizeof *ph);
+    if (!ph) return fail(err, errlen, VLAB_ENOMEM, "out of memory");
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf32_Phdr p;
+        memcpy(&p, img + eh.e_phoff + (size_t)i * sizeof p, sizeof p);
+        ph[i] = (Elf64_Phdr){
+            .p_type = p.p_type,
+            .p_flags = p.p_flags,
+            .p_offset = p.p_offset,
+            .p_vaddr = p.p_vaddr,
+            .p_paddr = p.p_paddr,
+            .p_filesz = p.p_filesz,
+            .p_memsz = p.p_memsz,
+            .p_align = p.p_align,
+        };
+    }
+    Elf64_Ehdr wide = {.e_entry = eh.e_entry, .e_phnum = eh.e_phnum};
+    int rc = load_segments(mem, img, len, &wide, ph, info, err, errlen);
+    free(ph);
+    return rc;
+}
+
+int vlab_load_elf(struct vlab_gpmem *mem, const void *image, size_t len, struct vlab_elf_info *info,
+                  char *err, size_t errlen) {
+    if (!mem || !image) return fail(err, errlen, VLAB_EINVAL, "no memory or no image");
+    const unsigned char *img = image;
+    if (len > EI_CLASS && memcmp(img, ELFMAG, SELFMAG) == 0 && img[EI_CLASS] == ELFCLASS32)
+        return vlab_load_elf32(mem, image, len, info, err, errlen);
+    return vlab_load_elf64(mem, image, len, info, err, errlen);
+}
+
+bool vlab_is_elf(const void *image, size_t len) {
+    return image && len >= SELFMAG && memcmp(image, ELFMAG, SELFMAG) == 0;
+}
+
 int vlab_load_elf64_file(struct vlab_gpmem *mem, const char *path, struct vlab_elf_info *info,
                          char *err, size_t errlen) {
     void *buf;

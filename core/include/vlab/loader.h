@@ -4,6 +4,7 @@
 #ifndef VLAB_LOADER_H
 #define VLAB_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,7 +18,8 @@ int vlab_load_flat_buf(struct vlab_gpmem *mem, const void *buf, size_t len, uint
                        size_t errlen);
 
 struct vlab_elf_info {
-    uint64_t entry;           /* e_entry */
+    uint64_t entry;      /* e_entry */
+    uint64_t entry_phys; /* where e_entry lands: p_paddr + (e_entry - p_vaddr) of its segment */
     uint64_t lowest, highest; /* [lowest, highest) covers every PT_LOAD's physical range */
     unsigned nload;           /* PT_LOAD segments loaded (empty ones not counted) */
 };
@@ -30,6 +32,15 @@ struct vlab_elf_info {
  * dynamic linking; with VLAB_ERANGE: a segment outside guest memory. */
 int vlab_load_elf64(struct vlab_gpmem *mem, const void *image, size_t len,
                     struct vlab_elf_info *info, char *err, size_t errlen);
+/* The same for an ELF32 i386 executable (EM_386): the same checks, the same errors; what a
+ * Multiboot kernel or a 32-bit protected-mode guest usually is. */
+int vlab_load_elf32(struct vlab_gpmem *mem, const void *image, size_t len,
+                    struct vlab_elf_info *info, char *err, size_t errlen);
+/* Either class, by EI_CLASS (anything but ELFCLASS32 is checked as ELF64). */
+int vlab_load_elf(struct vlab_gpmem *mem, const void *image, size_t len, struct vlab_elf_info *info,
+                  char *err, size_t errlen);
+/* True when the image starts with the ELF magic. */
+bool vlab_is_elf(const void *image, size_t len);
 int vlab_load_elf64_file(struct vlab_gpmem *mem, const char *path, struct vlab_elf_info *info,
                          char *err, size_t errlen);
 
