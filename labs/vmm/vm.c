@@ -26,7 +26,9 @@ void vmm_destroy(struct vmm *vm) {
     (void)vm;
 }
 
-/* §2.2: ELF64 or flat, above VMM_LOAD_GPA, guest memory untouched on any error. */
+/* §2.2, §2.3: a Multiboot kernel (look for its header first), an ELF32 or ELF64 executable,
+ * or a flat binary (at VMM_LOAD_GPA, or where cfg.place_flat says); guest memory untouched on
+ * any error. */
 int vmm_load(struct vmm *vm, const void *image, size_t len) {
     (void)image, (void)len;
     return not_done(vm, "vmm_load (handout §2.2)");

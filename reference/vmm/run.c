@@ -174,7 +174,13 @@ static bool port_io(struct vmm *vm, struct vlab_exit *e, uint8_t *data, struct v
     bool known = false;
     for (unsigned i = 0; i < size; i++) {
         uint16_t p = (uint16_t)(port + i);
-        if (uart_port(p)) {
+        if (p == VMM_DEBUGCON_PORT) {
+            known = true;
+            if (out)
+                vmm_console_write(vm, &data[i], 1);
+            else
+                data[i] = VMM_DEBUGCON_PORT;
+        } else if (uart_port(p)) {
             known = true;
             if (out)
                 vlab_uart_write(&vm->uart, p - VMM_UART_PORT, data[i]);
@@ -251,7 +257,10 @@ int vmm_run(struct vmm *vm, struct vmm_result *res) {
         case VLAB_EXIT_MMIO:
             if (mmio(vm, &e, res)) return VLAB_OK;
             break;
-        case VLAB_EXIT_HLT: say(res, VMM_HALTED, "the guest halted"); return VLAB_OK;
+        case VLAB_EXIT_HLT:
+            /* A clean end: nothing to explain (vmm.h), and the tool prints no reason. */
+            res->outcome = VMM_HALTED;
+            return VLAB_OK;
         case VLAB_EXIT_SHUTDOWN:
             say(res, VMM_SHUTDOWN, "triple fault: %s", e.desc);
             dump(vm, res);

@@ -2,9 +2,11 @@
  * what the guest writes to its serial console, and says how it ended.
  *   vlab-vmm [--backend kvm|unicorn|auto] [--mode real|protected|long] [--mem SIZE]
  *            [--trace-exits] [--exits] [--watchdog MS] [--max-exits N] [--max-output BYTES]
- *            [--disk SECTORS] GUEST
- * Exit status: the guest's result code (low 8 bits) when it reported one, 0 when it halted,
- * 1 when it crashed or was stopped, 2 for a usage error. */
+ *            [--disk SECTORS] [--load ADDR] [--entry ADDR] [--cmdline TEXT] GUEST
+ * Exit status, as QEMU's with isa-debug-exit: (v << 1) | 1 (low 8 bits) when the guest
+ * reported v (port 0xf4 or VMM_HC_EXIT), 0 when it halted, 1 when it crashed or was stopped,
+ * 2 for a usage error or an image that cannot be loaded. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +19,24 @@
 static void usage(FILE *out) {
     fprintf(out, "usage: vlab-vmm [--backend kvm|unicorn|auto] [--mode real|protected|long]\n"
                  "                [--mem SIZE] [--trace-exits] [--exits] [--watchdog MS]\n"
-                 "                [--max-exits N] [--max-output BYTES] [--disk SECTORS] GUEST\n"
-                 "  GUEST is an ELF64 executable or a flat binary (loaded at 0x10000).\n"
-                 "  SIZE takes K, M or G (default 16M); the mode defaults to long.\n");
+                 "                [--max-exits N] [--max-output BYTES] [--disk SECTORS]\n"
+                 "                [--load ADDR] [--entry ADDR] [--cmdline TEXT] GUEST\n"
+                 "  GUEST is a Multiboot kernel (entered in protected mode, --cmdline for it),\n"
+                 "  an ELF32 or ELF64 executable, or a flat binary: loaded at --load (default\n"
+                 "  0x10000), entered at --entry (default: the load address).\n"
+                 "  SIZE takes K, M or G (default 16M); the mode defaults to long.\n"
+                 "  Exit status: (v << 1) | 1 when the guest reported v (QEMU's isa-debug-exit),\n"
+                 "  0 when it halted, 1 when it crashed or was stopped, 2 for bad usage.\n");
+}
+
+/* A guest-physical address: the whole argument a number, or a usage error. */
+static bool parse_addr(const char *s, uint64_t *v) {
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 0);
+    if (errno || end == s || *end || *s == '-') return false;
+    *v = x;
+    return true;
 }
 
 int main(int argc, char **argv) {
@@ -42,11 +59,15 @@ int main(int argc, char **argv) {
         {"max-exits", required_argument, 0, 'x'},
         {"max-output", required_argument, 0, 'o'},
         {"disk", required_argument, 0, 'd'},
+        {"load", required_argument, 0, 'L'},
+        {"entry", required_argument, 0, 'E'},
+        {"cmdline", required_argument, 0, 'c'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
+    bool entry_set = false, load_set = false;
     int c;
-    while ((c = getopt_long(argc, argv, "b:m:M:tew:x:o:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:m:M:tew:x:o:d:L:E:c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
             if (vlab_hv_kind_parse(optarg, &cfg.backend) != VLAB_OK) {
@@ -72,6 +93,18 @@ int main(int argc, char **argv) {
         case 'x': cfg.max_exits = strtoull(optarg, NULL, 0); break;
         case 'o': cfg.max_output = hlib_parse_size(optarg); break;
         case 'd': sectors = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'L':
+        case 'E':
+            if (!parse_addr(optarg, c == 'L' ? &cfg.load_gpa : &cfg.entry_gpa)) {
+                fprintf(stderr, "vlab-vmm: bad address '%s' for --%s\n", optarg,
+                        c == 'L' ? "load" : "entry");
+                return 2;
+            }
+            cfg.place_flat = true;
+            entry_set |= c == 'E';
+            load_set |= c == 'L';
+            break;
+        case 'c': cfg.cmdline = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -80,6 +113,9 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    /* --entry alone keeps the default load address; --load alone enters at its first byte. */
+    if (cfg.place_flat && !entry_set) cfg.entry_gpa = cfg.load_gpa;
+    if (cfg.place_flat && !load_set) cfg.load_gpa = VMM_LOAD_GPA;
     char err[256];
     void *image;
     size_t len;
@@ -100,6 +136,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "vlab-vmm: cannot create the VM: %s\n", vm.err);
     } else if (vmm_load(&vm, image, len) != VLAB_OK) {
         fprintf(stderr, "vlab-vmm: cannot load %s: %s\n", argv[optind], vm.err);
+        status = 2;
     } else if (vmm_setup_mode(&vm) != VLAB_OK) {
         fprintf(stderr, "vlab-vmm: cannot enter %s mode: %s\n", vmm_mode_name(cfg.mode), vm.err);
     } else {
@@ -109,7 +146,7 @@ int main(int argc, char **argv) {
                 (unsigned long long)vlab_hv_exit_count(vm.vcpu), res.why[0] ? ": " : "", res.why);
         if (res.dump[0]) fputs(res.dump, stderr);
         if (histogram) vmm_print_exits(&vm, stderr);
-        status = res.outcome == VMM_EXITED   ? (int)(res.code & 0xff)
+        status = res.outcome == VMM_EXITED   ? (int)((res.code << 1 | 1) & 0xff)
                  : res.outcome == VMM_HALTED ? 0
                                              : 1;
     }
