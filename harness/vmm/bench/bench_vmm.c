@@ -1,6 +1,9 @@
 /* make bench: the VMM on each backend this machine has. VM exits per second (a guest doing
  * OUT to an unowned port, 200,000 exits), guest start to the first serial byte, and the same
  * 16 lines printed one byte per exit (UART) and one hypercall per line. Medians of RUNS runs.
+ * On /dev/kvm also the exit cost against a bare KVM_RUN loop (raw ioctls, nothing per exit but
+ * the exit reason check) running the same storm guest's bytes in real mode, beside the VMM
+ * on the kvm backend in real mode: what the backend and vmm_run add to each exit.
  * Writes build/bench/vmm.md and prints it. Reports only: no bound on time. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,7 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tool.h"
@@ -44,8 +53,8 @@ struct run {
     enum vmm_outcome outcome;
 };
 
-static int run_guest(enum vlab_hv_kind kind, const char *file, uint8_t flag, uint64_t max_exits,
-                     struct run *out) {
+static int run_guest_mode(enum vlab_hv_kind kind, enum vmm_mode mode, const char *file,
+                          uint8_t flag, uint64_t max_exits, struct run *out) {
     char path[PATH_MAX + 64], err[256];
     snprintf(path, sizeof path, "%s/%s", guest_dir, file);
     void *image;
@@ -58,7 +67,7 @@ static int run_guest(enum vlab_hv_kind kind, const char *file, uint8_t flag, uin
     FILE *echo = fopencookie(&fb, "w", (cookie_io_functions_t){.write = first_write});
     setvbuf(echo, NULL, _IONBF, 0);
     struct vmm_config cfg = {.backend = kind,
-                             .mode = VMM_MODE_LONG,
+                             .mode = mode,
                              .ram_size = 16u << 20,
                              .watchdog_us = 5000000,
                              .max_exits = max_exits,
@@ -88,6 +97,65 @@ out:
     vmm_destroy(&vm);
     fclose(echo);
     free(image);
+    return rc;
+}
+
+static int run_guest(enum vlab_hv_kind kind, const char *file, uint8_t flag, uint64_t max_exits,
+                     struct run *out) {
+    return run_guest_mode(kind, VMM_MODE_LONG, file, flag, max_exits, out);
+}
+
+/* The floor: KVM_RUN in a loop on raw file descriptors, the image at 0x10000 entered in real
+ * mode at CS = 0x1000 (the storm's bytes mean the same in 16-bit code), exits counted and
+ * nothing else done. out->run_ns covers the exits only. With timers, a POSIX timer is armed
+ * before and disarmed after each KVM_RUN, as the kvm backend's watchdog does: its share of
+ * the gap. */
+static int bare_kvm(const void *image, size_t len, uint64_t exits, bool timers, struct run *out) {
+    const size_t ram = 1u << 20;
+    int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vmfd = -1, vcpu = -1, rc = -1;
+    void *mem = mmap(NULL, ram, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct kvm_run *run = MAP_FAILED;
+    long runsz = -1;
+    if (kvm < 0 || mem == MAP_FAILED || len > ram - 0x10000) goto out;
+    memcpy((uint8_t *)mem + 0x10000, image, len);
+    if ((vmfd = ioctl(kvm, KVM_CREATE_VM, 0)) < 0) goto out;
+    struct kvm_userspace_memory_region region = {
+        .slot = 0, .guest_phys_addr = 0, .memory_size = ram, .userspace_addr = (uint64_t)mem};
+    if (ioctl(vmfd, KVM_SET_USER_MEMORY_REGION, &region) < 0) goto out;
+    if ((vcpu = ioctl(vmfd, KVM_CREATE_VCPU, 0)) < 0) goto out;
+    if ((runsz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0)) <= 0) goto out;
+    run = mmap(NULL, (size_t)runsz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+    if (run == MAP_FAILED) goto out;
+    struct kvm_sregs sregs;
+    if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0) goto out;
+    sregs.cs.selector = 0x1000;
+    sregs.cs.base = 0x10000;
+    if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0) goto out;
+    struct kvm_regs regs = {.rip = 0, .rsp = 0xfff0, .rflags = 2};
+    if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0) goto out;
+    timer_t timer;
+    struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+    if (timers && timer_create(CLOCK_MONOTONIC, &sev, &timer) < 0) goto out;
+    const struct itimerspec arm = {.it_value = {.tv_sec = 5}}, disarm = {{0, 0}, {0, 0}};
+    uint64_t t0 = vlab_now_ns(), n = 0;
+    for (; n < exits; n++) {
+        if (timers) timer_settime(timer, 0, &arm, NULL);
+        int r = ioctl(vcpu, KVM_RUN, 0);
+        if (timers) timer_settime(timer, 0, &disarm, NULL);
+        if (r < 0 || run->exit_reason != KVM_EXIT_IO) break;
+    }
+    if (timers) timer_delete(timer);
+    *out = (struct run){.run_ns = vlab_now_ns() - t0, .exits = n, .outcome = VMM_LIMIT};
+    rc = n == exits ? 0 : -1;
+    if (rc)
+        fprintf(stderr, "bench-vmm: bare KVM_RUN loop stopped after %llu exits (reason %u)\n",
+                (unsigned long long)n, run->exit_reason);
+out:
+    if (run != MAP_FAILED) munmap(run, (size_t)runsz);
+    if (vcpu >= 0) close(vcpu);
+    if (vmfd >= 0) close(vmfd);
+    if (kvm >= 0) close(kvm);
+    if (mem != MAP_FAILED) munmap(mem, ram);
     return rc;
 }
 
@@ -123,6 +191,38 @@ static int bench_backend(enum vlab_hv_kind kind, char *table, size_t cap, size_t
     return 0;
 }
 
+/* Issue 14 item 4: exits/s of the VMM on the kvm backend against the bare loop, same bytes,
+ * same mode, same count, interleaved so both see the same machine load. */
+static int bench_exit_cost(char *table, size_t cap, size_t *len) {
+    char path[PATH_MAX + 64], err[256];
+    snprintf(path, sizeof path, "%s/io_storm.bin", guest_dir);
+    void *image;
+    size_t ilen;
+    if (vlab_read_file(path, 1u << 24, &image, &ilen, err, sizeof err) != VLAB_OK) {
+        fprintf(stderr, "bench-vmm: %s\n", err);
+        return -1;
+    }
+    struct run vmm[RUNS], bare[RUNS], timed[RUNS];
+    int rc = 0;
+    for (int i = 0; i < RUNS && !rc; i++)
+        rc = run_guest_mode(VLAB_HV_KVM, VMM_MODE_REAL, "io_storm.bin", 0, storm, &vmm[i]) ||
+             bare_kvm(image, ilen, storm, false, &bare[i]) ||
+             bare_kvm(image, ilen, storm, true, &timed[i]);
+    free(image);
+    if (rc) return -1;
+    double v = (double)MEDIAN(vmm, exits) * 1e9 / (double)MEDIAN(vmm, run_ns);
+    double b = (double)MEDIAN(bare, exits) * 1e9 / (double)MEDIAN(bare, run_ns);
+    double t = (double)MEDIAN(timed, exits) * 1e9 / (double)MEDIAN(timed, run_ns);
+    *len += (size_t)snprintf(table + *len, cap - *len,
+                             "\nExit cost on kvm, real mode, %llu exits: the VMM on the kvm "
+                             "backend %.3f M exits/s, a bare KVM_RUN loop %.3f M exits/s "
+                             "(%.2fx of the bare loop); the bare loop arming and disarming a "
+                             "timer around each KVM_RUN, as the backend's watchdog does, "
+                             "%.3f M exits/s (%.2fx).\n",
+                             (unsigned long long)storm, v / 1e6, b / 1e6, v / b, t / 1e6, t / b);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     char exe[PATH_MAX];
@@ -150,6 +250,7 @@ int main(int argc, char **argv) {
     if (fd >= 0) {
         close(fd);
         if (bench_backend(VLAB_HV_KVM, table, sizeof table, &len)) return 1;
+        if (bench_exit_cost(table, sizeof table, &len)) return 1;
     } else {
         len += (size_t)snprintf(table + len, sizeof table - len,
                                 "| kvm | not measured: /dev/kvm: %s | | | | |\n", strerror(errno));
