@@ -12,3 +12,12 @@ reuse_harness_build() {
         fi
     done
 }
+
+# reuse_objects FROM TO: a copy of a build directory with its times kept, so make rebuilds only
+# what a patched source makes out of date (nothing when FROM does not exist).
+reuse_objects() {
+    local from=$1 to=$2
+    [ -d "$from" ] || return 0
+    mkdir -p "$(dirname "$to")"
+    cp -rp "$from" "$to"
+}

@@ -6,6 +6,7 @@
 # grading/src and checks the named grader self-tests fail; LAB "policy" patches
 # grading/policy.sh and checks the named cases of grading/policy-test.sh fail.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 lab=$1 patch=$2
 name=$(basename "$patch" .patch)
 kills=$(sed -n 's/^Kills:[[:space:]]*//p' "$patch" | head -n 1)
@@ -21,11 +22,14 @@ if [ "$lab" = grader ]; then
     # The grader's self-tests run against a patched copy of the grader; each named self-test
     # must fail. The hostile test binaries are the ones `make selftest-bins` built.
     mkdir -p "$work/src/grading"
-    cp -r grading/src "$work/src/grading/src"
+    cp -rp grading/src "$work/src/grading/src"
     if ! patch -s -p1 -d "$work/src/grading" < "$patch"; then
         echo "$patch no longer applies to grading/src: refresh it" >&2
         exit 2
     fi
+    # the unpatched files' objects are the main build's (times kept): only the patched file and
+    # the link are redone
+    reuse_objects "${BUILD:-build}/grading/obj" "$work/build/grading/obj"
     make -s NO_DEPS=1 GRADER_DIR="$work/src/grading/src" BUILD="$work/build" \
         "$work/build/grading/vlab-grade"
     status=0
@@ -73,11 +77,14 @@ fi
 
 if [ "$lab" = core ]; then
     # core has no rubric: each named core test must exist and fail on the patched copy.
-    cp -r core "$work/src/core"
+    cp -rp core "$work/src/core"
     if ! patch -s -p1 -d "$work/src/core" < "$patch"; then
         echo "$patch no longer applies to core/: refresh it" >&2
         exit 2
     fi
+    reuse_objects "${BUILD:-build}/core/obj" "$work/build/core/obj"
+    reuse_objects "${BUILD:-build}/core/tests" "$work/build/core/tests"
+    reuse_objects "${BUILD:-build}/core/guests" "$work/build/core/guests"
     make -s NO_DEPS=1 CORE_DIR="$work/src/core" BUILD="$work/build" "$work/build/core/test-core"
     bin=$work/build/core/test-core
     status=0
@@ -102,7 +109,6 @@ if ! patch -s -p1 -d "$work/src/$lab" < "$patch"; then
     echo "$patch no longer applies to reference/$lab: refresh it" >&2
     exit 2
 fi
-. "$(dirname "$0")/lib.sh"
 reuse_harness_build "${BUILD:-build}/reference" "$work/build" "$lab"
 # "Policy: off" in a patch: the lab's policy check is skipped for it, so the mutant proves the
 # grader's other fences (the completion record) rather than the build's.
