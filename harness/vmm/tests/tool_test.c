@@ -72,6 +72,16 @@ Test(vmm, tool_runs_others_guests) {
               "expected status 2 and the bad address named for --load 0x1zz; got %d:\n%s "
               "(handout §6)",
               rc, out);
+    rc = tool("--backend unicorn --load 0x100000 guests/mb_elf.bin", out, sizeof out);
+    cr_assert(rc == 2 && strstr(out, "flat") && !strstr(out, "mb-elf"),
+              "expected --load refused for a Multiboot kernel (it goes where its header says): "
+              "status 2, a sentence about flat binaries, nothing run; got %d:\n%s (handout §6)",
+              rc, out);
+    rc = tool("--backend unicorn --entry 0x100000 guests/hello_c.elf", out, sizeof out);
+    cr_assert(rc == 2 && strstr(out, "flat") && !strstr(out, "Hello"),
+              "expected --entry refused for an ELF executable: status 2, a sentence about flat "
+              "binaries, nothing run; got %d:\n%s (handout §6)",
+              rc, out);
     rc = tool("--backend unicorn --load 0x20000 --entry 0x30000 guests/spin.bin", out, sizeof out);
     cr_assert(rc == 2 && strstr(out, "entry"),
               "expected an entry outside the image refused (status 2, the sentence naming the "

@@ -22,8 +22,9 @@ static void usage(FILE *out) {
                  "                [--max-exits N] [--max-output BYTES] [--disk SECTORS]\n"
                  "                [--load ADDR] [--entry ADDR] [--cmdline TEXT] GUEST\n"
                  "  GUEST is a Multiboot kernel (entered in protected mode, --cmdline for it),\n"
-                 "  an ELF32 or ELF64 executable, or a flat binary: loaded at --load (default\n"
-                 "  0x10000), entered at --entry (default: the load address).\n"
+                 "  an ELF32 or ELF64 executable (both where their headers say), or a flat\n"
+                 "  binary: loaded at --load (default 0x10000), entered at --entry (default:\n"
+                 "  the load address).\n"
                  "  SIZE takes K, M or G (default 16M); the mode defaults to long.\n"
                  "  Exit status: (v << 1) | 1 when the guest reported v (QEMU's isa-debug-exit),\n"
                  "  0 when it halted, 1 when it crashed or was stopped, 2 for bad usage.\n");
@@ -136,6 +137,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "vlab-vmm: cannot create the VM: %s\n", vm.err);
     } else if (vmm_load(&vm, image, len) != VLAB_OK) {
         fprintf(stderr, "vlab-vmm: cannot load %s: %s\n", argv[optind], vm.err);
+        status = 2;
+    } else if (cfg.place_flat && (vm.multiboot || vlab_is_elf(image, len))) {
+        /* Silently ignoring the user's address would run the kernel somewhere they did not
+         * ask for, or make them think it ran where they did. */
+        fprintf(stderr,
+                "vlab-vmm: --load and --entry place flat binaries; %s is %s, loaded where its "
+                "%s says: drop them\n",
+                argv[optind], vm.multiboot ? "a Multiboot kernel" : "an ELF executable",
+                vm.multiboot ? "Multiboot header" : "ELF header");
         status = 2;
     } else if (vmm_setup_mode(&vm) != VLAB_OK) {
         fprintf(stderr, "vlab-vmm: cannot enter %s mode: %s\n", vmm_mode_name(cfg.mode), vm.err);
