@@ -82,8 +82,10 @@ void dbt_destroy(struct dbt *t);
  * when a block cannot fit even an empty cache, VLAB_ERANGE for a pc outside guest RAM). */
 int dbt_enter(struct dbt *t, uint32_t guest_pc, uint32_t from_stub, uint32_t *ccf);
 
-/* The guest is writing guest page `page` (4 KiB aligned), which you asked the harness to
- * watch: every CCF translated from bytes in it is stale. Make sure none of them runs again
+/* The guest is changing bytes of guest page `page` (4 KiB aligned), which you asked the
+ * harness to watch, that a CCF was translated from: every CCF translated from bytes in it is
+ * stale. (A store that leaves translated bytes as they are, data next to code, is made by the
+ * harness without calling this, and the page stays watched.) Make sure none of them runs again
  * (not through the lookup, not through a chained jump), then return VLAB_OK; the harness
  * makes the write and stops watching the page (§8). When the write changed translated bytes,
  * the harness also stops the run at the start of Unicorn's next block of the TC (Unicorn ends

@@ -35,7 +35,7 @@ static bool guest_rw(struct dbt_vm *vm, uint32_t addr, void *buf, uint32_t len, 
     }
     if (write) {
         /* int's pushes, sgdt, smsw to memory: a write to translated code is one whoever makes it */
-        if (dbt_vm_guest_write(vm, addr, len) != VLAB_OK) return false;
+        if (dbt_vm_guest_write(vm, addr, buf, len) != VLAB_OK) return false;
         memcpy(vm->ram + addr, buf, len);
     } else
         memcpy(buf, vm->ram + addr, len);

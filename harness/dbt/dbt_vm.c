@@ -411,10 +411,21 @@ void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, ui
     dbt_check_ccf(vm, ccf, ccf_len);
 }
 
-/* The guest (or the VMM on its behalf) writes [addr, addr + len): for each watched page in
- * it, the student invalidates, and the page is unwatched. */
-int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, uint32_t len) {
-    if (!vm->translated || !len || addr >= DBT_RAM_SIZE || len > DBT_RAM_SIZE - addr)
+/* Would writing buf to [addr, addr + len) change bytes a reported CCF was translated from? */
+static bool changes_code(const struct dbt_vm *vm, uint32_t addr, const void *buf, uint32_t len) {
+    const uint8_t *b = buf;
+    for (uint32_t i = 0; i < len; i++)
+        if (vm->code[addr + i] && vm->ram[addr + i] != b[i]) return true;
+    return false;
+}
+
+/* Like QEMU's code bitmap: a store to a watched page that leaves translated bytes as they are
+ * (data next to code) goes ahead with the page still watched, so that a later store in the
+ * same CCF that does change code is still seen. One that changes them invalidates the watched
+ * pages it touches (the student's dbt_invalidate) and unwatches them. */
+int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, const void *buf, uint32_t len) {
+    if (!vm->translated || !len || addr >= DBT_RAM_SIZE || len > DBT_RAM_SIZE - addr ||
+        !changes_code(vm, addr, buf, len))
         return VLAB_OK;
     uint32_t first = addr & ~(DBT_PAGE - 1), last = (addr + len - 1) & ~(DBT_PAGE - 1);
     for (uint32_t page = first; page <= last; page += DBT_PAGE) {
@@ -476,16 +487,14 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int 
     }
     uint8_t b[8];
     memcpy(b, &v, sizeof b); /* little-endian host, like the guest */
-    bool changes_code = false;
-    for (int i = 0; i < size; i++)
-        changes_code |= vm->code[a + (uint32_t)i] && vm->ram[a + (uint32_t)i] != b[i];
-    if (dbt_vm_guest_write(vm, a, (uint32_t)size) != VLAB_OK) return false;
+    bool code = changes_code(vm, a, b, (uint32_t)size);
+    if (dbt_vm_guest_write(vm, a, b, (uint32_t)size) != VLAB_OK) return false;
     memcpy(vm->ram + a, b, (size_t)size);
     /* Precise SMC (QEMU's tb_invalidate_phys_page_fast and cpu_restore_state, §8.2): the rest
      * of the running CCF may be stale. Unicorn finishes the block of its own it is in (the CCF
      * ends one right after the writing instruction); with all its blocks of the TC dropped,
      * the next one is generated anew and hook_edge stops the run before it. */
-    if (changes_code && !vm->smc_stop) {
+    if (code && !vm->smc_stop) {
         vm->smc_stop = true;
         vm->smc_tb = 0;
         vm->smc_addr = a;

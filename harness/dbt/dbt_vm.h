@@ -155,9 +155,10 @@ uint32_t dbt_guest_eflags(struct dbt_vm *vm);
 void dbt_set_guest_eflags(struct dbt_vm *vm, uint32_t image);
 uint32_t dbt_reg(struct dbt_vm *vm, int ucreg);
 void dbt_set_reg(struct dbt_vm *vm, int ucreg, uint32_t v);
-/* The guest, or the VMM on its behalf, is about to write [addr, addr + len) in the translated
- * run: watched pages in it are invalidated and unwatched first (§8). */
-int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, uint32_t len);
+/* The guest, or the VMM on its behalf, is about to write buf to [addr, addr + len) in the
+ * translated run: if that changes translated bytes, the watched pages in it are invalidated
+ * and unwatched first (§8). */
+int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, const void *buf, uint32_t len);
 /* Decodes a CCF and records the first instruction in it that must never run natively. */
 void dbt_check_ccf(struct dbt_vm *vm, uint32_t ccf, uint32_t len);
 /* Is v an address in the TC or the VMM page (which the guest must never see)? */
