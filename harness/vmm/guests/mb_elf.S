@@ -1,21 +1,26 @@
 # vlab-guest: 32
 # vlab-base: 0x100000
-# A Multiboot kernel as OSDev's bare-bones tutorials build one: an ELF32 executable linked at
-# 1 MiB with a Multiboot header (flags: page-align, memory info) and a bss. The ELF header and
-# program header are written out here because the lab's guest rule makes flat binaries: the
-# file below is a complete ELF32 whose one PT_LOAD is the whole file plus 4 KiB of bss.
+# A Multiboot kernel as higher-half tutorials build one: an ELF32 executable whose segment is
+# linked at virtual 0xc0100000 (VIRT) and loaded at physical 1 MiB, with a Multiboot header
+# (flags: page-align, memory info) and a bss. Its entry code runs at physical addresses (the
+# boot stub of a higher-half kernel, before it turns paging on), so the loader must enter at
+# the entry's physical address: entered at e_entry it touches nothing but a hole. The ELF
+# header and program header are written out here because the lab's guest rule makes flat
+# binaries: the file below is a complete ELF32 whose one PT_LOAD is the whole file plus 4 KiB
+# of bss.
 # It checks what a Multiboot loader promises (EAX, the information's flags, a zeroed bss),
 # loads its own GDT as real kernels do, prints its command line on COM1 and mem_upper on port
 # 0xe9, and ends through isa-debug-exit with 5. A broken promise ends it with 0xe1..0xe4.
 .code32
+.set VIRT, 0xc0000000
 ehdr:
     .byte 0x7f, 'E', 'L', 'F', 1, 1, 1, 0      # ELFCLASS32, little-endian, version 1
     .fill 8, 1, 0
     .word 2, 3                                 # ET_EXEC, EM_386
-    .long 1, _start, phdr - ehdr, 0, 0         # version, entry, phoff, shoff, flags
+    .long 1, _start + VIRT, phdr - ehdr, 0, 0  # version, entry (virtual), phoff, shoff, flags
     .word 52, 32, 1, 40, 0, 0                  # ehsize, phentsize, phnum, shentsize, ...
 phdr:
-    .long 1, 0, ehdr, ehdr                     # PT_LOAD from offset 0 at 1 MiB
+    .long 1, 0, ehdr + VIRT, ehdr              # PT_LOAD from offset 0: vaddr, paddr 1 MiB
     .long file_end - ehdr, bss_end - ehdr      # filesz, memsz (the bss after the file)
     .long 7, 0x1000                            # RWX, page-aligned
     .balign 4

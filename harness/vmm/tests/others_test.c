@@ -94,10 +94,12 @@ Test(vmm, setup_load_elf32) {
         if (!memcmp(img + off, "\x02\xb0\xad\x1b", 4)) memset(img + off, 0, 12);
     vlab_gpmem_fill(&t.vm.mem, 0x100000, 0xee, 0x3000); /* dirty: the bss must be zeroed */
     expect_load(&t, VLAB_OK, "an ELF32 executable", NULL, "§2.2");
-    cr_assert_eq(t.vm.entry, 0x100060, "expected the ELF32's e_entry 0x100060, got %#llx (§2.2)",
+    cr_assert_eq(t.vm.entry, 0xc0100060,
+                 "expected the ELF32's e_entry 0xc0100060, got %#llx (§2.2)",
                  (unsigned long long)t.vm.entry);
     cr_assert(!memcmp(vlab_gpmem_hva(&t.vm.mem, 0x100000, t.len), t.image, t.len),
-              "expected the ELF32's one PT_LOAD at its physical address 0x100000 (§2.2)");
+              "expected the ELF32's one PT_LOAD at its physical address 0x100000, not its "
+              "virtual 0xc0100000 (§2.2)");
     cr_assert(zero_bytes(&t, 0x100000 + t.len, 0x1000),
               "expected the ELF32's bss (p_memsz - p_filesz) zeroed (handout §2.2)");
     cr_assert(!t.vm.multiboot, "expected an ELF without a Multiboot header not taken for one");
@@ -123,7 +125,9 @@ VMM_TEST(mb_state) {
               "expected EAX = 0x2badb002 and EBX = 0x8000 at a Multiboot entry, got EAX %#llx "
               "EBX %#llx (handout §2.3)",
               (unsigned long long)r.rax, (unsigned long long)r.rbx);
-    cr_assert_eq(r.rip, 0x100060, "expected RIP = the ELF entry 0x100060, got %#llx (§2.3)",
+    cr_assert_eq(r.rip, 0x100060,
+                 "expected RIP = the physical address of the ELF entry (e_entry 0xc0100060 in a "
+                 "segment linked at 0xc0100000, loaded at 0x100000): 0x100060, got %#llx (§2.3)",
                  (unsigned long long)r.rip);
     cr_assert((s.cr0 & X86_CR0_PE) && !(s.cr0 & X86_CR0_PG) && !(s.efer & X86_EFER_LMA) &&
                   s.cs.db && !s.cs.l && s.cs.base == 0 && s.cs.limit == 0xffffffff &&
