@@ -424,9 +424,15 @@ static bool changes_code(const struct dbt_vm *vm, uint32_t addr, const void *buf
  * same CCF that does change code is still seen. One that changes them invalidates the watched
  * pages it touches (the student's dbt_invalidate) and unwatches them. */
 int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, const void *buf, uint32_t len) {
-    if (!vm->translated || !len || addr >= DBT_RAM_SIZE || len > DBT_RAM_SIZE - addr ||
-        !changes_code(vm, addr, buf, len))
+    if (!len || addr >= DBT_RAM_SIZE || len > DBT_RAM_SIZE - addr) return VLAB_OK;
+    if (!vm->translated) {
+        /* The oracle runs guest RAM in Unicorn, which does not notice writes through the host
+         * pointer: its own translations of these bytes must go (the code hook that emulated
+         * the writing instruction sets EIP, so Unicorn looks the next block up afresh). */
+        uc_ctl_remove_cache(vm->uc, addr, (uint64_t)addr + len);
         return VLAB_OK;
+    }
+    if (!changes_code(vm, addr, buf, len)) return VLAB_OK;
     uint32_t first = addr & ~(DBT_PAGE - 1), last = (addr + len - 1) & ~(DBT_PAGE - 1);
     for (uint32_t page = first; page <= last; page += DBT_PAGE) {
         if (!vm->watched[page / DBT_PAGE]) continue;

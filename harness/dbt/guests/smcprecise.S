@@ -8,6 +8,7 @@
 #   adjacent: a block patches the instruction right after the writing one.
 #   straddle: a block straddling two pages patches its half on the second page.
 #   stack:    a push lands on the immediate of the next instruction in the block.
+#   vmm:      the VMM writes translated code for the guest (smsw to memory), between calls.
 .code32
 start:
     jmp main
@@ -25,6 +26,8 @@ main:
     mov %esi, RES + 12
     call stack_case
     mov %esi, RES + 16
+    call vmm_case
+    mov %esi, RES + 20
     mov RES, %eax
     call puthex
     mov RES + 4, %eax
@@ -35,7 +38,21 @@ main:
     call puthex
     mov RES + 16, %eax
     call puthex
+    mov RES + 20, %eax
+    call puthex
     hlt
+vmm_case:
+    xor %esi, %esi
+    mov $8, %ecx
+1:  call vf                 # translated, then its immediate rewritten by the VMM
+    add %eax, %esi
+    mov %ecx, %eax
+    mov %eax, %cr0          # a different CR0 each time (the VMM keeps it, nothing else)
+    smsw vf + 1             # the emulated smsw stores it into vf's immediate
+    loop 1b
+    mov $0x11, %eax
+    mov %eax, %cr0
+    ret
 
     .org 0x1000             # guest 0x2000
 next_case:
@@ -93,3 +110,5 @@ straddle_case:
     .org 0x2100             # guest 0x3100
 nb: mov $100, %eax
     jmp nb_back
+vf: mov $0x12345678, %eax
+    ret

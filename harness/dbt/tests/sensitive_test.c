@@ -91,8 +91,8 @@ Test(dbt, sensitive_never_native, .timeout = DBT_TIMEOUT) {
 }
 
 /* Issue 13: popf and iret of images with EFLAGS bits the virtual CPU does not model. */
-Test(dbt, sensitive_unmodelled_flags, .timeout = DBT_TIMEOUT) {
-    struct dbt_vm_config cfg = {.guest = "flags"};
+static void unmodelled_flags(uint32_t tc_size) {
+    struct dbt_vm_config cfg = {.guest = "flags", .tc_size = tc_size};
     struct dbt_pair p;
     dbt_t_pair(&p, &cfg, SEC_FLAGS);
     static const char *const what[] = {"TF", "NT", "AC", "RF", "VM", "ID", "all of them"};
@@ -110,4 +110,9 @@ Test(dbt, sensitive_unmodelled_flags, .timeout = DBT_TIMEOUT) {
                  "(%#x of those bits), the translated guest saw %#x %s",
                  0x244000u, all, SEC_FLAGS);
     dbt_t_close(&p);
+}
+
+Test(dbt, sensitive_unmodelled_flags, .timeout = DBT_TIMEOUT) {
+    unmodelled_flags(0);
+    unmodelled_flags(1024);
 }

@@ -65,8 +65,9 @@ static void precise_pair(uint32_t tc_size) {
         "a block patching an immediate further on in itself",
         "a block patching the instruction right after the writing one",
         "a block straddling two pages patching its second half",
-        "a push onto the immediate of the next instruction in the block"};
-    for (uint32_t i = 0; i < 5; i++) {
+        "a push onto the immediate of the next instruction in the block",
+        "a function whose immediate the VMM rewrites (an emulated smsw to memory)"};
+    for (uint32_t i = 0; i < 6; i++) {
         uint32_t o = dbt_t_word(p.oracle, 0x8010 + 4 * i), d = dbt_t_word(p.dbt, 0x8010 + 4 * i);
         cr_assert_eq(d, o,
                      "%s (TC %u bytes): expected the sum %u the oracle's guest computed with "
