@@ -76,7 +76,8 @@ struct sb_config {
     char *const *envp;       /* its environment; NULL: PATH=/bin:/sbin:/usr/bin, HOME=/ */
     const char *hostname;    /* NULL: "sandbox" */
     struct sb_limits limits; /* §4 */
-    bool userns;             /* §2.6: root inside is SB_USERNS_BASE outside */
+    bool userns;             /* §2.6: root inside is SB_USERNS_BASE outside (without root:
+                                always, and root inside is the caller, §2.8) */
     double timeout;          /* seconds; 0: none. The whole container is killed then (§6) */
     uint64_t caps;           /* capabilities kept (§5.1); SB_CAPS_DEFAULT for most uses */
     int stdin_fd;            /* these become fds 0, 1, 2 in the container; -1: /dev/null */
@@ -84,7 +85,8 @@ struct sb_config {
     int stderr_fd;           /* -1: the caller's stderr */
 };
 
-/* A user namespace maps container uids/gids 0..SB_USERNS_COUNT-1 to these host ids. */
+/* A user namespace maps container uids/gids 0..SB_USERNS_COUNT-1 to these host ids. A caller
+ * without root may map only its own uid and gid (§2.8): "0 <euid> 1", "0 <egid> 1". */
 #define SB_USERNS_BASE  100000u
 #define SB_USERNS_COUNT 65536u
 
@@ -104,11 +106,12 @@ struct sb_result {
 };
 
 /* Runs cfg->argv in a new container and waits for it (§2-§6): new pid, mount, uts, ipc, net
- * and cgroup namespaces (+ user with cfg->userns); an overlay root over cfg->rootfs; a group
- * named "vlab-sb-<caller pid>-<n>" with cfg->limits; reduced capabilities, no_new_privs, a
- * seccomp filter, rlimits, only fds 0-2. Whatever happens, every group, mount, process and
- * temporary directory it made is gone when it returns. SIGINT, SIGTERM and SIGHUP sent to the
- * caller while it runs do not kill the caller: they end the container, and sb_run returns
+ * and cgroup namespaces (+ user with cfg->userns, or whenever the caller is not root: §2.8;
+ * without root the group is made only when cfg->limits asks for a limit); an overlay root over
+ * cfg->rootfs; a group named "vlab-sb-<caller pid>-<n>" with cfg->limits; reduced capabilities,
+ * no_new_privs, a seccomp filter, rlimits, only fds 0-2. Whatever happens, every group, mount,
+ * process and temporary directory it made is gone when it returns. SIGINT, SIGTERM and SIGHUP sent
+ * to the caller while it runs do not kill the caller: they end the container, and sb_run returns
  * VLAB_OK with res->interrupted set to the signal (§6.3).
  * Returns VLAB_OK when the program ran (whatever its status; *res filled), VLAB_EINVAL for a
  * bad config, VLAB_ENOENT when the rootfs is not a directory, VLAB_EIO when setting up failed

@@ -47,10 +47,13 @@ static inline int lock_down(const struct sb_config *cfg) {
 
 /* An outline of sb_run (§2-§6):
  *   check the config; the rootfs must be a directory                 -> EINVAL / ENOENT
- *   sb_cgroup_create(name "vlab-sb-<getpid()>-<n>", cfg->limits)     (§4)
+ *   sb_cgroup_create(name "vlab-sb-<getpid()>-<n>", cfg->limits)     (§4; without root
+ *                                                       only for limits asked for, §2.8)
  *   clone(child, CLONE_NEWPID | NEWNS | NEWUTS | NEWIPC | NEWNET [| NEWUSER] | SIGCHLD)
+ *         (NEWUSER with cfg->userns, and always without root: §2.8)
  *   block SIGINT, SIGTERM and SIGHUP into a signalfd                (§6.3)
- *   parent: sb_cgroup_attach(child); with userns write uid_map, setgroups "deny", gid_map;
+ *   parent: sb_cgroup_attach(child); with userns write uid_map, setgroups "deny", gid_map
+ *           (without root: "0 <euid> 1" and "0 <egid> 1");
  *           tell the child to go (a pipe); learn whether its setup failed (a close-on-exec
  *           pipe: EOF means execve worked); wait, killing it at the timeout or at a signal
  *           (§6); sb_cgroup_usage; sb_cgroup_destroy, on every path; restore the signal mask

@@ -34,8 +34,9 @@
 /* What the child needs, prepared by the parent: the child allocates nothing. */
 struct child {
     const struct sb_config *cfg;
-    int go_fd;  /* socket: the parent has attached and mapped us, and sends the image's fd */
-    int err_fd; /* write end, close-on-exec: a setup failure's message; EOF means exec worked */
+    bool userns; /* cfg->userns, or a caller without root (§2.8) */
+    int go_fd;   /* socket: the parent has attached and mapped us, and sends the image's fd */
+    int err_fd;  /* write end, close-on-exec: a setup failure's message; EOF means exec worked */
 };
 
 /* Reports a failed setup step to the parent and ends the child. */
@@ -98,7 +99,7 @@ static void make_dev(const struct child *c, const char *name, unsigned major, un
     char src[64], dst[64];
     snprintf(src, sizeof src, "/dev/%s", name);
     snprintf(dst, sizeof dst, MERGED "/dev/%s", name);
-    if (!c->cfg->userns) {
+    if (!c->userns) {
         if (mknod(dst, S_IFCHR | 0666, makedev(major, minor)) || chmod(dst, 0666))
             die(c, "mknod %s", dst);
         return;
@@ -389,7 +390,7 @@ static int child_main(void *arg) {
 
     /* §2.6: the maps are written; become the mapped root, or we stay host root with an
      * unmapped uid */
-    if (cfg->userns) {
+    if (c->userns) {
         if (setresgid(0, 0, 0) || setresuid(0, 0, 0)) die(c, "becoming mapped root");
         /* §6.3: a change of effective uid clears the parent-death signal: set it again, then
          * make sure the parent did not die in between (its end of go_fd would be closed) */
@@ -413,13 +414,19 @@ static int child_main(void *arg) {
     die(c, "exec %s", cfg->argv[0]);
 }
 
+/* §2.6: root inside is SB_USERNS_BASE outside. Without root (§2.8) a process may map only
+ * its own ids, one each, and only after giving up setgroups. */
 static int write_maps(pid_t pid) {
     char path[64], map[64];
-    snprintf(map, sizeof map, "0 %u %u\n", SB_USERNS_BASE, SB_USERNS_COUNT);
+    bool root = geteuid() == 0;
+    snprintf(map, sizeof map, "0 %u %u\n", root ? SB_USERNS_BASE : (unsigned)geteuid(),
+             root ? SB_USERNS_COUNT : 1u);
     snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
     if (sb_write_file(path, map)) return -1;
     snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
     if (sb_write_file(path, "deny")) return -1;
+    snprintf(map, sizeof map, "0 %u %u\n", root ? SB_USERNS_BASE : (unsigned)getegid(),
+             root ? SB_USERNS_COUNT : 1u);
     snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
     return sb_write_file(path, map) ? -1 : 0;
 }
@@ -492,7 +499,12 @@ int sb_run(const struct sb_config *cfg, struct sb_result *res) {
     struct sb_cgroup cg;
     char name[64];
     snprintf(name, sizeof name, "vlab-sb-%d-%u", (int)getpid(), run_count++);
-    if (sfd < 0 || sb_cgroup_create(&cg, name, &cfg->limits)) {
+    /* §2.8: without root, a group only for limits (in a delegated cgroup v2 subtree); with
+     * none asked for, the container runs in the caller's group */
+    bool rootless = geteuid() != 0;
+    c.userns = cfg->userns || rootless;
+    bool group = !rootless || cfg->limits.memory || cfg->limits.pids || cfg->limits.cpus > 0;
+    if (sfd < 0 || (group && sb_cgroup_create(&cg, name, &cfg->limits))) {
         free(root);
         if (sfd >= 0) close(sfd);
         sigprocmask(SIG_SETMASK, &old, NULL);
@@ -506,7 +518,7 @@ int sb_run(const struct sb_config *cfg, struct sb_result *res) {
     c.go_fd = go[0];
     c.err_fd = err[1];
     int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
-    if (cfg->userns) flags |= CLONE_NEWUSER;
+    if (c.userns) flags |= CLONE_NEWUSER;
     double t0 = now();
     pid = clone(child_main, stack + sizeof stack, flags | SIGCHLD, &c);
     if (pid < 0) {
@@ -515,8 +527,8 @@ int sb_run(const struct sb_config *cfg, struct sb_result *res) {
     }
     close(go[0]), go[0] = -1;
     close(err[1]), err[1] = -1;
-    if (sb_cgroup_attach(&cg, pid)) goto out;
-    if (cfg->userns && write_maps(pid)) {
+    if (group && sb_cgroup_attach(&cg, pid)) goto out;
+    if (c.userns && write_maps(pid)) {
         fprintf(stderr, "sandbox: writing the uid/gid maps: %s\n", strerror(errno));
         goto out;
     }
@@ -543,7 +555,7 @@ int sb_run(const struct sb_config *cfg, struct sb_result *res) {
     res->exited = WIFEXITED(status);
     res->status = res->exited ? WEXITSTATUS(status) : 0;
     res->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    sb_cgroup_usage(&cg, &res->use);
+    if (group) sb_cgroup_usage(&cg, &res->use);
     rc = VLAB_OK;
 out:
     if (pid > 0) { /* a failed setup: the child may still be waiting or half-way */
@@ -557,7 +569,7 @@ out:
     }
     if (image >= 0) close(image);
     free(root);
-    if (sb_cgroup_destroy(&cg) && rc == VLAB_OK) rc = VLAB_EIO;
+    if (group && sb_cgroup_destroy(&cg) && rc == VLAB_OK) rc = VLAB_EIO;
     /* one that came while setting up failed, or as the container ended: consumed too, so
      * the caller learns of it once, from res */
     struct signalfd_siginfo si;

@@ -56,6 +56,7 @@ static void create_ok(struct sb_cgroup *cg, const char *name, const struct sb_li
 Test(sandbox, cg_create_limits, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
+    sbt_need_groups(&t);
     char name[64];
     cg_name(name, sizeof name, "limits");
     struct sb_cgroup cg;
@@ -108,6 +109,7 @@ Test(sandbox, cg_create_limits, .timeout = SB_TIMEOUT) {
 Test(sandbox, cg_bad_name, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
+    sbt_need_groups(&t);
     struct sb_limits lim = {.pids = 8};
     const char *bad[] = {"", "a/b", ".", ".."};
     for (int i = 0; i < 4; i++) {
@@ -140,6 +142,7 @@ static bool proc_group(pid_t pid, const char *ctrl, char *path, size_t len) {
 Test(sandbox, cg_attach_nested, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
+    sbt_need_groups(&t);
     char name[64];
     cg_name(name, sizeof name, "attach");
     struct sb_cgroup cg;
@@ -197,6 +200,7 @@ static double cpu_now(void) {
 Test(sandbox, cg_usage, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
+    sbt_need_groups(&t);
     char name[64];
     cg_name(name, sizeof name, "usage");
     struct sb_cgroup cg;

@@ -100,7 +100,7 @@ Test(sandbox, life_cleanup_on_error, .timeout = SB_TIMEOUT) {
               rc, vlab_strerror(rc), SB_SEC_LIFE);
     c = t.cfg;
     c.argv = argv;
-    c.limits.pids = 8;
+    if (t.groups) c.limits.pids = 8;
     c.hostname = "a-hostname-longer-than-the-sixty-four-bytes-the-kernel-allows-for-one";
     rc = sb_run(&c, &r);
     cr_expect(rc == VLAB_EIO || rc == VLAB_EINVAL,

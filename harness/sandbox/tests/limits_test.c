@@ -11,6 +11,7 @@
 Test(sandbox, limits_pids_forkbomb, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
+    sbt_need_groups(&t);
     t.cfg.limits.pids = 16;
     sbt_run_ok(&t, SB_SEC_CGUSE, "forkbomb", NULL);
     char forks[32] = "?", err[32] = "?";
@@ -37,6 +38,7 @@ Test(sandbox, limits_pids_forkbomb, .timeout = SB_TIMEOUT) {
 Test(sandbox, limits_memory_oom, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
+    sbt_need_groups(&t);
     t.cfg.limits.memory = 32u << 20;
     sbt_run_ok(&t, SB_SEC_CGUSE, "alloc", "96", NULL);
     char touched[32] = "0", done[32] = "";
@@ -63,6 +65,7 @@ Test(sandbox, limits_memory_oom, .timeout = SB_TIMEOUT) {
 Test(sandbox, limits_cpu_quota, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
+    sbt_need_groups(&t);
     t.cfg.limits.cpus = 0.25;
     sbt_run_ok(&t, SB_SEC_CGUSE, "spin", "0.6", NULL);
     char wall[32] = "0", cpu[32] = "0";

@@ -34,30 +34,59 @@ static unsigned count_lines(const char *path) {
 static bool cgroups_usable(char *why, size_t len);
 static void sweep(bool own);
 
+/* Whether this process may make a user namespace without root: the kernel's settings
+ * (user.max_user_namespaces, Debian's kernel.unprivileged_userns_clone, Ubuntu's AppArmor
+ * restriction) decide; why not in why. */
+static bool userns_usable(char *why, size_t len) {
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) ? errno : 0);
+    int st = 0;
+    if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st)) {
+        snprintf(why, len, "harness: cannot fork to probe user namespaces");
+        return false;
+    }
+    if (WEXITSTATUS(st)) {
+        snprintf(why, len, "unshare(CLONE_NEWUSER) as uid %d: %s", (int)geteuid(),
+                 strerror(WEXITSTATUS(st)));
+        return false;
+    }
+    return true;
+}
+
 void sbt_init(struct sbt *t) {
     memset(t, 0, sizeof *t);
-    if (geteuid() != 0)
-        cr_skip_test("needs root: containers need CAP_SYS_ADMIN for namespaces and cgroups "
-                     "(run `sudo make grade LAB=sandbox`, or in the test VM; handout §1.5)");
-    /* A mount namespace of the test's own, shared within itself only (private first, to cut
-     * it from the host's peer groups): a container mount that is not private then propagates
-     * here and shows in the cleanup check, and dies with the test either way. */
-    if (unshare(CLONE_NEWNS))
+    char why[600];
+    if (geteuid() != 0) {
+        /* the container in a user namespace of the caller's own uid, as bubblewrap and
+         * rootless podman run (§2.8); the test's mount namespace stays the caller's, which a
+         * container's mount cannot reach from its less privileged one */
+        if (!userns_usable(why, sizeof why))
+            cr_skip_test("needs root, or unprivileged user namespaces, which this machine "
+                         "refuses (%s): run `sudo make grade LAB=sandbox`, or in the test VM "
+                         "(handout §1.5)",
+                         why);
+        t->rootless = true;
+    } else if (unshare(CLONE_NEWNS)) {
+        /* A mount namespace of the test's own, shared within itself only (private first, to
+         * cut it from the host's peer groups): a container mount that is not private then
+         * propagates here and shows in the cleanup check, and dies with the test either way. */
         cr_skip_test("this machine refuses new mount namespaces even to root (%s): an "
                      "unprivileged container? (handout §1.5)",
                      strerror(errno));
+    }
     sweep(false); /* what earlier runs that died on an assertion left behind */
-    char why_cg[600];
-    if (!cgroups_usable(why_cg, sizeof why_cg)) cr_skip_test("%s (handout §1.5, §4.2)", why_cg);
-    cr_assert(!mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "harness: making / private: %s",
-              strerror(errno));
-    cr_assert(!mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL), "harness: making / shared: %s",
-              strerror(errno));
+    t->groups = cgroups_usable(t->no_groups, sizeof t->no_groups);
+    if (!t->groups && !t->rootless) cr_skip_test("%s (handout §1.5, §4.2)", t->no_groups);
+    if (!t->rootless) {
+        cr_assert(!mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL),
+                  "harness: making / private: %s", strerror(errno));
+        cr_assert(!mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL), "harness: making / shared: %s",
+                  strerror(errno));
+    }
     const char *tmp = getenv("TMPDIR");
     snprintf(t->tmp, sizeof t->tmp, "%s", tmp && *tmp ? tmp : "/tmp");
-    char why[512];
-    if (sb_find_prober(why, sizeof why)) cr_assert_fail("harness: %s", why);
-    snprintf(t->prober, sizeof t->prober, "%s", why);
+    if (sb_find_prober(t->prober, sizeof t->prober)) cr_assert_fail("harness: %s", t->prober);
     snprintf(t->image, sizeof t->image, "%s/sbimg-%d", t->tmp, (int)getpid());
     sb_tree_remove(t->image);
     int rc = sb_image_build(t->image, t->prober);
@@ -69,6 +98,20 @@ void sbt_init(struct sbt *t) {
         .timeout = 5,
         .stdin_fd = -1,
     };
+}
+
+void sbt_need_root(struct sbt *t, const char *why) {
+    if (!t->rootless) return;
+    sb_tree_remove(t->image);
+    cr_skip_test("without root: %s (handout §1.5)", why);
+}
+
+void sbt_need_groups(struct sbt *t) {
+    if (t->groups) return;
+    sb_tree_remove(t->image);
+    cr_skip_test("limits need control groups, and without root a delegated cgroup v2 "
+                 "subtree: %s (handout §1.5, §4.2)",
+                 t->no_groups);
 }
 
 /* Children of this process still alive or unreaped, from /proc. */

@@ -43,6 +43,9 @@ struct sbt {
     char prober[512];     /* the prober on the host */
     char tmp[256];        /* $TMPDIR or /tmp */
     unsigned mounts;      /* lines of /proc/self/mountinfo at the start */
+    bool rootless;        /* not root: sb_run uses a user namespace of the caller's uid (§2.8) */
+    bool groups;          /* limits can be set: root, or a delegated cgroup v2 group */
+    char no_groups[600];  /* why not */
     struct sb_config cfg; /* the next run's config: defaults, change fields before sbt_run */
     /* the last run */
     int rc;
@@ -53,6 +56,10 @@ struct sbt {
 
 /* Skips the test (with the reason) unless root; sets up everything else or fails. */
 void sbt_init(struct sbt *t);
+/* Skips the test, with why, when it runs without root (handout §1.5). */
+void sbt_need_root(struct sbt *t, const char *why);
+/* Skips the test unless limits can be set (t->groups). */
+void sbt_need_groups(struct sbt *t);
 /* The cleanup check (§6.2), then removes the image. */
 void sbt_fini(struct sbt *t);
 /* Runs /bin/prober ARGS... (NULL-terminated) in the student's container with t->cfg. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sandbox.h"
 #include "sb_groups.h"
@@ -30,7 +31,9 @@ static void usage(FILE *out) {
                  "                        [--userns] [--timeout SECONDS] [--hostname NAME]\n"
                  "                        -- CMD [ARG...]\n"
                  "  SIZE takes K, M or G; CPUS may be a fraction (0.5). Needs root.\n"
-                 "  Defaults: --memory 512M --pids 256 --cpu 1 (swap off).\n"
+                 "  Defaults: --memory 512M --pids 256 --cpu 1 (swap off), when none is given.\n"
+                 "  Without root: a user namespace where root inside is you, and limits only\n"
+                 "  when given (they need a delegated cgroup v2 subtree).\n"
                  "  SIGINT, SIGTERM or SIGHUP kill the container, remove its cgroups and mounts,\n"
                  "  and the tool exits 128+signal. SIGKILL kills the container too; its cgroups\n"
                  "  stay until the next run or `vlab-sandbox cleanup`.\n"
@@ -115,9 +118,14 @@ int main(int argc, char **argv) {
                 errno ? strerror(errno) : "not a directory");
         return 125;
     }
-    if (!cfg.limits.memory) cfg.limits.memory = SB_TOOL_MEMORY;
-    if (!cfg.limits.pids) cfg.limits.pids = SB_TOOL_PIDS;
-    if (cfg.limits.cpus == 0) cfg.limits.cpus = SB_TOOL_CPUS;
+    /* without root, limits need a delegated cgroup v2 subtree: only the ones asked for */
+    bool defaults =
+        geteuid() == 0 && !cfg.limits.memory && !cfg.limits.pids && cfg.limits.cpus == 0;
+    if (defaults) {
+        cfg.limits.memory = SB_TOOL_MEMORY;
+        cfg.limits.pids = SB_TOOL_PIDS;
+        cfg.limits.cpus = SB_TOOL_CPUS;
+    }
     cfg.argv = argv + optind;
     sb_groups_sweep_dead(); /* what a vlab-sandbox killed by SIGKILL left */
     struct sb_result r = {0};
