@@ -43,15 +43,52 @@ struct kvm_cpu {
     timer_t timer;
 };
 
-static __thread struct kvm_run *tls_run;
+/* The watchdog is lazy: arming and disarming a timer around every KVM_RUN costs two system
+ * calls per VM exit (measured: 0.88x the exits/s of a bare KVM_RUN loop for those alone). The
+ * timer is armed only when no armed deadline covers half a watchdog period ahead, and never
+ * disarmed; when it fires, the handler decides: a run that has lasted the whole period is cut
+ * (immediate_exit, and the signal interrupts KVM_RUN), a younger one gets the timer re-armed
+ * for the rest of its period, and outside a run nothing happens (the next run re-arms). */
+static __thread struct kvm_run *tls_run;         /* the run in progress, or NULL */
+static __thread struct kvm_cpu *tls_cpu;         /* whose timer the handler re-arms */
+static __thread uint64_t tls_run_start;          /* CLOCK_MONOTONIC ns when that run began */
+static __thread uint64_t tls_period;             /* the watchdog, ns */
+static __thread volatile sig_atomic_t tls_armed; /* a deadline is pending */
+static __thread uint64_t tls_armed_at;           /* when it was set */
 static __thread volatile sig_atomic_t tls_fired;
 #define WATCHDOG_SIGNAL (SIGRTMIN + 5)
 
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void set_timer(timer_t t, uint64_t ns) {
+    struct itimerspec it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = (time_t)(ns / 1000000000u);
+    it.it_value.tv_nsec = (long)(ns % 1000000000u);
+    timer_settime(t, 0, &it, NULL); /* async-signal-safe */
+}
+
 static void on_watchdog(int sig) {
     (void)sig;
-    tls_fired = 1;
-    /* Makes KVM_RUN return -EINTR even if the signal lands just before the guest entry. */
-    if (tls_run) tls_run->immediate_exit = 1;
+    int saved = errno;
+    tls_armed = 0;
+    if (tls_run && tls_cpu) {
+        uint64_t ran = now_ns() - tls_run_start;
+        if (ran >= tls_period) {
+            tls_fired = 1;
+            /* KVM_RUN returns -EINTR even if the signal lands just before the guest entry */
+            tls_run->immediate_exit = 1;
+        } else {
+            tls_armed = 1;
+            tls_armed_at = tls_run_start;
+            set_timer(tls_cpu->timer, tls_period - ran);
+        }
+    }
+    errno = saved;
 }
 
 static int kfail(struct vlab_hv *hv, int rc, const char *what) {
@@ -173,7 +210,10 @@ static void k_vcpu_destroy(struct vlab_vcpu *c) {
     struct kvm_vm *k = c->hv->priv;
     struct kvm_cpu *p = c->priv;
     if (!p) return;
-    if (p->timer_ok) timer_delete(p->timer);
+    if (p->timer_ok) {
+        timer_delete(p->timer);
+        if (tls_cpu == p) tls_cpu = NULL, tls_armed = 0;
+    }
     munmap(p->run, (size_t)k->run_size);
     close(p->fd);
     free(p);
@@ -283,7 +323,10 @@ static int k_set_watchdog(struct vlab_vcpu *c, uint64_t usec) {
     if (!usec || p->timer_ok) return VLAB_OK;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_watchdog; /* no SA_RESTART: KVM_RUN must return EINTR */
+    sa.sa_handler = on_watchdog;
+    /* KVM_RUN returns -EINTR whatever SA_RESTART says; the VMM's own system calls, which the
+     * lazy timer may now interrupt between runs, are restarted */
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     if (sigaction(WATCHDOG_SIGNAL, &sa, NULL) < 0) return kfail(c->hv, VLAB_EIO, "sigaction");
     struct sigevent ev;
@@ -298,13 +341,15 @@ static int k_set_watchdog(struct vlab_vcpu *c, uint64_t usec) {
     return VLAB_OK;
 }
 
-static void arm(struct kvm_cpu *p, uint64_t usec) {
-    if (!p->timer_ok) return;
-    struct itimerspec it;
-    memset(&it, 0, sizeof it);
-    it.it_value.tv_sec = (time_t)(usec / 1000000);
-    it.it_value.tv_nsec = (long)(usec % 1000000) * 1000;
-    timer_settime(p->timer, 0, &it, NULL);
+/* Before a run: the pending deadline will do unless it falls within half a period of now. */
+static void arm_lazily(struct kvm_cpu *p, uint64_t start, uint64_t period) {
+    if (tls_armed && tls_cpu == p && tls_period == period && start - tls_armed_at < period / 2)
+        return;
+    tls_cpu = p;
+    tls_period = period;
+    tls_armed_at = start;
+    tls_armed = 1;
+    set_timer(p->timer, period);
 }
 
 static void internal_desc(struct vlab_exit *e, const struct kvm_run *run) {
@@ -330,9 +375,13 @@ static int k_run(struct vlab_vcpu *c, struct vlab_exit *e) {
     p->mmio_read_pending = false;
     memset(e, 0, sizeof *e);
     bool timed = p->timer_ok && c->watchdog_usec > 0;
-    tls_run = run;
     tls_fired = 0;
-    if (timed) arm(p, c->watchdog_usec);
+    if (timed) {
+        /* in this order: a signal in between sees the run and re-arms for it */
+        tls_run_start = now_ns();
+        tls_run = run;
+        arm_lazily(p, tls_run_start, c->watchdog_usec * 1000);
+    }
     int r;
     for (;;) {
         r = ioctl(p->fd, KVM_RUN, 0);
@@ -341,9 +390,8 @@ static int k_run(struct vlab_vcpu *c, struct vlab_exit *e) {
         if (run->exit_reason != KVM_EXIT_INTR && errno != EAGAIN) break;
     }
     int err = errno;
-    if (timed) arm(p, 0);
-    run->immediate_exit = 0;
     tls_run = NULL;
+    run->immediate_exit = 0;
     p->answer = e;
     if (tls_fired && (r < 0 || run->exit_reason == KVM_EXIT_INTR)) {
         e->reason = VLAB_EXIT_TIMEOUT;

@@ -1,4 +1,7 @@
 /* Guests that go wrong: each is reported as the exit KVM gives, and the call returns. */
+#include <time.h>
+#include <unistd.h>
+
 #include "hv_util.h"
 #include "vlab/x86.h"
 
@@ -29,6 +32,72 @@ HV_TEST(watchdog_quiet_when_guest_exits) {
     vlab_hv_set_watchdog(g.vcpu, 2000000);
     gvm_run(&g);
     expect_exit(&g, VLAB_EXIT_HLT, "a short guest under a 2 s watchdog");
+    gvm_close(&g);
+}
+
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The watchdog times each run, not the VMM: thousands of quick runs spread over many watchdog
+ * periods (the VMM dawdling between them) never time out, and a run that never exits is cut no
+ * sooner than one period after it began. Kills a watchdog armed once and never again, and one
+ * that counts from an earlier run. */
+HV_TEST(watchdog_times_each_run) {
+    const uint64_t period_us = 20000, outs = 600;
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "out_count", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    struct vlab_regs r;
+    vlab_hv_get_regs(g.vcpu, &r);
+    r.rcx = outs;
+    vlab_hv_set_regs(g.vcpu, &r);
+    cr_assert_eq(vlab_hv_set_watchdog(g.vcpu, period_us), VLAB_OK, "expected a watchdog: %s",
+                 vlab_hv_error(g.hv));
+    double t0 = seconds_now();
+    uint64_t n = 0;
+    for (;;) {
+        gvm_run(&g);
+        if (g.exit.reason != VLAB_EXIT_IO) break;
+        n++;
+        usleep(500); /* the VMM's own time: 600 x 0.5 ms spans 15 watchdog periods */
+    }
+    expect_exit(&g, VLAB_EXIT_HLT, "quick runs, each far shorter than the watchdog");
+    cr_assert_eq(n, outs, "expected %llu OUT exits, got %llu", (unsigned long long)outs,
+                 (unsigned long long)n);
+    cr_assert(seconds_now() - t0 > 5 * period_us / 1e6,
+              "the quick runs took %.3f s: too short to span several watchdog periods",
+              seconds_now() - t0);
+
+    gvm_close(&g);
+
+    /* a fresh vCPU: its first run arms the timer; the endless run starts 0.2 periods later,
+     * so the first expiry comes 0.8 periods into it, which must not end it */
+    gvm_open(&g, kind);
+    gvm_load(&g, "out_count", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    vlab_hv_get_regs(g.vcpu, &r);
+    r.rcx = 1;
+    vlab_hv_set_regs(g.vcpu, &r);
+    cr_assert_eq(vlab_hv_set_watchdog(g.vcpu, period_us), VLAB_OK);
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_IO, "the one OUT");
+    gvm_run(&g);
+    expect_exit(&g, VLAB_EXIT_HLT, "the HLT after the one OUT");
+    usleep((useconds_t)(period_us / 5));
+    gvm_load(&g, "loop_forever", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    double t1 = seconds_now();
+    gvm_run(&g);
+    double ran = seconds_now() - t1;
+    expect_exit(&g, VLAB_EXIT_TIMEOUT, "an endless loop after many quick runs");
+    cr_assert(ran >= 0.95 * period_us / 1e6,
+              "the endless loop was cut after %.1f ms: a %llu ms watchdog must time this run, "
+              "not an earlier one",
+              ran * 1e3, (unsigned long long)(period_us / 1000));
     gvm_close(&g);
 }
 
