@@ -132,3 +132,38 @@ HV_TEST(bad_cs_type_fails_entry) {
     }
     gvm_close(&g);
 }
+
+/* A reference entry state that cannot be built is refused with a sentence that names what was
+ * wrong (vlab_hv_error), not only an error code. */
+static void expect_refusal(struct gvm *g, int rc, const char *want) {
+    cr_assert_neq(rc, VLAB_OK, "expected a refusal mentioning \"%s\"", want);
+    cr_assert(strstr(vlab_hv_error(g->hv), want) != NULL,
+              "expected the refusal to say \"%s\", got \"%s\"", want, vlab_hv_error(g->hv));
+}
+
+HV_TEST(mode_refusals_say_why) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    struct vlab_mode_setup s = {.entry = 0x200000, .stack = 0x8000};
+    expect_refusal(&g, vlab_mode_real(g.vcpu, &s), "entry 0x200000 is above 1 MiB");
+    s = (struct vlab_mode_setup){.entry = 0x1000, .stack = 0};
+    expect_refusal(&g, vlab_mode_real(g.vcpu, &s), "stack 0 must be above 0");
+    s = (struct vlab_mode_setup){.entry = 0x1000, .stack = 0x8000, .gdt = RAM_SIZE + 0x1000};
+    expect_refusal(&g, vlab_mode_protected(g.vcpu, &g.mem, &s), "the GDT at");
+    s = (struct vlab_mode_setup){.entry = 0x1000,
+                                 .stack = 0x8000,
+                                 .gdt = 0x500,
+                                 .tss = 0x600,
+                                 .pt_pool_start = 0x100000,
+                                 .pt_pool_end = 0x110000,
+                                 .identity_size = 0x1000};
+    expect_refusal(&g, vlab_mode_long(g.vcpu, &g.mem, &s), "identity_size 0x1000 must be");
+    s.identity_size = 1ull << 30;
+    s.pt_pool_start = RAM_SIZE + 0x10000;
+    s.pt_pool_end = RAM_SIZE + 0x20000;
+    expect_refusal(&g, vlab_mode_long(g.vcpu, &g.mem, &s), "the page-table pool");
+    s.pt_pool_start = 0x100000;
+    s.pt_pool_end = 0x101000; /* one table page: no room for a PDPT and a PD */
+    expect_refusal(&g, vlab_mode_long(g.vcpu, &g.mem, &s), "is too small");
+    gvm_close(&g);
+}
