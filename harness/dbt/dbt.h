@@ -130,8 +130,8 @@ struct dbt_insn_map {
 /* Reports a CCF you just wrote: guest bytes [guest_pc, guest_pc + guest_len) became TC bytes
  * [ccf, ccf + ccf_len), with ninsns guest instructions. The checks decode it (no sensitive
  * instruction may run natively) and count translations (§6). map[0 .. nmap) is the CCF's map
- * (§8.2): at least its start and the place after each guest instruction that may write
- * memory. */
+ * (§8.2): at least its start, and the place right after each guest instruction that may
+ * write memory (where the `jmp .+2` ending Unicorn's block is) and the place after that jump. */
 void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, uint32_t ninsns,
                     uint32_t ccf, uint32_t ccf_len, const struct dbt_insn_map *map, uint32_t nmap);
 

@@ -12,7 +12,7 @@
 #define HANDLER 0x7000u /* timer handler: inc dword [TICKS]; iret */
 #define IDTDESC 0x7100u
 
-enum kind { RAW, JCC, SITE, PATCH, SLOT, SLOTOP, TABLE, CALL, POPF, STACK, PAD, NKINDS };
+enum kind { RAW, JCC, SITE, PATCH, SLOT, SLOTOP, TABLE, CALL, POPF, STACK, PAD, REP, NKINDS };
 static const char *const kind_name[NKINDS] = {"instruction",
                                               "jcc over an instruction",
                                               "patch site (mov $imm, %reg)",
@@ -23,7 +23,8 @@ static const char *const kind_name[NKINDS] = {"instruction",
                                               "call whose callee moves the return address",
                                               "popf of an image",
                                               "push onto a code page",
-                                              "jump over bytes never run (moves the code on)"};
+                                              "jump over bytes never run (moves the code on)",
+                                              "rep stosb/movsb into a patch site's immediate"};
 
 static const uint8_t regs[] = {0, 1, 2, 3, 6, 7}; /* eax ecx edx ebx esi edi; ebp counts */
 
@@ -72,7 +73,7 @@ void dbt_gen_random(struct dbt_gen *g, uint64_t seed, unsigned items) {
     g->seed = seed;
     g->rounds = (unsigned)vlab_rng_range(&r, 2, 5);
     if (items > DBT_GEN_MAX_ITEMS) items = DBT_GEN_MAX_ITEMS;
-    static const unsigned weight[NKINDS] = {40, 6, 10, 10, 5, 8, 4, 4, 3, 2, 3};
+    static const unsigned weight[NKINDS] = {40, 6, 10, 10, 5, 8, 4, 4, 3, 3, 3, 3};
     uint32_t pad = 0;
     unsigned sites = 0, slots = 0;
     for (unsigned i = 0; i < items; i++) {
@@ -102,6 +103,10 @@ void dbt_gen_random(struct dbt_gen *g, uint64_t seed, unsigned items) {
             }
             break;
         case CALL: it->v = (uint32_t)vlab_rng_range(&r, 1, 6); break;
+        case REP:
+            it->form = (uint8_t)vlab_rng_below(&r, 2), it->v = (uint32_t)vlab_rng_next(&r);
+            break;
+        case STACK: it->form = (uint8_t)vlab_rng_below(&r, 2); break;
         case PAD: /* spreads the body over pages, so that blocks straddle them */
             it->v = pad < 12288 ? (uint32_t)vlab_rng_range(&r, 400, 2000) : 0;
             pad += it->v;
@@ -239,8 +244,22 @@ static void layout(const struct dbt_gen *g, struct out *o, const uint32_t *site_
             if (!slot) break;
             b8(o, 0x89), b8(o, 0x25), b32(o, SAVESP);
             b8(o, 0xbc), b32(o, slot + 4);
-            b8(o, 0x50 + it->reg), b8(o, 0x58 + regs[(it->target >> 8) % 6]);
+            if (it->form) /* call .+5; pop: a call pushing onto a code page */
+                b8(o, 0xe8), b32(o, 0);
+            else
+                b8(o, 0x50 + it->reg);
+            b8(o, 0x58 + regs[(it->target >> 8) % 6]);
             b8(o, 0x8b), b8(o, 0x25), b32(o, SAVESP);
+            break;
+        case REP: /* 1-4 bytes of a site's immediate, by rep stosb or rep movsb from SCRATCH */
+            if (!site) break;
+            b8(o, 0xbf), b32(o, site);
+            b8(o, 0xb9), b32(o, 1 + (it->v & 3));
+            b8(o, 0xfc); /* cld */
+            if (it->form)
+                b8(o, 0xbe), b32(o, SCRATCH + 4 * ((it->v >> 2) & 15)), b8(o, 0xf3), b8(o, 0xa4);
+            else
+                b8(o, 0xb0), b8(o, it->v >> 8), b8(o, 0xf3), b8(o, 0xaa);
             break;
         default: break;
         }

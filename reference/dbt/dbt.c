@@ -80,7 +80,7 @@ static void em_exit_indirect(struct emit *e) {
 #define MAX_BLOCK_INSNS 32
 #define INSN_ROOM       192 /* the most one guest instruction plus a closing stub can take */
 #define BLOCK_ROOM      512 /* free TC a new block needs, or the cache is flushed */
-#define MAX_MAP         (2 * MAX_BLOCK_INSNS + 4)
+#define MAX_MAP         (3 * MAX_BLOCK_INSNS + 4)
 
 struct ccf {
     uint32_t guest_pc, guest_end; /* guest bytes [guest_pc, guest_end) */
@@ -409,6 +409,7 @@ static void map_at(struct dbt *t, uint32_t tc, uint32_t guest_pc) {
  * where a store that changed translated code stops the CCF (§8.2). Ending the block also makes
  * Unicorn save the flags it computes lazily. */
 static void em_store_break(struct dbt *t, struct emit *e, uint32_t guest_pc) {
+    map_at(t, e->addr, guest_pc); /* a rep string instruction's last round starts a block here */
     em_u8(e, 0xeb), em_u8(e, 0);
     map_at(t, e->addr, guest_pc);
 }
@@ -432,7 +433,7 @@ static int translate(struct dbt *t, uint32_t pc, int *out) {
     bool wrote = false; /* the last guest instruction may have written memory */
     t->nmap = 0;
     for (;;) {
-        if (wrote) em_u8(&e, 0xeb), em_u8(&e, 0); /* jmp .+2: see em_store_break */
+        if (wrote) em_store_break(t, &e, cur);
         wrote = false;
         map_at(t, e.addr, cur);
         if (n == MAX_BLOCK_INSNS || DBT_TC_BASE + t->tc_size - e.addr < INSN_ROOM) {
