@@ -127,9 +127,11 @@ CORE_LIB  := $(BUILD)/core/libvlab.a
 CORE_TSRC := $(wildcard $(CORE_DIR)/tests/*.c)
 CORE_TOBJ := $(patsubst $(CORE_DIR)/tests/%.c,$(BUILD)/core/tests/%.o,$(CORE_TSRC))
 CORE_TEST := $(BUILD)/core/test-core
-# libvlab's own dependencies: every link that uses $(CORE_LIB) adds $(CORE_LIBS).
+# libvlab's own dependencies: every link that uses $(CORE_LIB) adds $(CORE_LIBS). Unicorn's
+# headers only: the unicorn backend loads the library when first opened (core/src/uc_lazy.c),
+# so programs that never emulate a CPU do not pay its ~5 ms load at start.
 CORE_PKGS := unicorn
-CORE_LIBS  = $(call pc,--libs,$(CORE_PKGS)) -lpthread -lrt
+CORE_LIBS  = -ldl -lpthread -lrt
 # Guest programs the core tests run (see `assemble`); the tests find them next to test-core,
 # in $(BUILD)/core/guests/.
 CORE_GSRC := $(wildcard $(CORE_DIR)/tests/guests/*.S)

@@ -25,6 +25,7 @@
 
 #include "hv_coro.h"
 #include "hv_impl.h"
+#include "uc_lazy.h"
 #include "vlab/err.h"
 #include "vlab/x86.h"
 
@@ -96,7 +97,9 @@ static int ufail(struct ucv *v, int rc, const char *what, uc_err e) {
 /* ---- VM ---- */
 
 static int u_open(struct vlab_hv *hv) {
-    (void)hv;
+    char why[256];
+    if (vlab_uc_load(why, sizeof why))
+        return vlab_hv_fail(hv, VLAB_EUNSUPP, "the unicorn backend needs Unicorn 2: %s", why);
     return VLAB_OK;
 }
 static void u_close(struct vlab_hv *hv) {

@@ -210,3 +210,29 @@ HV_TEST(regs_change_during_io_exit) {
                  (unsigned long long)r.r9);
     gvm_close(&g);
 }
+
+static bool unicorn_mapped(void) {
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[512];
+    bool found = false;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "libunicorn")) found = true;
+    if (f) fclose(f);
+    return found;
+}
+
+/* libunicorn is loaded by the first open of the unicorn backend, not at program start: a VMM on
+ * /dev/kvm, and every lab that never emulates a CPU, start without its ~5 ms load. */
+Test(core, unicorn_loaded_only_when_used) {
+    cr_assert(!unicorn_mapped(), "libunicorn is mapped before any backend was opened");
+    char err[256];
+    struct vlab_hv *hv = vlab_hv_open(VLAB_HV_KVM, err, sizeof err);
+    if (hv) {
+        vlab_hv_close(hv);
+        cr_assert(!unicorn_mapped(), "opening the kvm backend loaded libunicorn");
+    }
+    hv = vlab_hv_open(VLAB_HV_UNICORN, err, sizeof err);
+    cr_assert_not_null(hv, "expected the unicorn backend to open: %s", err);
+    cr_assert(unicorn_mapped(), "the unicorn backend opened without libunicorn mapped");
+    vlab_hv_close(hv);
+}
