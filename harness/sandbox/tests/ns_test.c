@@ -1,8 +1,16 @@
 /* Task 1: namespaces. Each test runs the prober's `info` in a container and judges what it
  * saw from inside. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sb_test.h"
@@ -152,5 +160,81 @@ Test(sandbox, ns_user_mapped_root, .timeout = SB_TIMEOUT) {
                      owner, SB_SEC_USER);
     cr_expect_str_eq(pid, "1", "pid inside a user namespace: expected 1, got %s %s", pid,
                      SB_SEC_PID);
+    sbt_fini(&t);
+}
+
+/* §2.8 as root: a child of the test becomes an ordinary user (nobody) and calls sb_run on an
+ * image it can reach, as a student without root would; the container must run, in a user
+ * namespace mapping root inside to that user. */
+#define SB_NOBODY 65534u
+Test(sandbox, ns_rootless, .timeout = SB_TIMEOUT) {
+    struct sbt t;
+    sbt_init(&t);
+    sbt_need_root(&t, "the test itself becomes an ordinary user; without root every test "
+                      "already runs as one");
+    /* the test's $TMPDIR may be private to root: the image goes where nobody can reach it */
+    char dir[600], img[700];
+    snprintf(dir, sizeof dir, "/tmp/sbrootless-%d", (int)getpid());
+    sb_tree_remove(dir);
+    cr_assert(!mkdir(dir, 0755) && !chown(dir, SB_NOBODY, SB_NOBODY), "harness: %s: %s", dir,
+              strerror(errno));
+    snprintf(img, sizeof img, "%s/img", dir);
+    int rc = sb_image_build(img, t.prober);
+    cr_assert(rc == 0, "harness: building %s: %s", img, strerror(-rc));
+    struct shared {
+        int rc;
+        struct sb_result res;
+        char out[sizeof t.out];
+        char err[sizeof t.err];
+    } *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    cr_assert(sh != MAP_FAILED, "harness: mmap");
+    sh->rc = -1000;
+    t.cfg.rootfs = img;
+    t.cfg.userns = false; /* an ordinary user gets one anyway */
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) {
+        /* an ordinary user's process: no supplementary groups, and dumpable again, which
+         * setresuid cleared (a normal login process is, so its /proc files are its own) */
+        if (setgroups(0, NULL) || setresgid(SB_NOBODY, SB_NOBODY, SB_NOBODY) ||
+            setresuid(SB_NOBODY, SB_NOBODY, SB_NOBODY) || prctl(PR_SET_DUMPABLE, 1))
+            _exit(3);
+        sbt_run(&t, "info", NULL);
+        sh->rc = t.rc;
+        sh->res = t.res;
+        memcpy(sh->out, t.out, sizeof sh->out);
+        memcpy(sh->err, t.err, sizeof sh->err);
+        _exit(0);
+    }
+    int st = 0;
+    while (p > 0 && waitpid(p, &st, 0) < 0 && errno == EINTR) {
+    }
+    t.rc = sh->rc;
+    t.res = sh->res;
+    memcpy(t.out, sh->out, sizeof t.out);
+    memcpy(t.err, sh->err, sizeof t.err);
+    munmap(sh, sizeof *sh);
+    sb_tree_remove(dir);
+    cr_assert(p > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "harness: the child that became uid %u failed (status 0x%x)", SB_NOBODY, st);
+    cr_assert(t.rc == VLAB_OK,
+              "sb_run called by uid %u (not root): expected VLAB_OK, got %d (%s); its stderr: "
+              "%.500s %s",
+              SB_NOBODY, t.rc, vlab_strerror(t.rc), t.err, SB_SEC_ROOTLESS);
+    char uid[32] = "?", map[64] = "?", pid[32] = "?", host[64] = "?";
+    sbt_get(&t, "uid", uid, sizeof uid);
+    sbt_get(&t, "uid_map", map, sizeof map);
+    sbt_get(&t, "pid", pid, sizeof pid);
+    sbt_get(&t, "hostname", host, sizeof host);
+    char want[64];
+    snprintf(want, sizeof want, "0 %u 1", SB_NOBODY);
+    cr_expect_str_eq(map, want,
+                     "uid_map inside, sb_run called by uid %u: expected \"%s\" (the only map it "
+                     "may write), got \"%s\" %s",
+                     SB_NOBODY, want, map, SB_SEC_ROOTLESS);
+    cr_expect(!strcmp(uid, "0") && !strcmp(pid, "1") && !strcmp(host, "sandbox"),
+              "inside, sb_run called by uid %u: expected uid 0, pid 1, hostname sandbox; got "
+              "uid %s, pid %s, hostname %s %s",
+              SB_NOBODY, uid, pid, host, SB_SEC_ROOTLESS);
     sbt_fini(&t);
 }
