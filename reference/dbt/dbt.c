@@ -578,7 +578,7 @@ static void kill(struct dbt *t, int i) {
     if (en->guest_pc == c->guest_pc && en->ccf == c->tc) en->guest_pc = en->ccf = 0;
     /* Every chained jump into it goes back to its exit stub: the next time that path runs,
      * the dispatcher translates the new code. (Its own bytes stay: Unicorn may be running
-     * them right now, and restarts the writing instruction from them.) */
+     * them right now, until the harness stops it at its next block, §8.2.) */
     for (int l = c->in_link; l >= 0; l = t->link[l].next) { /* unchain */
         memcpy(t->tc + (t->link[l].stub - DBT_TC_BASE), t->link[l].orig, CHAIN_LEN);
         dbt_tc_sync(t->vm, t->link[l].stub, CHAIN_LEN);
