@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "rng.h"
+#include "vlab/stats.h"
 
-#define SCRATCH 0x8000u /* 16 dwords the safe instructions read and write */
-#define TICKS   0x8100u
-#define SAVESP  0x8104u
-#define HANDLER 0x7000u /* timer handler: inc dword [TICKS]; iret */
-#define IDTDESC 0x7100u
+#define SCRATCH   0x8000u /* 16 dwords the safe instructions read and write */
+#define TICKS     0x8100u
+#define SAVESP    0x8104u
+#define HANDLER   0x7000u /* timer handler: inc dword [TICKS]; iret */
+#define IDTDESC   0x7100u
+#define NO_TARGET 0xffffu
 
 enum kind { RAW, JCC, SITE, PATCH, SLOT, SLOTOP, TABLE, CALL, POPF, STACK, PAD, REP, NKINDS };
 static const char *const kind_name[NKINDS] = {"instruction",
@@ -75,22 +77,22 @@ void dbt_gen_random(struct dbt_gen *g, uint64_t seed, unsigned items) {
     if (items > DBT_GEN_MAX_ITEMS) items = DBT_GEN_MAX_ITEMS;
     static const unsigned weight[NKINDS] = {40, 6, 10, 10, 5, 8, 4, 4, 3, 3, 3, 3};
     uint32_t pad = 0;
-    unsigned sites = 0, slots = 0;
     for (unsigned i = 0; i < items; i++) {
         struct dbt_gen_item *it = &g->it[g->n++];
         it->kind = (uint8_t)vlab_rng_weighted(&r, weight, NKINDS);
         it->reg = regs[vlab_rng_below(&r, 6)];
-        it->target = (uint32_t)vlab_rng_next(&r); /* reduced modulo the count when laid out */
+        it->id = (uint16_t)i;
+        it->n = (uint8_t)vlab_rng_below(&r, 6);
         switch (it->kind) {
         case RAW:
         case JCC:
             it->len[0] = one(&r, it->bytes[0]), it->form = (uint8_t)vlab_rng_below(&r, 16);
             break;
-        case SITE: it->v = (uint32_t)vlab_rng_next(&r), sites++; break;
+        case SITE: it->v = (uint32_t)vlab_rng_next(&r); break;
         case PATCH:
             it->form = (uint8_t)vlab_rng_below(&r, 4), it->v = (uint32_t)vlab_rng_next(&r);
             break;
-        case SLOT: it->v = (uint32_t)vlab_rng_next(&r), slots++; break;
+        case SLOT: it->v = (uint32_t)vlab_rng_next(&r); break;
         case SLOTOP:
             it->form = (uint8_t)vlab_rng_below(&r, 5), it->v = (uint32_t)vlab_rng_next(&r);
             break;
@@ -123,8 +125,22 @@ void dbt_gen_random(struct dbt_gen *g, uint64_t seed, unsigned items) {
         default: break;
         }
     }
-    (void)sites;
-    (void)slots;
+    /* What each store aims at: a patch site or a data word, named by its item's id, so that
+     * removing other items while minimizing leaves the aim alone. */
+    uint16_t site_id[DBT_GEN_MAX_ITEMS], slot_id[DBT_GEN_MAX_ITEMS];
+    unsigned ns = 0, nd = 0;
+    for (unsigned i = 0; i < g->n; i++) {
+        if (g->it[i].kind == SITE) site_id[ns++] = g->it[i].id;
+        if (g->it[i].kind == SLOT) slot_id[nd++] = g->it[i].id;
+    }
+    for (unsigned i = 0; i < g->n; i++) {
+        struct dbt_gen_item *it = &g->it[i];
+        bool to_site = it->kind == PATCH || it->kind == REP;
+        bool to_slot = it->kind == SLOTOP || it->kind == STACK;
+        it->target = NO_TARGET;
+        if (to_site && ns) it->target = site_id[vlab_rng_below(&r, ns)];
+        if (to_slot && nd) it->target = slot_id[vlab_rng_below(&r, nd)];
+    }
 }
 
 struct out {
@@ -149,13 +165,12 @@ static uint32_t here(const struct out *o) {
 
 /* One layout pass: with site and slot addresses from the previous pass (the instruction sizes
  * do not depend on them), recording this pass's. */
-static void layout(const struct dbt_gen *g, struct out *o, const uint32_t *site_in,
-                   unsigned nsite_in, const uint32_t *slot_in, unsigned nslot_in,
-                   uint32_t *site_out, unsigned *nsite_out, uint32_t *slot_out, unsigned *nslot_out,
-                   uint32_t *starts) {
-    unsigned ns = 0, nd = 0, sites = 0, slots = 0;
+static void layout(const struct dbt_gen *g, struct out *o, const uint32_t *addr_in,
+                   uint32_t *addr_out, uint32_t *starts) {
+    static uint8_t kind_of[DBT_GEN_MAX_ITEMS]; /* by item id: what is still there */
+    memset(kind_of, 0xff, sizeof kind_of);
     for (unsigned i = 0; i < g->n; i++)
-        sites += g->it[i].kind == SITE, slots += g->it[i].kind == SLOT;
+        kind_of[g->it[i].id] = g->it[i].kind;
     /* prologue: IDT gate 0x20 -> HANDLER, lidt, a timer interrupt every 2 I/O instructions */
     uint32_t lo = (0x08u << 16) | (HANDLER & 0xffff), hi = (HANDLER & 0xffff0000u) | 0x8e00u;
     b8(o, 0xc7), b8(o, 0x05), b32(o, 0x9000 + 0x20 * 8), b32(o, lo);
@@ -168,8 +183,9 @@ static void layout(const struct dbt_gen *g, struct out *o, const uint32_t *site_
         const struct dbt_gen_item *it = &g->it[i];
         if (starts) starts[i] = here(o);
         /* the first pass only needs the sizes: any address will do */
-        uint32_t site = !sites ? 0 : nsite_in ? site_in[it->target % nsite_in] + 1 : 0x1000;
-        uint32_t slot = !slots ? 0 : nslot_in ? slot_in[it->target % nslot_in] : 0x1000;
+        bool aims = it->target != NO_TARGET;
+        uint32_t site = aims && kind_of[it->target] == SITE ? addr_in[it->target] + 1 : 0;
+        uint32_t slot = aims && kind_of[it->target] == SLOT ? addr_in[it->target] : 0;
         switch (it->kind) {
         case RAW: bytes(o, it->bytes[0], it->len[0]); break;
         case JCC:
@@ -177,7 +193,7 @@ static void layout(const struct dbt_gen *g, struct out *o, const uint32_t *site_
             bytes(o, it->bytes[0], it->len[0]);
             break;
         case SITE:
-            site_out[ns++] = here(o);
+            addr_out[it->id] = here(o);
             b8(o, 0xb8 + it->reg), b32(o, it->v);
             break;
         case PATCH:
@@ -190,7 +206,7 @@ static void layout(const struct dbt_gen *g, struct out *o, const uint32_t *site_
             break;
         case SLOT:
             b8(o, 0xeb), b8(o, 4);
-            slot_out[nd++] = here(o);
+            addr_out[it->id] = here(o);
             b32(o, it->v);
             break;
         case SLOTOP:
@@ -248,7 +264,7 @@ static void layout(const struct dbt_gen *g, struct out *o, const uint32_t *site_
                 b8(o, 0xe8), b32(o, 0);
             else
                 b8(o, 0x50 + it->reg);
-            b8(o, 0x58 + regs[(it->target >> 8) % 6]);
+            b8(o, 0x58 + regs[it->n % 6]);
             b8(o, 0x8b), b8(o, 0x25), b32(o, SAVESP);
             break;
         case REP: /* 1-4 bytes of a site's immediate, by rep stosb or rep movsb from SCRATCH */
@@ -268,19 +284,17 @@ static void layout(const struct dbt_gen *g, struct out *o, const uint32_t *site_
     b8(o, 0x4d);                                            /* dec ebp */
     b8(o, 0x0f), b8(o, 0x85), b32(o, body - (here(o) + 4)); /* jnz body */
     b8(o, 0xfa), b8(o, 0xf4);                               /* cli; hlt */
-    *nsite_out = ns;
-    *nslot_out = nd;
 }
 
 static size_t emit(const struct dbt_gen *g, uint8_t *code, uint32_t *starts) {
-    static uint32_t s1[DBT_GEN_MAX_ITEMS], d1[DBT_GEN_MAX_ITEMS], s2[DBT_GEN_MAX_ITEMS],
-        d2[DBT_GEN_MAX_ITEMS];
-    unsigned ns1, nd1, ns2, nd2;
+    static uint32_t a1[DBT_GEN_MAX_ITEMS], a2[DBT_GEN_MAX_ITEMS];
+    for (unsigned i = 0; i < DBT_GEN_MAX_ITEMS; i++)
+        a1[i] = 0x1000;
     memset(code, 0, DBT_GEN_CODE_MAX);
     struct out o = {code, 0};
-    layout(g, &o, NULL, 0, NULL, 0, s1, &ns1, d1, &nd1, NULL);
+    layout(g, &o, a1, a2, NULL);
     o.n = 0;
-    layout(g, &o, s1, ns1, d1, nd1, s2, &ns2, d2, &nd2, starts);
+    layout(g, &o, a2, a1, starts);
     if (o.n > HANDLER - DBT_GUEST_BASE) return 0; /* too long: the caller uses fewer items */
     uint8_t *h = code + (HANDLER - DBT_GUEST_BASE);
     h[0] = 0xff, h[1] = 0x05; /* inc dword [TICKS] */
@@ -340,11 +354,12 @@ out:
     return rc;
 }
 
-unsigned dbt_gen_minimize(struct dbt_gen *g, uint32_t tc_size) {
+unsigned dbt_gen_minimize(struct dbt_gen *g, uint32_t tc_size, double seconds) {
     char why[2048];
+    uint64_t until = seconds > 0 ? vlab_now_ns() + (uint64_t)(seconds * 1e9) : UINT64_MAX;
     for (int pass = 0, removed = 1; removed && pass < 4; pass++) {
         removed = 0;
-        for (unsigned i = g->n; i-- > 0;) {
+        for (unsigned i = g->n; i-- > 0 && vlab_now_ns() < until;) {
             struct dbt_gen_item keep = g->it[i];
             memmove(&g->it[i], &g->it[i + 1], (g->n - i - 1) * sizeof g->it[0]);
             g->n--;
@@ -357,7 +372,7 @@ unsigned dbt_gen_minimize(struct dbt_gen *g, uint32_t tc_size) {
             g->n++;
         }
     }
-    while (g->rounds > 1) {
+    while (g->rounds > 1 && vlab_now_ns() < until) {
         g->rounds--;
         if (dbt_gen_check(g, tc_size, why, sizeof why) != 1) {
             g->rounds++;

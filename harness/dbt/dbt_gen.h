@@ -20,8 +20,9 @@
 
 struct dbt_gen_item {
     uint8_t kind, form, reg, n;
+    uint16_t id;         /* its index when generated: minimizing removes items, ids stay */
     uint32_t v;          /* an immediate, a skip length */
-    uint32_t target;     /* the patch site or data slot it names (as an index among its kind) */
+    uint32_t target;     /* the id of the patch site or data word it stores into */
     uint8_t bytes[4][8]; /* up to four raw instructions */
     uint8_t len[4];
 };
@@ -43,8 +44,9 @@ int dbt_gen_check(const struct dbt_gen *g, uint32_t tc_size, char *why, size_t l
 /* Of the last dbt_gen_check that ran both: SMC stops in the translated run, the oracle's
  * interrupts (the tests check that the guests exercise what they claim to). */
 extern uint64_t dbt_gen_last_smc_stops, dbt_gen_last_irqs;
-/* Removes items while the guest still differs; returns how many are left. */
-unsigned dbt_gen_minimize(struct dbt_gen *g, uint32_t tc_size);
+/* Removes items while the guest still differs, for at most `seconds` (0: no limit; a run that
+ * hangs costs the 2 s watchdog); returns how many are left. */
+unsigned dbt_gen_minimize(struct dbt_gen *g, uint32_t tc_size, double seconds);
 /* The guest's code as disassembly, one instruction a line. */
 void dbt_gen_print(const struct dbt_gen *g, FILE *f);
 

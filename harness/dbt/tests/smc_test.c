@@ -111,7 +111,7 @@ Test(dbt, smc_random_guests, .timeout = DBT_TIMEOUT) {
         if (rc) {
             char first[2048];
             snprintf(first, sizeof first, "%s", why);
-            unsigned left = dbt_gen_minimize(&g, tc);
+            unsigned left = dbt_gen_minimize(&g, tc, 8.0); /* the test has 20 s */
             char *listing = NULL;
             size_t size = 0;
             FILE *f = open_memstream(&listing, &size);

@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
             if (rc == 0) continue;
             printf("seed %llu (TC %s): %s\n", s, small ? "1 KiB" : "default", why);
             if (rc < 0) return 2;
-            unsigned left = dbt_gen_minimize(&g, tc);
+            unsigned left = dbt_gen_minimize(&g, tc, 0);
             dbt_gen_check(&g, tc, why, sizeof why);
             printf("minimized to %u items: %s\n", left, why);
             dbt_gen_print(&g, stdout);
