@@ -103,6 +103,7 @@ struct dbt_vm {
     uint8_t *xlated;  /* per guest byte: translated since the last flush */
     uint8_t *code;    /* per guest byte: in a reported CCF since its page was last invalidated */
     uint32_t *resume; /* per TC byte: from the CCF maps, guest pc + 1, DBT_MAP_TARGET or 0 */
+    bool has_maps;    /* the translator reports CCF maps (§8.2) */
     bool smc_stop;    /* a store changed translated bytes: stop before Unicorn's next block */
     uint32_t smc_addr, smc_tb; /* the store; the TC address of the block stopped before */
     bool watched[DBT_RAM_SIZE / DBT_PAGE];
