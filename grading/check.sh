@@ -94,6 +94,7 @@ if [ "${LABS_ONLY:-0}" != 1 ]; then
     check core/unit-tests criterion "$BUILD/core/test-core"
     check grader/self-tests "$BUILD/grading/test-grader"
     check grader/policy-tests grading/policy-test.sh
+    check rubric/hints grading/hints-check.sh
     # The project's own tests are killable too: seeded bugs in core, the grader and the
     # policy checker.
     for part in core grader policy; do
