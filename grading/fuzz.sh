@@ -3,7 +3,9 @@
 # FUZZ_SECONDS (default 60) from the seed corpus in grading/fuzz/corpus/<name>/ (new inputs go to
 # a scratch copy, never into the repository). Any crash, hang (10 s per input), leak or
 # sanitizer report fails it; the input that did it is kept in build/fuzz/ and named.
-#   grading/fuzz.sh [NAME...]        names: rubric crit size (default: all)
+#   grading/fuzz.sh [NAME...]        names: rubric crit size dbt (default: all)
+# "dbt" is the dbt lab's random-guest differential fuzzer (harness/dbt/dbt_gen.c, the dbtfuzz
+# tool) on the reference translator: DBT_SEEDS guests (default 10000), each against the oracle.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -12,7 +14,7 @@ cc=${FUZZ_CC:-clang}
 out=$BUILD/fuzz
 mkdir -p "$out"
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(rubric crit size)
+[ ${#names[@]} -gt 0 ] || names=(rubric crit size dbt)
 
 # the sources each harness needs beside its own file
 declare -A srcs=(
@@ -29,6 +31,19 @@ if ! command -v "$cc" >/dev/null; then
 fi
 fail=0 total=0
 for n in "${names[@]}"; do
+    if [ "$n" = dbt ]; then
+        seeds=${DBT_SEEDS:-10000} t0=$(date +%s)
+        if make -s NO_DEPS=1 SOL=reference LAB=dbt all >"$out/dbt.build.log" 2>&1 &&
+            "$BUILD/reference/dbt/dbtfuzz" "$seeds" >"$out/dbt.log" 2>&1; then
+            printf '  PASS  fuzz/%-8s %12s random guests in %ss, 0 differences from the oracle\n' \
+                dbt "$seeds" "$(($(date +%s) - t0))"
+        else
+            echo "  FAIL  fuzz/dbt: see $out/dbt.log (the seed and the minimized guest)"
+            tail -n 30 "$out/dbt.log" | sed 's/^/        /'
+            fail=$((fail + 1))
+        fi
+        continue
+    fi
     bin=$out/fuzz-$n
     if ! $cc "${flags[@]}" -o "$bin" "grading/fuzz/fuzz_$n.c" ${srcs[$n]} 2>"$out/$n.build.log"; then
         echo "  FAIL  fuzz/$n: does not build (clang's libFuzzer runtime missing? see $out/$n.build.log)"
