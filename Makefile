@@ -295,6 +295,17 @@ grade: core grader check-sol
 test: deps
 	$(Q)grading/check.sh $(LABS)
 
+# Every hostile submission in grading/attacks/, the ones `make test` leaves out included (Tier: full).
+.PHONY: test-attacks
+test-attacks: deps
+	$(Q)$(MAKE) -s --no-print-directory NO_DEPS=1 SOL=labs all
+	$(Q)fail=0; for l in $(LABS); do for p in grading/attacks/$$l/*.patch; do \
+	  [ -e "$$p" ] || continue; \
+	  if grading/attack.sh $$l $$p >$(BUILD)/attack-$$l-$$(basename $$p .patch).log 2>&1; then \
+	    echo "  PASS  $$l/attack/$$(basename $$p .patch)"; \
+	  else echo "  FAIL  $$l/attack/$$(basename $$p .patch) (log: $(BUILD)/attack-$$l-$$(basename $$p .patch).log)"; fail=1; fi; \
+	done; done; exit $$fail
+
 # The same submission always gets the same grade: each lab's reference and a partial solution
 # graded RUNS times (default 20), identical per-test results required (a CI job of its own).
 .PHONY: test-determinism

@@ -125,7 +125,10 @@ for lab in "${labs[@]}"; do
             fail=$((fail + 1))
         fi
         if compgen -G "grading/attacks/$lab/*.patch" >/dev/null; then
-            attacks "$lab" grading/attacks/"$lab"/*.patch
+            # "Tier: full" attacks repeat a mechanism another attack or grading/policy-test.sh
+            # already proves here: `make test-attacks` (a CI job of its own) runs them too
+            mapfile -t quick < <(grep -L '^Tier: full' grading/attacks/"$lab"/*.patch)
+            attacks "$lab" "${quick[@]}"
         else
             echo "  FAIL  $lab has no attacks in grading/attacks/$lab"
             fail=$((fail + 1))
