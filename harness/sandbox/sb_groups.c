@@ -84,7 +84,7 @@ void sb_group_remove(const char *dir) {
     }
 }
 
-unsigned sb_groups_sweep_dead(void) {
+unsigned sb_groups_remove_if(bool (*match)(const char *name, const void *arg), const void *arg) {
     struct sb_hier h[16];
     unsigned nh = sb_hierarchies(h, 16), n = 0;
     for (unsigned i = 0; i < nh; i++) {
@@ -93,9 +93,7 @@ unsigned sb_groups_sweep_dead(void) {
         DIR *d = opendir(dir);
         struct dirent *e;
         while (d && (e = readdir(d))) {
-            int pid;
-            if (sscanf(e->d_name, "vlab-sb-%d-", &pid) != 1 || pid == getpid()) continue;
-            if (kill(pid, 0) == 0 || errno != ESRCH) continue;
+            if (!match(e->d_name, arg)) continue;
             char g[800];
             snprintf(g, sizeof g, "%s/%s", dir, e->d_name);
             sb_group_remove(g);
@@ -104,4 +102,15 @@ unsigned sb_groups_sweep_dead(void) {
         if (d) closedir(d);
     }
     return n;
+}
+
+static bool of_dead_process(const char *name, const void *arg) {
+    (void)arg;
+    int pid;
+    if (sscanf(name, "vlab-sb-%d-", &pid) != 1 || pid == getpid()) return false;
+    return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+unsigned sb_groups_sweep_dead(void) {
+    return sb_groups_remove_if(of_dead_process, NULL);
 }

@@ -20,6 +20,9 @@ bool sb_hier_path(const struct sb_hier *h, char *path, size_t len);
 /* Kills what is left in the group at dir and removes it (retrying while the kernel finishes
  * the killed tasks). */
 void sb_group_remove(const char *dir);
+/* Removes every group under this process's groups whose name match accepts; the number of
+ * directories removed. */
+unsigned sb_groups_remove_if(bool (*match)(const char *name, const void *arg), const void *arg);
 /* Removes every vlab-sb-PID-* group under this process's groups whose PID no longer exists
  * (a vlab-sandbox or test killed by SIGKILL); the number of directories removed. */
 unsigned sb_groups_sweep_dead(void);

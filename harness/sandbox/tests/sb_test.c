@@ -372,24 +372,12 @@ static bool cgroups_usable(char *why, size_t len) {
     return true;
 }
 
+static bool has_prefix(const char *name, const void *prefix) {
+    return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
 unsigned sbt_remove_groups(const char *prefix) {
-    struct sb_hier h[16];
-    unsigned nh = sb_hierarchies(h, 16), n = 0;
-    for (unsigned i = 0; i < nh; i++) {
-        char dir[512];
-        if (!sb_hier_path(&h[i], dir, sizeof dir)) continue;
-        DIR *d = opendir(dir);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
-            char g[800];
-            snprintf(g, sizeof g, "%s/%s", dir, e->d_name);
-            sb_group_remove(g);
-            n++;
-        }
-        if (d) closedir(d);
-    }
-    return n;
+    return sb_groups_remove_if(has_prefix, prefix);
 }
 
 /* The harness's own cleanup, so that a broken solution (or a test that stopped at a failed
@@ -397,25 +385,13 @@ unsigned sbt_remove_groups(const char *prefix) {
  * under this process's groups and sbimg-PID images in $TMPDIR, of this process (own) or of
  * processes that no longer exist (!own). */
 static void sweep(bool own) {
-    struct sb_hier h[16];
-    unsigned nh = sb_hierarchies(h, 16);
-    for (unsigned i = 0; i < nh; i++) {
-        char dir[512];
-        if (!sb_hier_path(&h[i], dir, sizeof dir)) continue;
-        DIR *d = opendir(dir);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            int pid;
-            if (sscanf(e->d_name, "vlab-sb-%d-", &pid) != 1) continue;
-            bool mine = pid == getpid();
-            if (own ? !mine : mine || kill(pid, 0) == 0 || errno != ESRCH) continue;
-            char g[800];
-            snprintf(g, sizeof g, "%s/%s", dir, e->d_name);
-            sb_group_remove(g);
-        }
-        if (d) closedir(d);
+    if (own) {
+        char mine[32];
+        snprintf(mine, sizeof mine, "vlab-sb-%d-", (int)getpid());
+        sbt_remove_groups(mine);
+        return;
     }
-    if (own) return;
+    sb_groups_sweep_dead();
     const char *tmp = getenv("TMPDIR");
     char t[256];
     snprintf(t, sizeof t, "%s", tmp && *tmp ? tmp : "/tmp");
