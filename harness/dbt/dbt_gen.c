@@ -8,10 +8,7 @@
 #include "vlab/stats.h"
 
 #define SCRATCH   0x8000u /* 16 dwords the safe instructions read and write */
-#define TICKS     0x8100u
 #define SAVESP    0x8104u
-#define HANDLER   0x7000u /* timer handler: inc dword [TICKS]; iret */
-#define IDTDESC   0x7100u
 #define NO_TARGET 0xffffu
 
 enum kind { RAW, JCC, SITE, PATCH, SLOT, SLOTOP, TABLE, CALL, POPF, STACK, PAD, REP, NKINDS };
@@ -171,12 +168,9 @@ static void layout(const struct dbt_gen *g, struct out *o, const uint32_t *addr_
     memset(kind_of, 0xff, sizeof kind_of);
     for (unsigned i = 0; i < g->n; i++)
         kind_of[g->it[i].id] = g->it[i].kind;
-    /* prologue: IDT gate 0x20 -> HANDLER, lidt, a timer interrupt every 2 I/O instructions */
-    uint32_t lo = (0x08u << 16) | (HANDLER & 0xffff), hi = (HANDLER & 0xffff0000u) | 0x8e00u;
-    b8(o, 0xc7), b8(o, 0x05), b32(o, 0x9000 + 0x20 * 8), b32(o, lo);
-    b8(o, 0xc7), b8(o, 0x05), b32(o, 0x9000 + 0x20 * 8 + 4), b32(o, hi);
-    b8(o, 0x0f), b8(o, 0x01), b8(o, 0x1d), b32(o, IDTDESC);
-    b8(o, 0xb0), b8(o, 2), b8(o, 0xe6), b8(o, 0x40);
+    uint8_t pro[DBT_GEN_PROLOGUE_LEN];
+    dbt_gen_timer_prologue(pro);
+    bytes(o, pro, sizeof pro);
     b8(o, 0xbd), b32(o, g->rounds);
     uint32_t body = here(o);
     for (unsigned i = 0; i < g->n; i++) {
@@ -295,18 +289,32 @@ static size_t emit(const struct dbt_gen *g, uint8_t *code, uint32_t *starts) {
     layout(g, &o, a1, a2, NULL);
     o.n = 0;
     layout(g, &o, a2, a1, starts);
-    if (o.n > HANDLER - DBT_GUEST_BASE) return 0; /* too long: the caller uses fewer items */
-    uint8_t *h = code + (HANDLER - DBT_GUEST_BASE);
+    if (o.n > DBT_GEN_HANDLER - DBT_GUEST_BASE) return 0; /* too long: use fewer items */
+    return dbt_gen_timer_tail(code);
+}
+
+void dbt_gen_timer_prologue(uint8_t *p) {
+    struct out o = {p, 0};
+    uint32_t h = DBT_GEN_HANDLER;
+    uint32_t lo = (0x08u << 16) | (h & 0xffff), hi = (h & 0xffff0000u) | 0x8e00u;
+    b8(&o, 0xc7), b8(&o, 0x05), b32(&o, 0x9000 + 0x20 * 8), b32(&o, lo); /* the gate */
+    b8(&o, 0xc7), b8(&o, 0x05), b32(&o, 0x9000 + 0x20 * 8 + 4), b32(&o, hi);
+    b8(&o, 0x0f), b8(&o, 0x01), b8(&o, 0x1d), b32(&o, DBT_GEN_IDTDESC); /* lidt */
+    b8(&o, 0xb0), b8(&o, 2), b8(&o, 0xe6), b8(&o, 0x40); /* mov al, 2; out 0x40, al */
+}
+
+size_t dbt_gen_timer_tail(uint8_t *code) {
+    uint8_t *h = code + (DBT_GEN_HANDLER - DBT_GUEST_BASE);
     h[0] = 0xff, h[1] = 0x05; /* inc dword [TICKS] */
-    uint32_t t = TICKS;
+    uint32_t t = DBT_GEN_TICKS;
     memcpy(h + 2, &t, 4);
     h[6] = 0xcf; /* iret */
-    uint8_t *d = code + (IDTDESC - DBT_GUEST_BASE);
+    uint8_t *d = code + (DBT_GEN_IDTDESC - DBT_GUEST_BASE);
     uint16_t lim = 256 * 8 - 1;
     uint32_t base = 0x9000;
     memcpy(d, &lim, 2);
     memcpy(d + 2, &base, 4);
-    return IDTDESC + 6 - DBT_GUEST_BASE;
+    return DBT_GEN_IDTDESC + 6 - DBT_GUEST_BASE;
 }
 
 size_t dbt_gen_emit(const struct dbt_gen *g, uint8_t *code) {

@@ -15,6 +15,20 @@
 
 #include "dbt_vm.h"
 
+/* The timer scaffolding every random guest shares (the generator's, and the random streams of
+ * translate_random_streams): a prologue that points IDT gate 0x20 at a handler, loads the IDT
+ * and asks for a timer interrupt every 2 I/O instructions; the handler (inc dword
+ * [DBT_GEN_TICKS]; iret) and the IDT descriptor at fixed places after the body. */
+#define DBT_GEN_TICKS        0x8100u
+#define DBT_GEN_HANDLER      0x7000u
+#define DBT_GEN_IDTDESC      0x7100u
+#define DBT_GEN_PROLOGUE_LEN 31
+/* Writes the prologue into p (DBT_GEN_PROLOGUE_LEN bytes). */
+void dbt_gen_timer_prologue(uint8_t *p);
+/* Writes the handler and the IDT descriptor into code, the guest image from DBT_GUEST_BASE;
+ * returns the image's length. The body must end before DBT_GEN_HANDLER. */
+size_t dbt_gen_timer_tail(uint8_t *code);
+
 #define DBT_GEN_MAX_ITEMS 256
 #define DBT_GEN_CODE_MAX  (0x7200u - DBT_GUEST_BASE) /* the handler and IDT descriptor follow */
 

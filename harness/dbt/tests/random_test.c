@@ -2,6 +2,7 @@
  * shifts, multiplies, memory moves, push/pop, flag twiddling, short forward branches) and the
  * sensitive one (cli, sti, pushf, popf, out to a port that drives the virtual timer), looped
  * so that chained CCFs run them again. A failure names its seed. */
+#include "dbt_gen.h"
 #include "dbt_test.h"
 #include "rng.h"
 
@@ -9,9 +10,6 @@
 #define INSNS   160
 #define ROUNDS  12
 #define SCRATCH 0x8000u /* 16 dwords the stream reads and writes */
-#define TICKS   0x8100u
-#define HANDLER 0x7000u /* timer handler: inc dword [TICKS]; iret */
-#define IDTDESC 0x7100u
 
 struct gen {
     uint8_t b[16384];
@@ -71,13 +69,9 @@ static size_t generate(uint64_t seed, uint8_t *out) {
     struct gen g = {.n = 0};
     struct vlab_rng r;
     vlab_rng_seed(&r, seed);
-    /* prologue: IDT gate 0x20 -> HANDLER, lidt, timer every 2 I/O instructions */
-    uint32_t lo = (0x08u << 16) | (HANDLER & 0xffff), hi = (HANDLER & 0xffff0000u) | 0x8e00u;
-    u8(&g, 0xc7), u8(&g, 0x05), u32(&g, 0x9000 + 0x20 * 8), u32(&g, lo);
-    u8(&g, 0xc7), u8(&g, 0x05), u32(&g, 0x9000 + 0x20 * 8 + 4), u32(&g, hi);
-    u8(&g, 0x0f), u8(&g, 0x01), u8(&g, 0x1d), u32(&g, IDTDESC); /* lidt [IDTDESC] */
-    u8(&g, 0xb0), u8(&g, 2), u8(&g, 0xe6), u8(&g, 0x40);        /* mov al, 2; out 0x40, al */
-    u8(&g, 0xbd), u32(&g, ROUNDS);                              /* mov ebp, ROUNDS */
+    dbt_gen_timer_prologue(g.b + g.n);
+    g.n += DBT_GEN_PROLOGUE_LEN;
+    u8(&g, 0xbd), u32(&g, ROUNDS); /* mov ebp, ROUNDS */
     size_t body = g.n;
     for (int i = 0; i < INSNS; i++) {
         if (vlab_rng_chance(&r, 8)) { /* jcc forward over the next instruction */
@@ -102,19 +96,10 @@ Test(dbt, translate_random_streams, .timeout = DBT_TIMEOUT) {
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
         memset(code, 0, sizeof code);
         size_t n = generate(seed, code);
-        cr_assert_lt(n, HANDLER - DBT_GUEST_BASE, "generated stream too long (harness bug)");
+        cr_assert_lt(n, DBT_GEN_HANDLER - DBT_GUEST_BASE,
+                     "generated stream too long (harness bug)");
         /* the handler and the IDT descriptor, at fixed places after the stream */
-        uint8_t *h = code + (HANDLER - DBT_GUEST_BASE);
-        h[0] = 0xff, h[1] = 0x05; /* inc dword [TICKS] */
-        uint32_t t = TICKS;
-        memcpy(h + 2, &t, 4);
-        h[6] = 0xcf; /* iret */
-        uint8_t *d = code + (IDTDESC - DBT_GUEST_BASE);
-        uint16_t lim = 256 * 8 - 1;
-        uint32_t base = 0x9000;
-        memcpy(d, &lim, 2);
-        memcpy(d + 2, &base, 4);
-        struct dbt_vm_config cfg = {.code = code, .code_len = IDTDESC + 6 - DBT_GUEST_BASE};
+        struct dbt_vm_config cfg = {.code = code, .code_len = dbt_gen_timer_tail(code)};
         struct dbt_vm *o = dbt_t_oracle(&cfg);
         struct dbt_vm *dv = dbt_t_translated(&cfg, SEC_TRANSLATE);
         char buf[2048];
