@@ -179,6 +179,56 @@ static int load_segments(struct vlab_gpmem *mem, const unsigned char *img, size_
     return VLAB_OK;
 }
 
+/* What differs between the two classes the loader takes; every check is the same. */
+struct elf_class {
+    unsigned char cls;
+    uint16_t machine, ehsize, phentsize;
+    const char *class_rule, *arch, *tag, *machine_name; /* for messages */
+};
+static const struct elf_class elf64 = {
+    ELFCLASS64, EM_X86_64, sizeof(Elf64_Ehdr), sizeof(Elf64_Phdr), "only ELFCLASS64 is loaded",
+    "x86-64",   "ELF",     "EM_X86_64"};
+static const struct elf_class elf32 = {
+    ELFCLASS32, EM_386,  sizeof(Elf32_Ehdr), sizeof(Elf32_Phdr), "expected ELFCLASS32", "x86",
+    "ELF32",    "EM_386"};
+
+/* The header checks, on the header widened to ELF64 (ELF32's fields are narrower, not
+ * different), against the class c the file must be. */
+static int check_header(const Elf64_Ehdr *eh, const struct elf_class *c, size_t len, char *err,
+                        size_t errlen) {
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+        return fail(err, errlen, VLAB_EINVAL, "not an ELF file (bad magic)");
+    if (eh->e_ident[EI_CLASS] != c->cls)
+        return fail(err, errlen, VLAB_EINVAL, "ELF class %u: %s", eh->e_ident[EI_CLASS],
+                    c->class_rule);
+    if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
+        return fail(err, errlen, VLAB_EINVAL, "ELF data encoding %u: %s is little-endian",
+                    eh->e_ident[EI_DATA], c->arch);
+    if (eh->e_ident[EI_VERSION] != EV_CURRENT || eh->e_version != EV_CURRENT)
+        return fail(err, errlen, VLAB_EINVAL, "ELF version %u/%u, expected %u",
+                    eh->e_ident[EI_VERSION], eh->e_version, EV_CURRENT);
+    if (eh->e_machine != c->machine)
+        return fail(err, errlen, VLAB_EINVAL, "%s machine %u, expected %s (%u)", c->tag,
+                    eh->e_machine, c->machine_name, c->machine);
+    if (eh->e_type != ET_EXEC)
+        return fail(err, errlen, VLAB_EINVAL, "ELF type %u: only executables (ET_EXEC) are loaded",
+                    eh->e_type);
+    if (eh->e_ehsize != c->ehsize)
+        return fail(err, errlen, VLAB_EINVAL, "e_ehsize %u, expected %zu", eh->e_ehsize,
+                    (size_t)c->ehsize);
+    if (eh->e_phentsize != c->phentsize)
+        return fail(err, errlen, VLAB_EINVAL, "e_phentsize %u, expected %zu", eh->e_phentsize,
+                    (size_t)c->phentsize);
+    if (eh->e_phnum == 0 || eh->e_phnum == PN_XNUM)
+        return fail(err, errlen, VLAB_EINVAL, "e_phnum %u: no program headers", eh->e_phnum);
+    uint64_t phbytes = (uint64_t)eh->e_phnum * c->phentsize;
+    if (eh->e_phoff > len || phbytes > len - eh->e_phoff)
+        return fail(err, errlen, VLAB_EINVAL,
+                    "program headers [%#llx, +%#llx) lie outside the %zu-byte file",
+                    (unsigned long long)eh->e_phoff, (unsigned long long)phbytes, len);
+    return VLAB_OK;
+}
+
 int vlab_load_elf64(struct vlab_gpmem *mem, const void *image, size_t len,
                     struct vlab_elf_info *info, char *err, size_t errlen) {
     if (!mem || !image) return fail(err, errlen, VLAB_EINVAL, "no memory or no image");
@@ -188,85 +238,38 @@ int vlab_load_elf64(struct vlab_gpmem *mem, const void *image, size_t len,
         return fail(err, errlen, VLAB_EINVAL, "truncated ELF header: %zu bytes, need %zu", len,
                     sizeof eh);
     memcpy(&eh, img, sizeof eh); /* the image may be unaligned */
-    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
-        return fail(err, errlen, VLAB_EINVAL, "not an ELF file (bad magic)");
-    if (eh.e_ident[EI_CLASS] != ELFCLASS64)
-        return fail(err, errlen, VLAB_EINVAL, "ELF class %u: only ELFCLASS64 is loaded",
-                    eh.e_ident[EI_CLASS]);
-    if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-        return fail(err, errlen, VLAB_EINVAL, "ELF data encoding %u: x86-64 is little-endian",
-                    eh.e_ident[EI_DATA]);
-    if (eh.e_ident[EI_VERSION] != EV_CURRENT || eh.e_version != EV_CURRENT)
-        return fail(err, errlen, VLAB_EINVAL, "ELF version %u/%u, expected %u",
-                    eh.e_ident[EI_VERSION], eh.e_version, EV_CURRENT);
-    if (eh.e_machine != EM_X86_64)
-        return fail(err, errlen, VLAB_EINVAL, "ELF machine %u, expected EM_X86_64 (%u)",
-                    eh.e_machine, EM_X86_64);
-    if (eh.e_type != ET_EXEC)
-        return fail(err, errlen, VLAB_EINVAL, "ELF type %u: only executables (ET_EXEC) are loaded",
-                    eh.e_type);
-    if (eh.e_ehsize != sizeof(Elf64_Ehdr))
-        return fail(err, errlen, VLAB_EINVAL, "e_ehsize %u, expected %zu", eh.e_ehsize,
-                    sizeof(Elf64_Ehdr));
-    if (eh.e_phentsize != sizeof(Elf64_Phdr))
-        return fail(err, errlen, VLAB_EINVAL, "e_phentsize %u, expected %zu", eh.e_phentsize,
-                    sizeof(Elf64_Phdr));
-    if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
-        return fail(err, errlen, VLAB_EINVAL, "e_phnum %u: no program headers", eh.e_phnum);
-    uint64_t phbytes = (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr);
-    if (eh.e_phoff > len || phbytes > len - eh.e_phoff)
-        return fail(err, errlen, VLAB_EINVAL,
-                    "program headers [%#llx, +%#llx) lie outside the %zu-byte file",
-                    (unsigned long long)eh.e_phoff, (unsigned long long)phbytes, len);
-
-    Elf64_Phdr *ph = malloc(phbytes);
+    int rc = check_header(&eh, &elf64, len, err, errlen);
+    if (rc != VLAB_OK) return rc;
+    Elf64_Phdr *ph = malloc((size_t)eh.e_phnum * sizeof *ph);
     if (!ph) return fail(err, errlen, VLAB_ENOMEM, "out of memory");
-    memcpy(ph, img + eh.e_phoff, phbytes);
-    int rc = load_segments(mem, img, len, &eh, ph, info, err, errlen);
+    memcpy(ph, img + eh.e_phoff, (size_t)eh.e_phnum * sizeof *ph);
+    rc = load_segments(mem, img, len, &eh, ph, info, err, errlen);
     free(ph);
     return rc;
 }
-/* ELF32 (i386) headers are checked as such, then widened: the segment checks and the copy
- * are the ELF64 ones, so both classes refuse exactly the same layouts. */
+
+/* ELF32 (i386) headers are widened to ELF64 ones: the header checks, the segment checks and the
+ * copy are the ELF64 ones, so both classes refuse exactly the same layouts. */
 int vlab_load_elf32(struct vlab_gpmem *mem, const void *image, size_t len,
                     struct vlab_elf_info *info, char *err, size_t errlen) {
     if (!mem || !image) return fail(err, errlen, VLAB_EINVAL, "no memory or no image");
     const unsigned char *img = image;
-    Elf32_Ehdr eh;
-    if (len < sizeof eh)
+    Elf32_Ehdr n;
+    if (len < sizeof n)
         return fail(err, errlen, VLAB_EINVAL, "truncated ELF header: %zu bytes, need %zu", len,
-                    sizeof eh);
-    memcpy(&eh, img, sizeof eh);
-    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
-        return fail(err, errlen, VLAB_EINVAL, "not an ELF file (bad magic)");
-    if (eh.e_ident[EI_CLASS] != ELFCLASS32)
-        return fail(err, errlen, VLAB_EINVAL, "ELF class %u: expected ELFCLASS32",
-                    eh.e_ident[EI_CLASS]);
-    if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-        return fail(err, errlen, VLAB_EINVAL, "ELF data encoding %u: x86 is little-endian",
-                    eh.e_ident[EI_DATA]);
-    if (eh.e_ident[EI_VERSION] != EV_CURRENT || eh.e_version != EV_CURRENT)
-        return fail(err, errlen, VLAB_EINVAL, "ELF version %u/%u, expected %u",
-                    eh.e_ident[EI_VERSION], eh.e_version, EV_CURRENT);
-    if (eh.e_machine != EM_386)
-        return fail(err, errlen, VLAB_EINVAL, "ELF32 machine %u, expected EM_386 (%u)",
-                    eh.e_machine, EM_386);
-    if (eh.e_type != ET_EXEC)
-        return fail(err, errlen, VLAB_EINVAL, "ELF type %u: only executables (ET_EXEC) are loaded",
-                    eh.e_type);
-    if (eh.e_ehsize != sizeof(Elf32_Ehdr))
-        return fail(err, errlen, VLAB_EINVAL, "e_ehsize %u, expected %zu", eh.e_ehsize,
-                    sizeof(Elf32_Ehdr));
-    if (eh.e_phentsize != sizeof(Elf32_Phdr))
-        return fail(err, errlen, VLAB_EINVAL, "e_phentsize %u, expected %zu", eh.e_phentsize,
-                    sizeof(Elf32_Phdr));
-    if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
-        return fail(err, errlen, VLAB_EINVAL, "e_phnum %u: no program headers", eh.e_phnum);
-    uint64_t phbytes = (uint64_t)eh.e_phnum * sizeof(Elf32_Phdr);
-    if (eh.e_phoff > len || phbytes > len - eh.e_phoff)
-        return fail(err, errlen, VLAB_EINVAL,
-                    "program headers [%#llx, +%#llx) lie outside the %zu-byte file",
-                    (unsigned long long)eh.e_phoff, (unsigned long long)phbytes, len);
+                    sizeof n);
+    memcpy(&n, img, sizeof n);
+    Elf64_Ehdr eh = {.e_type = n.e_type,
+                     .e_machine = n.e_machine,
+                     .e_version = n.e_version,
+                     .e_entry = n.e_entry,
+                     .e_phoff = n.e_phoff,
+                     .e_ehsize = n.e_ehsize,
+                     .e_phentsize = n.e_phentsize,
+                     .e_phnum = n.e_phnum};
+    memcpy(eh.e_ident, n.e_ident, EI_NIDENT);
+    int rc = check_header(&eh, &elf32, len, err, errlen);
+    if (rc != VLAB_OK) return rc;
     Elf64_Phdr *ph = calloc(eh.e_phnum, sizeof *ph);
     if (!ph) return fail(err, errlen, VLAB_ENOMEM, "out of memory");
     for (unsigned i = 0; i < eh.e_phnum; i++) {
@@ -283,8 +286,7 @@ int vlab_load_elf32(struct vlab_gpmem *mem, const void *image, size_t len,
             .p_align = p.p_align,
         };
     }
-    Elf64_Ehdr wide = {.e_entry = eh.e_entry, .e_phnum = eh.e_phnum};
-    int rc = load_segments(mem, img, len, &wide, ph, info, err, errlen);
+    rc = load_segments(mem, img, len, &eh, ph, info, err, errlen);
     free(ph);
     return rc;
 }
