@@ -174,16 +174,21 @@ out:
     return found;
 }
 
+/* Where Criterion's runner of that pid binds its message server. */
+static void socket_path(pid_t pid, char *path, size_t len) {
+    snprintf(path, len, "/tmp/criterion_%llu.sock", (unsigned long long)pid);
+}
+
 void crit_remove_socket(pid_t pid) {
     char path[64];
-    snprintf(path, sizeof path, "/tmp/criterion_%llu.sock", (unsigned long long)pid);
+    socket_path(pid, path, sizeof path);
     unlink(path); /* usually absent: nothing to report */
 }
 
 bool crit_socket_blocked(pid_t pid) {
     char path[64];
     struct stat st;
-    snprintf(path, sizeof path, "/tmp/criterion_%llu.sock", (unsigned long long)pid);
+    socket_path(pid, path, sizeof path);
     if (lstat(path, &st)) return false;
     return unlink(path) != 0 && errno != ENOENT;
 }

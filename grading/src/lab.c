@@ -155,9 +155,10 @@ static void parse_record(const char *text, const char *token, struct completion 
 static int run_in_private_dir(const struct lab_env *env, const struct limits *lim,
                               char *const *argv, double deadline, size_t cap, bool report,
                               struct run_result *rr, struct completion *comp) {
-    bool chown_to = env->sb->mode == SB_DROP_UID && !lim->privileged;
+    /* a root grader's tests run as a uid of their own, which owns nothing else */
+    bool own_uid = env->sb->mode == SB_DROP_UID && !lim->privileged;
     unsigned n = ++*env->run_counter;
-    char *dir = tmpdir_run_create(env->tmp_base, n, chown_to, env->sb->uid, env->sb->gid);
+    char *dir = tmpdir_run_create(env->tmp_base, n, own_uid, env->sb->uid, env->sb->gid);
     if (!dir) return -1;
     char token[33] = "";
     char *done = NULL;
@@ -171,7 +172,7 @@ static int run_in_private_dir(const struct lab_env *env, const struct limits *li
         }
         for (size_t i = 0; i < sizeof raw; i++)
             snprintf(token + 2 * i, 3, "%02x", raw[i]);
-        if (!(done = done_file_create(env, n, chown_to))) {
+        if (!(done = done_file_create(env, n, own_uid))) {
             rmtree(dir);
             free(dir);
             return -1;
@@ -190,8 +191,7 @@ static int run_in_private_dir(const struct lab_env *env, const struct limits *li
     };
     /* Without a private /tmp, what the run leaves in the shared scratch places is found by
      * owner: a root grader's test uid owns nothing else; the student's own uid does. */
-    bool by_uid = env->sb->mode == SB_DROP_UID && !lim->privileged;
-    bool by_diff = !by_uid && !env->sb->private_tmp && getuid() != 0;
+    bool by_diff = !own_uid && !env->sb->private_tmp && getuid() != 0;
     struct leftover_snap before = {0};
     if (by_diff) leftover_snapshot(&before, getuid());
 
@@ -218,7 +218,7 @@ static int run_in_private_dir(const struct lab_env *env, const struct limits *li
     }
     if (rc == 0 && rr->leftovers)
         fprintf(stderr, "vlab-grade: warning: processes of a test run survived SIGKILL\n");
-    if (by_uid) leftover_sweep(NULL, env->sb->uid, env->tmp_base);
+    if (own_uid) leftover_sweep(NULL, env->sb->uid, env->tmp_base);
     if (by_diff) {
         leftover_sweep(&before, getuid(), env->tmp_base);
         leftover_snap_free(&before);
