@@ -832,32 +832,58 @@ Test(grader, classroom_json_matches_the_grade) {
     free(path);
 }
 
+/* Stale /tmp/criterion_<pid>.sock files of another uid at the paths of the next span pids the
+ * kernel will hand out. Call with the run lock held (other graders' runs would use the pids up)
+ * and remove them with unplant_sockets before releasing it (another test plants there too). */
+struct planted {
+    long last, max, span;
+    uid_t owner;
+    int count;
+};
+
+static void socket_at(const struct planted *p, long i, char *path, size_t len) {
+    snprintf(path, len, "/tmp/criterion_%ld.sock", (p->last + i) % p->max);
+}
+
+static struct planted plant_sockets(long span, uid_t other) {
+    struct planted p = {.span = span, .owner = geteuid() == 0 ? other : geteuid()};
+    FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "re");
+    FILE *m = fopen("/proc/sys/kernel/pid_max", "re");
+    cr_assert(f && m && fscanf(f, "%ld", &p.last) == 1 && fscanf(m, "%ld", &p.max) == 1,
+              "cannot read the pid counters in /proc/sys/kernel");
+    fclose(f);
+    fclose(m);
+    for (long i = 1; i <= span; i++) {
+        char path[64];
+        socket_at(&p, i, path, sizeof path);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) continue; /* already there: some other run's */
+        if (geteuid() == 0) cr_assert(fchown(fd, other, other) == 0, "fchown %s", path);
+        close(fd);
+        p.count++;
+    }
+    return p;
+}
+
+static void unplant_sockets(const struct planted *p) {
+    for (long i = 1; i <= p->span; i++) {
+        char path[64];
+        struct stat st;
+        socket_at(p, i, path, sizeof path);
+        if (!lstat(path, &st) && S_ISREG(st.st_mode) && st.st_size == 0 && st.st_uid == p->owner)
+            unlink(path);
+    }
+}
+
 /* Criterion's runner binds /tmp/criterion_<pid>.sock. Plant stale files of another uid at
  * the paths of the next pids the kernel will hand out: where tests share the machine's /tmp
  * (VLAB_GRADE_NS=0), a runner that gets one must still run (a root grader clears the path before
  * exec), not abort with "Address already in use". */
 Test(grader, stale_criterion_sockets_do_not_crash_tests) {
     enum { SPAN = 3000 };
-    int lk = lock_runs(); /* before planting: other graders' runs would use up the pids */
-    FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "re");
-    FILE *m = fopen("/proc/sys/kernel/pid_max", "re");
-    long last = 0, max = 0;
-    cr_assert(f && m && fscanf(f, "%ld", &last) == 1 && fscanf(m, "%ld", &max) == 1,
-              "cannot read the pid counters in /proc/sys/kernel");
-    fclose(f);
-    fclose(m);
-    uid_t other = test_uid() - 1; /* nobody runs as it: not the tests' uid, not ours */
-    int planted = 0;
-    for (long i = 1; i <= SPAN; i++) {
-        long pid = (last + i) % max;
-        char path[64];
-        snprintf(path, sizeof path, "/tmp/criterion_%ld.sock", pid);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0) continue; /* already there: some other run's */
-        if (geteuid() == 0) cr_assert(fchown(fd, other, other) == 0, "fchown %s", path);
-        close(fd);
-        planted++;
-    }
+    int lk = lock_runs();
+    /* test_uid() - 1: nobody runs as it, not the tests' uid, not ours */
+    struct planted p = plant_sockets(SPAN, test_uid() - 1);
     struct grader_run r;
     char *rd = new_tmp_dir();
     char *out = xasprintf("%s/out", rd);
@@ -866,14 +892,9 @@ Test(grader, stale_criterion_sockets_do_not_crash_tests) {
                       (const char *const[]){"--build", selftest_build(), "--rubric",
                                             selftest_rubric(), "--out", out, "good", "clean",
                                             NULL});
-    for (long i = 1; i <= SPAN; i++) {
-        char path[64];
-        snprintf(path, sizeof path, "/tmp/criterion_%ld.sock", (last + i) % max);
-        struct stat st;
-        if (!lstat(path, &st) && S_ISREG(st.st_mode) && st.st_size == 0) unlink(path);
-    }
-    unlock_runs(lk); /* only now: another test may plant at the same paths */
-    cr_expect(planted > SPAN / 2, "only %d stale files could be planted", planted);
+    unplant_sockets(&p);
+    unlock_runs(lk);
+    cr_expect(p.count > SPAN / 2, "only %d stale files could be planted", p.count);
     cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
     cr_expect(strstr(r.out, "CRASH") == NULL && strstr(r.out, "Address already in use") == NULL,
               "a stale /tmp/criterion_<pid>.sock crashed a test:\n%s", r.out);
@@ -1028,22 +1049,9 @@ Test(grader, litter_is_swept_without_namespaces) {
 static void stale_sockets_as_student(bool namespaces) {
     enum { SPAN = 400 };
     if (geteuid() != 0) cr_skip_test("needs root to plant another user's sockets");
-    /* planted under the run lock: other graders' runs would use up the pids first */
     int lk = lock_runs();
-    FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "re");
-    long last = 0;
-    cr_assert(f && fscanf(f, "%ld", &last) == 1, "cannot read ns_last_pid");
-    fclose(f);
-    uid_t other = test_uid() - 1, student = test_uid() - 2;
-    for (long i = 1; i <= SPAN; i++) {
-        char *path = xasprintf("/tmp/criterion_%ld.sock", last + i);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            cr_assert(fchown(fd, other, other) == 0);
-            close(fd);
-        }
-        free(path);
-    }
+    uid_t student = test_uid() - 2;
+    struct planted p = plant_sockets(SPAN, test_uid() - 1);
     char *rd = new_tmp_dir();
     char *out = xasprintf("%s/out", rd);
     cr_assert(mkdir(out, 0755) == 0 && chown(out, student, student) == 0);
@@ -1054,17 +1062,12 @@ static void stale_sockets_as_student(bool namespaces) {
                       (const char *const[]){"--build", selftest_build(), "--rubric",
                                             selftest_rubric(), "--out", out, "good", "clean",
                                             NULL});
-    for (long i = 1; i <= SPAN; i++) {
-        char *path = xasprintf("/tmp/criterion_%ld.sock", last + i);
-        struct stat st;
-        if (!lstat(path, &st) && st.st_uid == other && st.st_size == 0) unlink(path);
-        free(path);
-    }
-    unlock_runs(lk); /* only now: another test may plant at the same paths */
+    unplant_sockets(&p);
+    unlock_runs(lk);
     cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
     cr_expect(strstr(r.out, "CRASH") == NULL, "a stale socket crashed a test:\n%s", r.out);
     cr_expect(strstr(r.out, "score: 5.5/8.25\n") != NULL, "stdout:\n%s", r.out);
-    f = fopen("/proc/sys/kernel/ns_last_pid", "re");
+    FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "re");
     long after = 0;
     cr_assert(f && fscanf(f, "%ld", &after) == 1, "cannot read ns_last_pid");
     fclose(f);
@@ -1072,7 +1075,7 @@ static void stale_sockets_as_student(bool namespaces) {
         cr_expect(
             strstr(r.out, "belongs to another user") != NULL,
             "the terminal does not say why pids were skipped (planted %ld..%ld, now %ld):\n%s",
-            last + 1, last + SPAN, after, r.out);
+            p.last + 1, p.last + SPAN, after, r.out);
     free(as);
     free(out);
     free(rd);
