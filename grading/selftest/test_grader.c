@@ -1199,6 +1199,14 @@ Test(grader, bad_values_are_errors) {
         "set timeout 2\nset timeout 3\ntest a 1\n",
         "test first 1\nhint firts a typo matches no test\n",
         "test first 1\nhint first\n",
+        "test first 1\ntwin second ghost\n",
+        "test first 1\ntwin second first\ntwin later second\n",
+        "test first 0\ntwin second first\n",
+        "test first 1\ntwin second first\ntwin later first\n",
+        "twin first\n",
+        "set device /etc/passwd\ntest first 1\n",
+        "set device /dev/../etc/passwd\ntest first 1\n",
+        "set device /dev/kvm /dev/null\ntest first 1\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct grader_run r;
@@ -1251,6 +1259,45 @@ Test(grader, only_grades_matching_tests) {
               "--only with two patterns should grade pass_one and fails:\n%s", r.out);
     grade_one(&r, "good", good_rubric, "--only", "nothing*");
     cr_expect_eq(r.exit_code, 2, "a pattern matching no test must be an error:\n%s", r.out);
+}
+
+/* `twin`: a twin that runs takes half its base's points; one that skips is left out of the
+ * total and its base keeps them all. */
+Test(grader, twins_share_or_leave_points) {
+    static const char twins[] = "test pass_one 2\ntwin pass_two pass_one\ntest pass_three 2\n"
+                                "twin skipped pass_three\ntest fails 2\n";
+    struct grader_run r;
+    grade_one(&r, "good", twins, NULL, NULL);
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "(5 tests, 6 points)") != NULL, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "score: 4/6\n") != NULL, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "PASS       1.0/1.0") != NULL, "pass_one and its twin: 1 each:\n%s",
+              r.out);
+    cr_expect(strstr(r.out, "PASS       2.0/2.0") != NULL, "pass_three keeps 2:\n%s", r.out);
+    cr_expect(strstr(r.out, "SKIP       0.0/0.0") != NULL, "the skipped twin is out:\n%s", r.out);
+    cr_expect(strstr(r.out, "left out of the total") != NULL, "stdout:\n%s", r.out);
+    /* the twin alone (its base left out by --only): worth its half */
+    grade_one(&r, "good", twins, "--only", "pass_two");
+    cr_expect(strstr(r.out, "score: 1/1\n") != NULL, "stdout:\n%s", r.out);
+}
+
+/* `set device`: the run gets a node of the device that its uid may open, the host's node stays
+ * as it was. Only a root grader drops tests to another uid; /dev/kvm must exist and be closed
+ * to that uid for the check to mean anything. */
+Test(grader, device_node_given_to_the_run) {
+    struct stat before, after;
+    if (geteuid() != 0 || stat("/dev/kvm", &before) || (before.st_mode & 0077))
+        cr_skip_test("needs a root grader and a root-only /dev/kvm");
+    struct grader_run r;
+    grade_one(&r, "device", "set timeout 5\ntest opens_kvm 1\n", NULL, NULL);
+    cr_expect(strstr(r.out, "SKIP") != NULL,
+              "without `set device` the test uid opened /dev/kvm:\n%s", r.out);
+    grade_one(&r, "device", "set timeout 5\nset device /dev/kvm\ntest opens_kvm 1\n", NULL, NULL);
+    cr_expect(strstr(r.out, "score: 1/1\n") != NULL, "the run got no usable /dev/kvm:\n%s", r.out);
+    cr_assert_eq(stat("/dev/kvm", &after), 0);
+    cr_expect(after.st_mode == before.st_mode && after.st_uid == before.st_uid &&
+                  after.st_gid == before.st_gid,
+              "the host's /dev/kvm changed");
 }
 
 Test(grader, test_missing_from_binary) {

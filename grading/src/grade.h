@@ -21,6 +21,7 @@ struct limits {
     unsigned long cpu;         /* RLIMIT_CPU seconds */
     unsigned long files;       /* RLIMIT_NOFILE: open files per process */
     bool privileged;           /* needs real root: no uid drop */
+    const char *device;        /* a /dev node the tests may open (`set device`), or NULL */
 };
 
 struct test_result {

@@ -444,6 +444,86 @@ static void note_extra(struct lab_result *lab, const char *name) {
     lab->extra[lab->nextra++] = xstrdup(name);
 }
 
+/* Runs one test of the rubric and records its result in tr (not printed). -1 only when the
+ * grader itself cannot go on. */
+static int run_test(const struct lab_env *env, const struct rubric *rb, char *abs_bin,
+                    double lab_deadline, const struct crit_list *list, struct test_result *tr) {
+    double now = mono_now();
+    if (!crit_list_has(list, tr->name)) {
+        set_result(tr, ST_FAIL, 0, xstrdup("test missing from binary"), NULL);
+        return 0;
+    }
+    if (now >= lab_deadline) {
+        set_result(tr, ST_TIMEOUT, 0,
+                   xasprintf("lab time limit reached (%g s for the whole lab): not started",
+                             rb->lim.lab_timeout),
+                   NULL);
+        return 0;
+    }
+    char *filter = xasprintf("--filter=%s/%s", rb->lab, tr->name);
+    char *argv[] = {abs_bin, filter, "-j1", "--json=/dev/fd/3", NULL};
+    double test_deadline = now + rb->lim.timeout;
+    double deadline = min_d(test_deadline, lab_deadline);
+    struct run_result rr;
+    char *id = xasprintf("%s/%s", rb->lab, tr->name);
+    struct completion comp = {.test = id};
+    int r = run_in_private_dir(env, &rb->lim, argv, deadline, OUTPUT_CAP, true, &rr, &comp);
+    if (!r && runner_flaked(&rr) && mono_now() < deadline) {
+        /* the runner's own spawn failed before the test ran: not the student's doing */
+        term_warn(env->term, "%s/%s: Criterion could not start the test; running it again", rb->lab,
+                  tr->name);
+        run_result_free(&rr);
+        comp = (struct completion){.test = id};
+        r = run_in_private_dir(env, &rb->lim, argv, deadline, OUTPUT_CAP, true, &rr, &comp);
+    }
+    free(filter);
+    if (r) {
+        free(id);
+        return -1;
+    }
+    judge(env, rb, abs_bin, lab_deadline < test_deadline, &rr, &comp, tr);
+    if ((tr->status == ST_CRASH || tr->status == ST_TIMEOUT) && tr->hint) {
+        /* Criterion cannot say why a test crashed or hung; the rubric's author can */
+        char *m = xasprintf("%s\nhint: %s", tr->message ? tr->message : "", tr->hint);
+        free(tr->message);
+        tr->message = m;
+    }
+    free(id);
+    run_result_free(&rr);
+    return 0;
+}
+
+/* A twin that ran takes half of its base's points; one that skipped (its backend is missing
+ * here) is left out of the total and its base keeps them all, so the lab totals the same on
+ * every machine. Said once for the lab, and in each skipped twin's message. */
+static void share_twin_points(const struct lab_env *env, const struct rubric *rb,
+                              struct lab_result *lab) {
+    size_t left_out = 0;
+    const char *why = NULL;
+    for (size_t i = 0; i < lab->ntests; i++) {
+        struct test_result *tw = &lab->tests[i];
+        const struct rubric_test *rt = &rb->tests[i];
+        if (!rt->twin_base) continue;
+        if (tw->status == ST_SKIP) {
+            tw->max_score = 0;
+            char *m = xasprintf("%s\nleft out of the total: %s carries all its points",
+                                tw->message ? tw->message : "skipped", rt->twin_base);
+            free(tw->message);
+            tw->message = m;
+            if (!why) why = tw->message;
+            left_out++;
+        } else {
+            if (rt->twin_of >= 0) lab->tests[rt->twin_of].max_score -= tw->max_score;
+        }
+        tw->score = tw->status == ST_PASS ? tw->max_score : 0;
+    }
+    if (left_out)
+        term_warn(env->term,
+                  "%s: %zu of its tests skipped here and are left out of the total (the first "
+                  "said: %.*s); the tests they twin keep all the points",
+                  lab->name, left_out, why ? (int)strcspn(why, "\n") : 0, why ? why : "");
+}
+
 int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_result *lab) {
     double t0 = mono_now();
     double lab_deadline = t0 + rb->lim.lab_timeout;
@@ -521,50 +601,24 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
         term_warn(env->term, "%s is in the test binary but not in the rubric (0 points)",
                   lab->extra[i]);
 
+    /* Twins first: whether they ran decides what their bases are worth, and every line the
+     * terminal prints must already show its final points. */
     for (size_t i = 0; i < lab->ntests; i++) {
-        struct test_result *tr = &lab->tests[i];
-        double now = mono_now();
-        if (!crit_list_has(&list, tr->name)) {
-            set_result(tr, ST_FAIL, 0, xstrdup("test missing from binary"), NULL);
-        } else if (now >= lab_deadline) {
-            set_result(tr, ST_TIMEOUT, 0,
-                       xasprintf("lab time limit reached (%g s for the whole lab): not started",
-                                 rb->lim.lab_timeout),
-                       NULL);
-        } else {
-            char *filter = xasprintf("--filter=%s/%s", rb->lab, tr->name);
-            char *argv[] = {abs_bin, filter, "-j1", "--json=/dev/fd/3", NULL};
-            double test_deadline = now + rb->lim.timeout;
-            double deadline = min_d(test_deadline, lab_deadline);
-            struct run_result rr;
-            char *id = xasprintf("%s/%s", rb->lab, tr->name);
-            struct completion comp = {.test = id};
-            int r = run_in_private_dir(env, &rb->lim, argv, deadline, OUTPUT_CAP, true, &rr, &comp);
-            if (!r && runner_flaked(&rr) && mono_now() < deadline) {
-                /* the runner's own spawn failed before the test ran: not the student's doing */
-                term_warn(env->term, "%s/%s: Criterion could not start the test; running it again",
-                          rb->lab, tr->name);
-                run_result_free(&rr);
-                comp = (struct completion){.test = id};
-                r = run_in_private_dir(env, &rb->lim, argv, deadline, OUTPUT_CAP, true, &rr, &comp);
-            }
-            free(filter);
-            if (r) {
-                free(id);
-                rc = -1;
-                goto done;
-            }
-            judge(env, rb, abs_bin, lab_deadline < test_deadline, &rr, &comp, tr);
-            if ((tr->status == ST_CRASH || tr->status == ST_TIMEOUT) && tr->hint) {
-                /* Criterion cannot say why a test crashed or hung; the rubric's author can */
-                char *m = xasprintf("%s\nhint: %s", tr->message ? tr->message : "", tr->hint);
-                free(tr->message);
-                tr->message = m;
-            }
-            free(id);
-            run_result_free(&rr);
+        if (!rb->tests[i].twin_base) continue;
+        lab->tests[i].max_score = rb->tests[i].twin_points;
+        if (run_test(env, rb, abs_bin, lab_deadline, &list, &lab->tests[i])) {
+            rc = -1;
+            goto done;
         }
-        term_test(env->term, lab->name, tr);
+    }
+    share_twin_points(env, rb, lab);
+    for (size_t i = 0; i < lab->ntests; i++) {
+        if (!rb->tests[i].twin_base &&
+            run_test(env, rb, abs_bin, lab_deadline, &list, &lab->tests[i])) {
+            rc = -1;
+            goto done;
+        }
+        term_test(env->term, lab->name, &lab->tests[i]);
     }
 
 done:

@@ -82,3 +82,26 @@ int privtmp_mount(const char *const *keep, unsigned long long size) {
         if (cover(privtmp_dirs[i], keep, size)) return -1;
     return 0;
 }
+
+/* The test's own node of a device (same major:minor) owned by its uid, bound over path in the
+ * run's mount namespace: the host's node and its permissions stay as they are. Made on a
+ * scratch tmpfs that allows device nodes (the private dirs do not) and detached at once. */
+int privtmp_share_device(const char *path, uid_t uid, gid_t gid) {
+    struct stat st;
+    if (stat(path, &st)) return errno == ENOENT ? 0 : -1;
+    if (!S_ISCHR(st.st_mode)) return errno = ENODEV, -1;
+    const char *scratch = "/tmp/.vlab-dev";
+    char node[64];
+    snprintf(node, sizeof node, "%s/node", scratch);
+    if (mkdir(scratch, 0700) && errno != EEXIST) return -1;
+    if (mount("vlab-dev", scratch, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0700,size=4k")) return -1;
+    int rc = -1;
+    if (mknod(node, S_IFCHR | 0600, st.st_rdev) == 0 && chown(node, uid, gid) == 0 &&
+        mount(node, path, NULL, MS_BIND, NULL) == 0)
+        rc = 0;
+    int saved = errno;
+    umount2(scratch, MNT_DETACH);
+    rmdir(scratch);
+    errno = saved;
+    return rc;
+}

@@ -8,6 +8,7 @@
 #define VLAB_GRADE_PRIVTMP_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The shared scratch directories replaced, NULL-terminated. */
 extern const char *const privtmp_dirs[];
@@ -16,5 +17,10 @@ extern const char *const privtmp_dirs[];
  * tmpfs of size bytes on each of privtmp_dirs and binds every keep path (absolute, canonical,
  * NULL-terminated) that lies under one of them back into place. Returns -1 with errno set. */
 int privtmp_mount(const char *const *keep, unsigned long long size);
+
+/* In the same child, before it drops to uid: binds a node of the character device path (the
+ * rubric's `set device`) that uid may open over path, for this run only. 0 if done or if the
+ * device does not exist here; -1 with errno set. */
+int privtmp_share_device(const char *path, uid_t uid, gid_t gid);
 
 #endif

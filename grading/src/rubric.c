@@ -137,10 +137,12 @@ enum key {
     K_CPU,
     K_PRIV,
     K_FILES,
+    K_DEVICE,
     K_NKEYS
 };
 static const char *const key_names[K_NKEYS] = {
-    "title", "timeout", "lab_timeout", "memory", "procs", "fsize", "cpu", "privileged", "files",
+    "title", "timeout", "lab_timeout", "memory", "procs",
+    "fsize", "cpu",     "privileged",  "files",  "device",
 };
 
 static void parse_set(struct parser *ps, struct rubric *r, char **tok, int n, char *title) {
@@ -150,7 +152,7 @@ static void parse_set(struct parser *ps, struct rubric *r, char **tok, int n, ch
     if (k == K_NKEYS) {
         perr(ps,
              "unknown setting '%s' (known: title timeout lab_timeout memory procs fsize "
-             "cpu privileged files)",
+             "cpu privileged files device)",
              tok[1]);
         return;
     }
@@ -220,6 +222,18 @@ static void parse_set(struct parser *ps, struct rubric *r, char **tok, int n, ch
         r->lim.cpu = (unsigned long)u;
         ps->cpu_set = true;
         break;
+    case K_DEVICE:
+        /* a character device under /dev the tests may open (the grader gives them their own
+         * node of it): a plain path, nothing that could climb out of /dev */
+        if (strncmp(v, "/dev/", 5) || strstr(v, "/..") || strchr(v + 5, '/') ||
+            !valid_name(v + 5)) {
+            perr(ps,
+                 "'device' must be a device file directly under /dev such as /dev/kvm, not '%s'",
+                 v);
+            return;
+        }
+        r->lim.device = xstrdup(v);
+        break;
     case K_PRIV:
         if (strcmp(v, "yes") == 0)
             r->lim.privileged = true;
@@ -272,6 +286,63 @@ static void parse_test(struct parser *ps, struct rubric *r, char **tok, int n) {
         .points = points,
         .visibility = xstrdup(visibility),
     };
+}
+
+/* `twin NAME BASE [VISIBILITY]`: NAME is BASE's test on another backend (the vmm lab's kvm_*
+ * tests). It takes half of BASE's points where it runs, and where it skips (no usable /dev/kvm)
+ * it is left out and BASE keeps them all: the same rubric totals the same either way. */
+static void parse_twin(struct parser *ps, struct rubric *r, char **tok, int n) {
+    if (n < 3 || n > 4) {
+        perr(ps, "expected 'twin NAME BASE [visible|hidden|after_due_date|after_published]'");
+        return;
+    }
+    char *as_test[4] = {"test", tok[1], "0", n == 4 ? tok[3] : "visible"};
+    size_t before = r->ntests;
+    parse_test(ps, r, as_test, 4);
+    if (r->ntests == before) return;
+    if (!valid_name(tok[2])) {
+        perr(ps, "'%s' is not a test name", tok[2]);
+        return;
+    }
+    r->tests[before].twin_base = xstrdup(tok[2]);
+    r->tests[before].twin_line = ps->line;
+}
+
+/* Each twin's BASE is a scored `test` of the rubric with no other twin. */
+static void resolve_twins(struct parser *ps, struct rubric *r) {
+    for (size_t i = 0; i < r->ntests; i++) {
+        struct rubric_test *t = &r->tests[i];
+        t->twin_of = -1;
+        if (!t->twin_base) continue;
+        ps->line = t->twin_line;
+        for (size_t j = 0; j < r->ntests; j++)
+            if (strcmp(r->tests[j].name, t->twin_base) == 0) t->twin_of = (long)j;
+        if (t->twin_of < 0) {
+            perr(ps, "twin '%s': no test '%s' in the rubric", t->name, t->twin_base);
+            continue;
+        }
+        const struct rubric_test *b = &r->tests[t->twin_of];
+        if (b->twin_base) {
+            perr(ps, "twin '%s': '%s' is itself a twin", t->name, b->name);
+        } else if (b->points <= 0) {
+            perr(ps, "twin '%s': '%s' scores no points to share", t->name, b->name);
+        } else {
+            t->twin_points = b->points / 2;
+            for (size_t j = 0; j < i; j++)
+                if (r->tests[j].twin_of == t->twin_of)
+                    perr(ps, "twin '%s': '%s' already has the twin '%s'", t->name, b->name,
+                         r->tests[j].name);
+        }
+    }
+}
+
+/* twin_of again after tests moved (a base left out by --only leaves its twin without one) */
+static void relink_twins(struct rubric *r) {
+    for (size_t i = 0; i < r->ntests; i++) {
+        r->tests[i].twin_of = -1;
+        for (size_t j = 0; r->tests[i].twin_base && j < r->ntests; j++)
+            if (strcmp(r->tests[j].name, r->tests[i].twin_base) == 0) r->tests[i].twin_of = (long)j;
+    }
 }
 
 int rubric_load(const char *path, const char *lab, struct rubric *r) {
@@ -342,10 +413,12 @@ int rubric_read(FILE *f, const char *path, const char *lab, struct rubric *r) {
             parse_set(&ps, r, tok, n, title);
         } else if (strcmp(tok[0], "test") == 0) {
             parse_test(&ps, r, tok, n);
+        } else if (strcmp(tok[0], "twin") == 0) {
+            parse_twin(&ps, r, tok, n);
         } else {
             perr(&ps,
-                 "expected 'set KEY VALUE', 'test NAME POINTS [VISIBILITY]' or 'hint GLOB TEXT', "
-                 "not '%s'",
+                 "expected 'set KEY VALUE', 'test NAME POINTS [VISIBILITY]', 'twin NAME BASE' or "
+                 "'hint GLOB TEXT', not '%s'",
                  tok[0]);
         }
         free(raw);
@@ -359,6 +432,7 @@ int rubric_read(FILE *f, const char *path, const char *lab, struct rubric *r) {
         fprintf(stderr, "%s: the rubric lists no tests\n", path);
         ps.errors++;
     }
+    resolve_twins(&ps, r);
     if (!ps.cpu_set)
         r->lim.cpu = (unsigned long)r->lim.timeout + 1 + 5; /* rounded up, plus slack */
     /* each test takes the first hint that matches it; a hint that matches nothing is a typo */
@@ -385,6 +459,7 @@ void rubric_free(struct rubric *r) {
     for (size_t i = 0; i < r->ntests; i++) {
         free(r->tests[i].name);
         free(r->tests[i].visibility);
+        free(r->tests[i].twin_base);
     }
     free(r->tests);
     for (size_t i = 0; i < r->nhints; i++) {
@@ -394,6 +469,7 @@ void rubric_free(struct rubric *r) {
     free(r->hints);
     free(r->lab);
     free(r->title);
+    free((char *)r->lim.device);
     *r = (struct rubric){0};
 }
 
@@ -422,9 +498,11 @@ size_t rubric_keep(struct rubric *r, const char *only) {
         } else {
             free(r->tests[i].name);
             free(r->tests[i].visibility);
+            free(r->tests[i].twin_base);
         }
     }
     r->ntests = kept;
+    relink_twins(r);
     r->only = only;
     return kept;
 }
