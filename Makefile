@@ -2,6 +2,7 @@
 #   make grade [LAB=name] [SOL=labs|reference]   score a solution tree
 #   make test                                     the project's own checks (what CI runs)
 #   make bench | coverage | handout DEST=dir | format | clean
+#   make test-sanitize | fuzz | test-determinism | test-attacks   long checks (CI jobs)
 # See docs/architecture.md for the layout and docs/instructor-guide.md for extending it.
 
 SHELL := /bin/bash
@@ -311,6 +312,12 @@ test-attacks: deps
 .PHONY: test-determinism
 test-determinism: deps
 	$(Q)grading/determinism.sh $(LABS)
+
+# Core, the grader and every reference under ASan+UBSan, leaks included; any report fails
+# (grading/sanitize.sh; a CI job of its own).
+.PHONY: test-sanitize
+test-sanitize: deps
+	$(Q)grading/sanitize.sh $(LABS)
 
 # libFuzzer harnesses for the parsers of untrusted input (grading/fuzz/, grading/fuzz.sh), each
 # run FUZZ_SECONDS (default 60); clang and its fuzzer runtime are installed here, not by `deps`.

