@@ -391,8 +391,10 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
         fprintf(stderr, "vlab-grade: %s: %s\n", out, strerror(errno));
         goto out;
     }
-    if (pick_sandbox(&sb, out_abs)) goto out;
+    /* before pick_sandbox, which may wait for another grader's uid: meanwhile no earlier report
+     * may look current */
     remove_old_reports(out);
+    if (pick_sandbox(&sb, out_abs)) goto out;
     if (reaper_init()) {
         fprintf(stderr, "vlab-grade: cannot become a child subreaper: %s\n", strerror(errno));
         goto out;
