@@ -152,7 +152,7 @@ void bench_load(struct bench_doc *d, const char *path) {
 }
 
 double bench_get(const struct bench_doc *d, const char *id, const char **why) {
-    if (why) *why = d->loaded ? "not in the bench's results" : d->err;
+    if (why) *why = d->loaded ? "its bench ran but gave no number for it" : d->err;
     if (!d->loaded) return NAN;
     for (unsigned i = 0; i < d->n; i++)
         if (!strcmp(d->m[i].id, id)) {

@@ -147,6 +147,12 @@ int main(void) {
             enum sh_mode mode = m == 2 ? SH_MODE_NESTED : SH_MODE_SHADOW;
             int rc = run(ps[i], mode, m == 1, &r, err, sizeof err);
             if (rc) {
+                char id[96];
+                snprintf(id, sizeof id, "exits.%s.%s", ps[i]->name,
+                         m == 0   ? "shadow"
+                         : m == 1 ? "shadow_oos"
+                                  : "nested");
+                hlib_bench_missing(id, "VM exits", "software model", err);
                 n += (size_t)snprintf(table + n, sizeof table - n, "| %s | %s | %s |\n",
                                       ps[i]->name, mname[m], err);
                 if (rc == VLAB_ENOTIMPL || strstr(err, "not implemented")) break;
