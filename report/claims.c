@@ -136,6 +136,7 @@ static void table(const struct report *r, const struct row *rows, size_t n) {
 
 /* Chart bars with their labels kept here, so a claim can build them in a loop. */
 struct chart {
+    const char *const *legend; /* NULL: the colours are the builds */
     struct svg_bar bar[64];
     char label[64][96];
     size_t n;
@@ -154,7 +155,7 @@ static void bar(struct chart *c, double v, enum svg_series s, const char *fmt, .
 static void draw(const struct report *r, const struct chart *c, const char *title,
                  const char *unit) {
     out(r, "<figure>\n");
-    svg_bars(r->f, title, unit, c->bar, c->n);
+    svg_bars(r->f, title, unit, c->legend, c->bar, c->n);
     out(r, "</figure>\n");
 }
 
@@ -426,7 +427,9 @@ static void shadow(const struct report *r) {
     struct row rows[6 * 3 * 3];
     static char labels[6 * 3][64];
     size_t n = 0;
-    struct chart ex = {0}, refs = {0};
+    /* Here the colours are the modes, not the builds. */
+    static const char *const by_mode[] = {"nested", "shadow", "shadow+OOS"};
+    struct chart ex = {.legend = by_mode}, refs = {.legend = by_mode};
     double sum[3] = {0}, maxref[3] = {0};
     int differ = 0, rowsets = 0;
     for (int w = 0; w < 6; w++)
@@ -454,10 +457,7 @@ static void shadow(const struct report *r) {
             }
         }
     table(r, rows, n);
-    /* Here the colours are the modes, not the builds: say so. */
-    out(r,
-        "<p class=\"note\">Charts: %s numbers; dark: nested, grey: shadow, orange: "
-        "shadow+OOS.</p>\n",
+    out(r, "<p class=\"note\">Charts: %s numbers, coloured by mode.</p>\n",
         s == STUDENT ? "your build's" : "the reference's");
     draw(r, &ex, "VM exits per workload (100,000 operations)", "exits");
     draw(r, &refs, "Memory references per TLB miss", "refs");

@@ -49,7 +49,8 @@ void svg_number(char *out, size_t len, double v) {
     out[o] = 0;
 }
 
-void svg_bars(FILE *f, const char *title, const char *unit, const struct svg_bar *bars, size_t n) {
+void svg_bars(FILE *f, const char *title, const char *unit, const char *const *legend,
+              const struct svg_bar *bars, size_t n) {
     double max = 0;
     for (size_t i = 0; i < n; i++)
         if (isfinite(bars[i].value) && bars[i].value > max) max = bars[i].value;
@@ -64,7 +65,8 @@ void svg_bars(FILE *f, const char *title, const char *unit, const struct svg_bar
     svg_escape(f, title);
     fputs("</text>\n", f);
     /* the legend: only the series that appear */
-    static const char *const name[] = {"your build", "reference", "no solution code"};
+    static const char *const builds[] = {"your build", "reference", "no solution code"};
+    const char *const *name = legend ? legend : builds;
     bool seen[3] = {0};
     for (size_t i = 0; i < n; i++)
         seen[bars[i].series] = true;
@@ -73,8 +75,10 @@ void svg_bars(FILE *f, const char *title, const char *unit, const struct svg_bar
         if (!seen[s]) continue;
         fprintf(f,
                 "<rect x=\"%d\" y=\"24\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-                "<text x=\"%d\" y=\"34\">%s</text>\n",
-                x, colour[s], x + 16, name[s]);
+                "<text x=\"%d\" y=\"34\">",
+                x, colour[s], x + 16);
+        svg_escape(f, name[s]);
+        fputs("</text>\n", f);
         x += 130;
     }
     for (size_t i = 0; i < n; i++) {

@@ -17,8 +17,10 @@ struct svg_bar {
 };
 
 /* One chart, inline (no XML declaration: it is embedded in the page). TITLE heads it; UNIT is
- * printed after every number. Bars are drawn in the order given on one linear scale from 0. */
-void svg_bars(FILE *f, const char *title, const char *unit, const struct svg_bar *bars, size_t n);
+ * printed after every number; LEGEND names the three colours (NULL: your build, reference, no
+ * solution code). Bars are drawn in the order given on one linear scale from 0. */
+void svg_bars(FILE *f, const char *title, const char *unit, const char *const *legend,
+              const struct svg_bar *bars, size_t n);
 
 /* TEXT with & < > " escaped, for SVG and HTML alike. */
 void svg_escape(FILE *f, const char *text);
