@@ -373,7 +373,8 @@ report: core $(REPORT_TOOL)
 	  for l in $(LABS); do \
 	    b=$$out/$$l/bench-$$l; j=build/bench/$$name/$$l.json; log=$(BUILD)/report/bench-$$name-$$l.log; \
 	    if [ -x "$$b" ] && ! [ "$$j" -nt "$$b" ]; then \
-	      echo "== bench $$l ($$sol)"; "$$b" >"$$log" 2>&1 || echo "   bench $$l ($$sol) failed: $$log"; \
+	      t0=$$(date +%s); st=0; "$$b" >"$$log" 2>&1 || st=$$?; \
+	      echo "== bench $$l ($$sol): $$(($$(date +%s) - t0)) s$$([ $$st = 0 ] || echo ", failed (status $$st): $$log")"; \
 	    fi; \
 	  done; \
 	done
