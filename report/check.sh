@@ -71,6 +71,11 @@ for id in popf chaining syscall device-io pagewalk shadow launch; do
 done
 grep -q '<th>architecture</th><td>x86_64</td>' "$tmp/good.html" || fail where "does not say where it ran"
 
+"$tool" --student $fx/reference --name reference --reference $fx/reference --out "$tmp/same.html"
+[ "$(grep -c 'Verdict: the claim holds' "$tmp/same.html")" = 7 ] || fail same "SOL=reference: not 7 claims holding"
+grep -q "the reference's (" "$tmp/same.html" && fail same "SOL=reference compared with itself"
+echo "SOL=reference: 7 claims hold, no comparison with itself"
+
 echo "== 3. a student with a lab missing and a slower translator"
 "$tool" --student $fx/wrong --name wrong --reference $fx/reference --out "$tmp/wrong.html"
 section "$tmp/wrong.html" device-io | grep -q 'Reference only: the vmm lab' ||

@@ -61,8 +61,12 @@ static enum side begin(const struct report *r, const char *id, const char *title
     esc(r, title);
     out(r, "</h2>\n<p class=\"claim\">");
     esc(r, claim);
-    out(r, "</p>\n<p class=\"lab\">Lab: %s. Numbers: build/bench/{%s,reference}/%s.json.</p>\n",
-        lab_name[l], r->student, lab_name[l]);
+    if (r->same)
+        out(r, "</p>\n<p class=\"lab\">Lab: %s. Numbers: build/bench/reference/%s.json.</p>\n",
+            lab_name[l], lab_name[l]);
+    else
+        out(r, "</p>\n<p class=\"lab\">Lab: %s. Numbers: build/bench/{%s,reference}/%s.json.</p>\n",
+            lab_name[l], r->student, lab_name[l]);
     if (done) return STUDENT;
     out(r,
         "<p class=\"marked\">Reference only: the %s lab of your build (SOL=%s) is not done yet "
@@ -167,9 +171,10 @@ static void pair(const struct report *r, struct chart *c, enum side shown, enum 
 }
 
 /* "; N.NNx the reference's" when the student is slower by more than SLOWER, else agreement. */
-static void against_reference(char *buf, size_t len, enum side shown, double yours, double ref,
-                              const char *what, bool lower_is_better) {
-    if (shown != STUDENT || !isfinite(yours) || !isfinite(ref) || ref <= 0 || yours <= 0) {
+static void against_reference(const struct report *r, char *buf, size_t len, enum side shown,
+                              double yours, double ref, const char *what, bool lower_is_better) {
+    if (r->same || shown != STUDENT || !isfinite(yours) || !isfinite(ref) || ref <= 0 ||
+        yours <= 0) {
         snprintf(buf, len, "%s", "");
         return;
     }
@@ -257,7 +262,7 @@ static void chaining(const struct report *r) {
     double ind = val(r, s, DBT, "dispatches_per_1k.chained.indirect");
     double smc = val(r, s, DBT, "dispatches_per_1k.chained.smc");
     char cmp[256];
-    against_reference(cmp, sizeof cmp, s, ch, val(r, REFERENCE, DBT, "%s", rows[0].id),
+    against_reference(r, cmp, sizeof cmp, s, ch, val(r, REFERENCE, DBT, "%s", rows[0].id),
                       "chained dispatch rate on compute", true);
     if (!isfinite(ch) || !isfinite(un) || !isfinite(ind) || !isfinite(smc))
         verdict(r, UNKNOWN, "The translator's dispatch counts are missing.");
@@ -299,7 +304,7 @@ static void syscalls(const struct report *r) {
     pair(r, &c, s, DBT, "translated", "syscall.round_trip.translated");
     draw(r, &c, "One system call round trip (int $0x80 + iret)", "ns");
     char cmp[256];
-    against_reference(cmp, sizeof cmp, s, bt, val(r, REFERENCE, DBT, "%s", rows[2].id),
+    against_reference(r, cmp, sizeof cmp, s, bt, val(r, REFERENCE, DBT, "%s", rows[2].id),
                       "translated round trip", true);
     if (!isfinite(nat) || !isfinite(tae) || !isfinite(bt) || !isfinite(ex) || !isfinite(bx))
         verdict(r, UNKNOWN, "A round trip time or exit count is missing.");
@@ -397,7 +402,7 @@ static void pagewalk(const struct report *r) {
     double o = val(r, s, PAGEWALK, "refs_per_walk.oracle");
     double dis = val(r, s, PAGEWALK, "disagreements");
     char cmp[256];
-    against_reference(cmp, sizeof cmp, s, val(r, STUDENT, PAGEWALK, "walks_per_s.solution"),
+    against_reference(r, cmp, sizeof cmp, s, val(r, STUDENT, PAGEWALK, "walks_per_s.solution"),
                       val(r, REFERENCE, PAGEWALK, "walks_per_s.solution"), "walker", false);
     if (!isfinite(w) || !isfinite(o) || !isfinite(dis))
         verdict(r, UNKNOWN, "The walk counts are missing.");
@@ -509,7 +514,7 @@ static void launch(const struct report *r) {
     double fe = val(r, s, SANDBOX, "launch_exit.fork_exec");
     double vu = val(r, v, VMM, "vm_start.unicorn"), vk = val(r, v, VMM, "vm_start.kvm");
     char cmp[256], vms[256];
-    against_reference(cmp, sizeof cmp, s, sb, val(r, REFERENCE, SANDBOX, "launch_exit.sb_run"),
+    against_reference(r, cmp, sizeof cmp, s, sb, val(r, REFERENCE, SANDBOX, "launch_exit.sb_run"),
                       "sb_run launch", true);
     snprintf(vms, sizeof vms, " A VM start to its first byte: %s ms on unicorn, %s on kvm.",
              isfinite(vu) ? num(vu) : "not measured", isfinite(vk) ? num(vk) : "not measured");
