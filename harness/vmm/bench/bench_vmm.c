@@ -280,10 +280,10 @@ int main(int argc, char **argv) {
         if (bench_backend(VLAB_HV_KVM, table, sizeof table, &len)) return 1;
         if (bench_exit_cost(table, sizeof table, &len)) return 1;
     } else {
-        len += (size_t)snprintf(table + len, sizeof table - len,
-                                "| kvm | not measured: /dev/kvm: %s | | | | |\n", strerror(errno));
         char why[128];
         snprintf(why, sizeof why, "/dev/kvm: %s", strerror(errno));
+        len += (size_t)snprintf(table + len, sizeof table - len,
+                                "| kvm | not measured: %s | | | | |\n", why);
         hlib_bench_missing("vm_start.kvm", "ms", "kvm", why);
         hlib_bench_missing("uart.exits_per_byte.kvm", "exits per byte", "kvm", why);
         hlib_bench_missing("hypercall.exits_per_byte.kvm", "exits per byte", "kvm", why);
