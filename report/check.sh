@@ -76,6 +76,17 @@ grep -q '<th>architecture</th><td>x86_64</td>' "$tmp/good.html" || fail where "d
 grep -q "the reference's (" "$tmp/same.html" && fail same "SOL=reference compared with itself"
 echo "SOL=reference: 7 claims hold, no comparison with itself"
 
+# A picture as a browser draws it, where Debian's chromium is installed (not on every machine).
+chrome=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$chrome" ]; then
+    timeout 60 "$chrome" --headless --no-sandbox --disable-gpu --window-size=1000,4000 \
+        --screenshot="$tmp/report.png" "file://$tmp/good.html" >/dev/null 2>&1 || true
+    [ -s "$tmp/report.png" ] || fail screenshot "headless chromium drew no picture of the page"
+    echo "chromium: screenshot $(stat -c %s "$tmp/report.png") bytes"
+else
+    echo "SKIP screenshot: no chromium here (apt-get install chromium)"
+fi
+
 echo "== 3. a student with a lab missing and a slower translator"
 "$tool" --student $fx/wrong --name wrong --reference $fx/reference --out "$tmp/wrong.html"
 section "$tmp/wrong.html" device-io | grep -q 'Reference only: the vmm lab' ||
