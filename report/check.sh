@@ -73,7 +73,7 @@ grep -q '<th>architecture</th><td>x86_64</td>' "$tmp/good.html" || fail where "d
 
 "$tool" --student $fx/reference --name reference --reference $fx/reference --out "$tmp/same.html"
 [ "$(grep -c 'Verdict: the claim holds' "$tmp/same.html")" = 7 ] || fail same "SOL=reference: not 7 claims holding"
-grep -q "the reference's (" "$tmp/same.html" && fail same "SOL=reference compared with itself"
+grep -Eq "(of|than|match) the reference's" "$tmp/same.html" && fail same "SOL=reference compared with itself"
 echo "SOL=reference: 7 claims hold, no comparison with itself"
 
 # A picture as a browser draws it, where Debian's chromium is installed (not on every machine).

@@ -368,7 +368,7 @@ static void device_io(const struct report *r) {
                               "%s: UART %s exits per byte, hypercall %s: %sx fewer exits. ",
                               backends[b], num(u), num(hc), num(hc > 0 ? u / hc : INFINITY));
         double ru = val(r, REFERENCE, VMM, "uart.exits_per_byte.%s", backends[b]);
-        if (s == STUDENT && isfinite(ru) && u > ru * 1.01)
+        if (s == STUDENT && !r->same && isfinite(ru) && u > ru * 1.01)
             n +=
                 (size_t)snprintf(text + n, sizeof text - n,
                                  "Your UART takes more exits than the reference's (%s). ", num(ru));
@@ -467,7 +467,7 @@ static void shadow(const struct report *r) {
     draw(r, &ex, "VM exits per workload (100,000 operations)", "exits");
     draw(r, &refs, "Memory references per TLB miss", "refs");
     char cmp[256] = "";
-    if (s == STUDENT && rowsets)
+    if (s == STUDENT && rowsets && !r->same)
         snprintf(cmp, sizeof cmp,
                  differ ? " Your exit counts differ from the reference's by more than 5%% on %d "
                           "of %d rows."
@@ -522,7 +522,8 @@ static void launch(const struct report *r) {
         verdict(r, UNKNOWN, "The launch times are missing (%s).",
                 why(r, s, SANDBOX, "launch_exit.sb_run"));
     else
-        verdict(r, sb < 100 ? HOLDS : FAILS,
+        /* "milliseconds": under a second, where booting a Linux VM takes seconds */
+        verdict(r, sb < 1000 ? HOLDS : FAILS,
                 "%s sb_run launches and cleans up in %s ms: %s, %sx a bare fork+exec (%s ms).%s%s",
                 s == STUDENT ? "Your" : "The reference's", num(sb),
                 isfinite(bw) ? (sb <= bw ? "no slower than bubblewrap" : "slower than bubblewrap")
