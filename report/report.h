@@ -14,6 +14,7 @@ extern const char *const lab_name[NLABS];
 struct report {
     FILE *f;
     const char *student; /* the student's solution tree's name (SOL), e.g. "labs" */
+    const char *refdir;  /* where the reference's results come from */
     int same;            /* the student's build is the reference (SOL=reference) */
     struct bench_doc doc[2][NLABS];
 };

@@ -80,7 +80,9 @@ static void page(struct report *r) {
           "section states a claim of the lecture, sets the numbers of your build (SOL=",
           f);
     esc(f, r->student);
-    fputs(") beside the reference's, and computes a verdict from them.", f);
+    fputs(") beside the reference's (from ", f);
+    esc(f, r->refdir);
+    fputs("), and computes a verdict from them.", f);
     if (r->same) fputs(" Here your build <em>is</em> the reference: both columns agree.", f);
     fputs(" Times are medians (see each bench's runs); counters are deterministic. Timed "
           "numbers from two runs on a shared machine differ by load; the verdicts allow "
@@ -142,6 +144,7 @@ int main(int argc, char **argv) {
     if (!dir[STUDENT] || !dir[REFERENCE] || !outp || argc % 2 == 0) usage();
     static struct report r;
     r.student = name;
+    r.refdir = dir[REFERENCE];
     r.same = !strcmp(dir[STUDENT], dir[REFERENCE]);
     for (int s = 0; s < 2; s++)
         for (int l = 0; l < NLABS; l++) {
