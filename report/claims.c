@@ -100,8 +100,7 @@ static void verdict(const struct report *r, enum holds h, const char *fmt, ...) 
     out(r, "</p>\n");
 }
 
-/* A table row: a measure of lab L in both builds. HARNESS: no solution code is measured (the
- * two columns are the same experiment run twice). */
+/* A table row: a measure of lab L, shown for both builds. */
 struct row {
     const char *label;
     enum lab lab;
@@ -170,7 +169,8 @@ static void pair(const struct report *r, struct chart *c, enum side shown, enum 
     bar(c, val(r, REFERENCE, l, "%s", id), SVG_REFERENCE, "%s, reference", label);
 }
 
-/* "; N.NNx the reference's" when the student is slower by more than SLOWER, else agreement. */
+/* A sentence setting the student's number against the reference's: "slower" past SLOWER, else
+ * "within"; empty when there is nothing to compare (not done, or SOL=reference). */
 static void against_reference(const struct report *r, char *buf, size_t len, enum side shown,
                               double yours, double ref, const char *what, bool lower_is_better) {
     if (r->same || shown != STUDENT || !isfinite(yours) || !isfinite(ref) || ref <= 0 ||
