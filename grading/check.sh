@@ -95,9 +95,11 @@ if [ "${LABS_ONLY:-0}" != 1 ]; then
     check grader/self-tests "$BUILD/grading/test-grader"
     check grader/policy-tests grading/policy-test.sh
     check rubric/hints grading/hints-check.sh
-    # The project's own tests are killable too: seeded bugs in core, the grader and the
-    # policy checker.
-    for part in core grader policy; do
+    # `make report` on fixed results files: schema, sections, verdicts, a well-formed page.
+    check report/page report/check.sh
+    # The project's own tests are killable too: seeded bugs in core, the grader, the
+    # policy checker and the report.
+    for part in core grader policy report; do
         mutants $part grading/mutants/$part/*.patch
     done
 fi

@@ -4,7 +4,8 @@
 #   grading/mutant.sh LAB grading/mutants/LAB/NAME.patch
 # LAB "core" patches core/ and checks the named core unit tests fail; LAB "grader" patches
 # grading/src and checks the named grader self-tests fail; LAB "policy" patches
-# grading/policy.sh and checks the named cases of grading/policy-test.sh fail.
+# grading/policy.sh and checks the named cases of grading/policy-test.sh fail. LAB "report"
+# patches report/ and checks report/check.sh fails at the tag named.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 lab=$1 patch=$2
@@ -73,6 +74,29 @@ if [ "$lab" = policy ]; then
         fi
     done
     exit $status
+fi
+
+if [ "$lab" = report ]; then
+    # `make report`'s generator: report/check.sh runs on a patched copy and must fail with the
+    # tag the patch names (it stops at the first failure: one tag per mutant).
+    cp -rp report "$work/src/report"
+    if ! patch -s -p1 -d "$work/src/report" < "$patch"; then
+        echo "$patch no longer applies to report/: refresh it" >&2
+        exit 2
+    fi
+    reuse_objects "${BUILD:-build}/report/obj" "$work/build/report/obj"
+    make -s NO_DEPS=1 REPORT_DIR="$work/src/report" BUILD="$work/build" \
+        "$work/build/report/vlab-report"
+    if VLAB_REPORT_TOOL="$work/build/report/vlab-report" report/check.sh >"$work/check.log" 2>&1
+    then
+        echo "report/check.sh passed: the mutant '$name' survives it"
+        exit 1
+    elif grep -q "^FAIL \[$kills\]" "$work/check.log"; then
+        echo "report/$kills fails: killed"
+        exit 0
+    fi
+    echo "report/check.sh failed otherwise than at [$kills]: $(grep -m1 '^FAIL' "$work/check.log")"
+    exit 1
 fi
 
 if [ "$lab" = core ]; then

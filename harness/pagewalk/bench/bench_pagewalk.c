@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "benchjson.h"
 #include "pagewalk.h"
 #include "pw_machine.h"
 #include "pw_world.h"
@@ -87,6 +88,9 @@ int main(int argc, char **argv) {
                      "pw_translate is not implemented yet (labs/pagewalk/pagewalk.c): "
                      "nothing to measure.\n");
             hlib_bench_table("pagewalk", table);
+            hlib_bench_missing("refs_per_walk.solution", "entry reads per walk", "software model",
+                               "pw_translate is not implemented yet");
+            hlib_bench_json("pagewalk");
             pw_world_destroy(&world);
             return 0;
         }
@@ -125,6 +129,14 @@ int main(int argc, char **argv) {
              "clear); timed passes follow it.\n",
              ns_o / ns_s, 100.0 * (double)ok / WALKS, disagree);
     hlib_bench_table("pagewalk", table);
+    hlib_bench_value("walks_per_s.solution", "M walks/s", 1e3 / ns_s, RUNS, "software model");
+    hlib_bench_value("walks_per_s.oracle", "M walks/s", 1e3 / ns_o, RUNS, "software model");
+    hlib_bench_value("refs_per_walk.solution", "entry reads per walk", (double)sreads / WALKS, 1,
+                     "software model");
+    hlib_bench_value("refs_per_walk.oracle", "entry reads per walk", (double)oreads / WALKS, 1,
+                     "software model");
+    hlib_bench_value("disagreements", "walks", (double)disagree, 1, "software model");
+    hlib_bench_json("pagewalk");
     pw_world_destroy(&world);
     return 0;
 }

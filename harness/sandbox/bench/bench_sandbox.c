@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "benchjson.h"
 #include "sandbox.h"
 #include "sb_image.h"
 #include "tool.h"
@@ -212,7 +213,10 @@ static int battery(char *table, size_t len, const char *bwrap) {
 
 static void emit(const char *table) {
     hlib_bench_table("sandbox", table);
+    hlib_bench_json("sandbox");
 }
+
+static const char *const lid[NL] = {"sb_run", "sb_run_userns", "bwrap", "fork_exec"};
 
 static const char *label(const char *argv0) {
     if (strstr(argv0, "/reference/")) return " (reference/sandbox)";
@@ -232,6 +236,11 @@ int main(int argc, char **argv) {
     if (geteuid() != 0) {
         snprintf(table + n, sizeof table - (size_t)n,
                  "Not root: containers need root here, nothing measured.\n");
+        for (int l = 0; l < NL; l++) {
+            char id[64];
+            snprintf(id, sizeof id, "launch_exit.%s", lid[l]);
+            hlib_bench_missing(id, "ms", "host", "not root: containers need root here");
+        }
         emit(table);
         return 0;
     }
@@ -282,7 +291,11 @@ int main(int argc, char **argv) {
     double med_exit[NL] = {0};
     for (int l = 0; l < NL; l++) {
         const char *suffix = l <= L_SB_USERNS ? label(argv[0]) : "";
+        char id[64], id2[64];
+        snprintf(id, sizeof id, "launch_exit.%s", lid[l]);
+        snprintf(id2, sizeof id2, "launch_exec.%s", lid[l]);
         if (!got[l]) {
+            hlib_bench_missing(id, "ms", "host", why[l] ? why[l] : "failed");
             n += snprintf(table + n, sizeof table - (size_t)n, "| %s%s | - | - | - | %s |\n",
                           lname[l], suffix, why[l] ? why[l] : "failed");
             continue;
@@ -291,6 +304,9 @@ int main(int argc, char **argv) {
         for (unsigned i = 1; i < got[l]; i++)
             if (exit_ns[l][i] < mn) mn = exit_ns[l][i];
         med_exit[l] = (double)vlab_median_u64(exit_ns[l], got[l]) / 1e6;
+        hlib_bench_value(id, "ms", med_exit[l], got[l], "host");
+        hlib_bench_value(id2, "ms", (double)vlab_median_u64(exec_ns[l], got[l]) / 1e6, got[l],
+                         "host");
         n += snprintf(table + n, sizeof table - (size_t)n, "| %s%s | %.2f | %.2f | %.2f | %u |\n",
                       lname[l], suffix, (double)vlab_median_u64(exec_ns[l], got[l]) / 1e6,
                       med_exit[l], (double)mn / 1e6, got[l]);

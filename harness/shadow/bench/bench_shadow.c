@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "benchjson.h"
 #include "sh_machine.h"
 #include "sh_os.h"
 #include "tool.h"
@@ -100,6 +101,24 @@ static double tlb_hit_rate(enum sh_mode mode, char *err, size_t len) {
 
 static void emit(const char *table) {
     hlib_bench_table("shadow", table);
+    hlib_bench_json("shadow");
+}
+
+/* One row as data: measure.<workload>.<mode>, medians over the seeds. */
+static void row_json(const char *workload, const char *mode, const struct row *r) {
+    const struct {
+        const char *measure, *unit;
+        double v;
+    } f[] = {{"exits", "VM exits", r->exits},
+             {"hidden_faults", "faults", r->hidden},
+             {"emulated_writes", "writes", r->emulated},
+             {"refs_per_miss", "refs per TLB miss", r->refs_per_miss},
+             {"refs_per_access", "refs per access", r->refs_per_access}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        char id[96];
+        snprintf(id, sizeof id, "%s.%s.%s", f[i].measure, workload, mode);
+        hlib_bench_value(id, f[i].unit, f[i].v, SEEDS, "software model");
+    }
 }
 
 int main(void) {
@@ -128,11 +147,18 @@ int main(void) {
             enum sh_mode mode = m == 2 ? SH_MODE_NESTED : SH_MODE_SHADOW;
             int rc = run(ps[i], mode, m == 1, &r, err, sizeof err);
             if (rc) {
+                char id[96];
+                snprintf(id, sizeof id, "exits.%s.%s", ps[i]->name,
+                         m == 0   ? "shadow"
+                         : m == 1 ? "shadow_oos"
+                                  : "nested");
+                hlib_bench_missing(id, "VM exits", "software model", err);
                 n += (size_t)snprintf(table + n, sizeof table - n, "| %s | %s | %s |\n",
                                       ps[i]->name, mname[m], err);
                 if (rc == VLAB_ENOTIMPL || strstr(err, "not implemented")) break;
                 continue;
             }
+            row_json(ps[i]->name, m == 0 ? "shadow" : m == 1 ? "shadow_oos" : "nested", &r);
             n += (size_t)snprintf(table + n, sizeof table - n,
                                   "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.2f | %.2f | "
                                   "%.0f |\n",
