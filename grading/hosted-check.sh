@@ -148,8 +148,8 @@ grade b-hostile "$hostile" --lab "$lab"
 # Nothing of the hostile submission reached the work tree: it is the instructor's tree.
 diff -r -x build "$inst" "$work" >"$base/b-hostile.diff" 2>&1 ||
     fail "(b) the work tree differs from the instructor tree: $(head -n 5 "$base/b-hostile.diff")"
-grep -q "ignored ${#edits[@]} other changed or added file" "$base/b-hostile.log" ||
-    fail "(b) hosted-grade.sh did not report the ${#edits[@]} ignored files: $(grep '^hosted-grade: ignored' "$base/b-hostile.log")"
+grep -q "^ignored ${#edits[@]} other file" "$base/b-hostile.log" ||
+    fail "(b) hosted-grade.sh did not report the ${#edits[@]} ignored files: $(grep '^ignored' "$base/b-hostile.log")"
 grep -q HOSTILE "$base/b-hostile.log" "$base/out-b-hostile"/* && fail "(b) a hostile file was used"
 
 sa=$(score "$base/a-honest.log") sb=$(score "$base/b-hostile.log")

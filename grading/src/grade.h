@@ -50,6 +50,7 @@ struct lab_result {
 struct grade {
     const char *sol;
     const char *commit; /* what was graded, as the caller says (--commit), or NULL */
+    const char *about;  /* the caller's words on the submission (--about FILE), or NULL */
     char graded_at[32]; /* UTC, ISO 8601: when grading started */
     struct lab_result *labs;
     size_t nlabs;

@@ -88,6 +88,11 @@ int write_report_html(const char *dir, const struct grade *g) {
         text(f, g->commit);
     }
     fputs("</p>\n", f);
+    if (g->about) {
+        fputs("<pre>", f);
+        text(f, g->about);
+        fputs("</pre>\n", f);
+    }
     for (size_t i = 0; i < g->nlabs; i++)
         lab_table(f, &g->labs[i]);
     fputs("</body>\n</html>\n", f);

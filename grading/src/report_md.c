@@ -19,6 +19,15 @@ static const char *icon(enum status st) {
     return "";
 }
 
+/* Text as a fenced block, with no backtick that could close the fence early. */
+static void put_md_block(FILE *f, const char *s) {
+    char *clean = text_clean(s, strlen(s));
+    for (char *q = clean; *q; q++)
+        if (*q == '`') *q = '\'';
+    fprintf(f, "\n```\n%s\n```\n\n", clean);
+    free(clean);
+}
+
 int write_summary_md(const char *dir, const struct grade *g) {
     struct outfile of;
     FILE *f = outfile_open(&of, dir, "summary.md");
@@ -31,6 +40,7 @@ int write_summary_md(const char *dir, const struct grade *g) {
     fprintf(f, "%zu passed, %zu failed", all.passed, all.failed);
     if (all.skipped) fprintf(f, ", %zu skipped", all.skipped);
     fputs("\n", f);
+    if (g->about) put_md_block(f, g->about);
 
     for (size_t i = 0; i < g->nlabs; i++) {
         const struct lab_result *lab = &g->labs[i];
@@ -40,14 +50,7 @@ int write_summary_md(const char *dir, const struct grade *g) {
         fputs(": ", f);
         put_md_cell(f, lab->title);
         fprintf(f, " — %g/%g\n\n", t.score, t.max_score);
-        if (lab->note) {
-            fputs("```\n", f);
-            char *clean = text_clean(lab->note, strlen(lab->note));
-            for (char *q = clean; *q; q++)
-                if (*q == '`') *q = '\'';
-            fprintf(f, "%s\n```\n\n", clean);
-            free(clean);
-        }
+        if (lab->note) put_md_block(f, lab->note);
         for (size_t k = 0; k < lab->nextra; k++) {
             fputs("> warning: ", f);
             put_md_cell(f, lab->extra[k]);
