@@ -395,9 +395,19 @@ endif
 gradescope:
 	$(Q)grading/gradescope/build.sh --out $(BUILD)/gradescope $(LABS)
 
-handout: deps
-	$(Q)test -n "$(DEST)" || { echo "usage: make handout DEST=dir"; exit 2; }
-	$(Q)grading/handout.sh "$(DEST)"
+# GitHub Classroom workflows, one per lab with the lab set: build/classroom/<lab>/classroom.yml
+# (copy one to .github/workflows/ of the lab's template repository; `make handout LAB=x` does).
+.PHONY: classroom
+classroom:
+	$(Q)for l in $(LABS); do \
+	  mkdir -p $(BUILD)/classroom/$$l && \
+	  grading/classroom/workflow.sh $$l > $(BUILD)/classroom/$$l/classroom.yml || exit 1; \
+	  echo "classroom: $(BUILD)/classroom/$$l/classroom.yml"; \
+	done
+
+handout:
+	$(Q)test -n "$(DEST)" || { echo "usage: make handout DEST=dir [LAB=lab]"; exit 2; }
+	$(Q)grading/handout.sh "$(DEST)" $(LAB)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find core harness labs reference grading -name '*.[ch]')
 format: deps
