@@ -45,6 +45,9 @@ while IFS= read -r line; do
         grep -qE "^  [A-Z]+ +[0-9.]+/${pts#*/} +[0-9.]+s +$name\$" "$out" ||
             fail "the guide's '$name' worth ${pts#*/} is not in the grader's output"
         ;;
+    "     "*[0-9]/[0-9]*"  "*)
+        grep -qF -- "/${line#*/}" "$out" || fail "the guide's task line '$line' is not the grader's"
+        ;;
     "score: "*)
         lab_max=$(sed -nE 's/^-- pagewalk: [0-9.]+\/([0-9.]+) .*/\1/p' "$out")
         [ "${line##*/}" = "$lab_max" ] || fail "the guide's '$line' is not out of pagewalk's $lab_max"

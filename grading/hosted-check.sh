@@ -79,7 +79,7 @@ lines() {
 classroom_check() {
     local f=$1 want=$2 status=$3 max
     [ -f "$f" ] || fail "no $f"
-    grep -qE "^\t\"status\":[[:space:]]*\"$status\"" "$f" || fail "$f: status is not $status"
+    grep -qE "^$(printf "\t")\"status\":[[:space:]]*\"$status\"" "$f" || fail "$f: status is not $status"
     awk '$1 == "\"status\":" && $2 !~ /^"(pass|fail|error)",?$/ { bad = 1 }
          END { exit bad }' "$f" || fail "$f: a status that is not pass, fail or error"
     [ "$(grep -c '"name":' "$f")" = "$(grep -cE '"line_no":[[:space:]]*0,?$' "$f")" ] ||
@@ -93,12 +93,22 @@ classroom_check() {
         echo "hosted-check: jq missing: the per-test runners of runners.sh not checked"
         return
     fi
+    console_sum "$f" "$want"
+    if [ "$status" = pass ]; then # and a partial grade: the first test lost
+        local partial=$base/classroom-partial.json first
+        first=$(jq '.tests[0].max_score' "$f")
+        jq '.tests[0].status = "fail" | .tests[0].score = 0 | .status = "fail"' "$f" >"$partial"
+        console_sum "$partial" "$(jq -n "$want - $first")"
+    fi
+}
+# console_sum FILE WANT: runners.sh's runners of FILE, added up as the reporter's console does.
+console_sum() {
     local envf=$base/classroom.env total
     : >"$envf"
-    "$inst/grading/classroom/runners.sh" "$f" "$envf" || fail "runners.sh failed on $f"
+    "$inst/grading/classroom/runners.sh" "$1" "$envf" || fail "runners.sh failed on $1"
     total=$(grep '_RESULTS=' "$envf" | cut -d= -f2- | while read -r b; do echo "$b" | base64 -d; echo; done |
         jq -s '[.[] | ([.tests[] | select(.status == "pass")] | length) / (.tests | length) * .max_score] | add')
-    [ "$total" = "$want" ] || fail "$f: the reporter's console would add the runners up to $total, not $want"
+    [ "$total" = "$2" ] || fail "$1: the reporter's console would add the runners up to $total, not $2"
     grep -q "^VLAB_RUNNERS=${lab}_" "$envf" || fail "runners.sh wrote no VLAB_RUNNERS line"
 }
 

@@ -1345,6 +1345,28 @@ Test(grader, gradescope_hides_what_is_hidden) {
     cr_expect(strstr(out, "pass_two") == NULL, "a hidden test is named:\n%s", out);
 }
 
+/* The rubric's task headings (`# TITLE — N points`) give subtotals in the terminal, summary.md
+ * and report.html; report.html names and links the first failure at its top. */
+Test(grader, task_subtotals) {
+    const struct full *f = full_run();
+    const char *out = f->run.out ? f->run.out : "";
+    cr_expect(
+        strstr(out, "\n       3.5/3.5  Part A: the passes\n       0.0/2.5  Part B: the rest\n") !=
+            NULL,
+        "the terminal has no subtotals of good's two parts:\n%s", out);
+    cr_assert_not_null(f->summary);
+    cr_expect(strstr(f->summary, "| Part A: the passes | 3.5/3.5 | 3/3 |") &&
+                  strstr(f->summary, "| Part B: the rest | 0.0/2.5 | 0/2 |"),
+              "summary.md has no task table:\n%s", f->summary);
+    cr_assert_not_null(f->html);
+    cr_expect(strstr(f->html, "<td>Part B: the rest</td><td class=\"num\">0.0/2.5</td>") != NULL,
+              "report.html has no task table");
+    const char *first = strstr(f->html, "First failure: <a href=\"#segv-null_deref\">");
+    cr_expect(first != NULL, "report.html does not open with the first failure (segv/null_deref)");
+    cr_expect(first && first < strstr(f->html, "<h2>"), "the first failure is not at the top");
+    cr_expect(strstr(f->html, "<tr id=\"segv-null_deref\">") != NULL, "the link has no target");
+}
+
 /* A grade run of one self-test lab with its own rubric text, reports kept in *out_dir. */
 static void grade_kept(struct grader_run *r, const char *lab, const char *rubric_text,
                        const char *about, char **out_dir) {

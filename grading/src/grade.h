@@ -33,6 +33,7 @@ struct test_result {
     char *message;    /* why it did not pass (NULL when it passed) */
     char *output;     /* what the test printed, cleaned and capped (NULL when nothing) */
     const char *hint; /* the rubric's likely cause of a CRASH or TIMEOUT (not owned) */
+    const char *task; /* the rubric's task heading above the test, or NULL (not owned) */
 };
 
 struct lab_result {
@@ -63,6 +64,15 @@ struct tally {
 };
 
 struct tally tally_lab(const struct lab_result *lab);
+
+/* A task of the lab (the rubric's headings) and the tally of its tests. */
+struct task_tally {
+    const char *name; /* NULL: the tests above the first heading */
+    struct tally t;
+};
+/* The lab's tasks in rubric order (consecutive tests under one heading); *n is 0 and the
+ * result NULL when the rubric has no headings. The caller frees the array. */
+struct task_tally *tally_tasks(const struct lab_result *lab, size_t *n);
 struct tally tally_grade(const struct grade *g);
 
 /* Scores are sums of rubric decimals: round away binary noise before anyone prints them. */

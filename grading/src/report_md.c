@@ -56,6 +56,20 @@ int write_summary_md(const char *dir, const struct grade *g) {
             put_md_cell(f, lab->extra[k]);
             fputs(" is in the test binary but not in the rubric\n\n", f);
         }
+        size_t ntasks;
+        struct task_tally *tasks = tally_tasks(lab, &ntasks);
+        if (ntasks) fputs("| Task | Points | Passed |\n|---|--:|--:|\n", f);
+        for (size_t k = 0; k < ntasks; k++) {
+            char got[32], max[32];
+            format_points(got, sizeof got, tasks[k].t.score);
+            format_points(max, sizeof max, tasks[k].t.max_score);
+            fputs("| ", f);
+            put_md_cell(f, tasks[k].name ? tasks[k].name : "other tests");
+            fprintf(f, " | %s/%s | %zu/%zu |\n", got, max, tasks[k].t.passed,
+                    tasks[k].t.passed + tasks[k].t.failed + tasks[k].t.skipped);
+        }
+        if (ntasks) fputs("\n", f);
+        free(tasks);
         fputs("| Status | Test | Points | Time | Note |\n|---|---|--:|--:|---|\n", f);
         for (size_t k = 0; k < lab->ntests; k++) {
             const struct test_result *tr = &lab->tests[k];

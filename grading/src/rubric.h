@@ -14,6 +14,7 @@ struct rubric_test {
     double points;
     char *visibility;
     const char *hint; /* the first `hint` line matching it, or NULL (points into hints) */
+    const char *task; /* the task heading above it, or NULL (points into tasks) */
 };
 
 /* `hint GLOB TEXT`: what a CRASH or TIMEOUT of the matching tests most likely means. */
@@ -32,6 +33,9 @@ struct rubric {
     struct rubric_hint *hints;
     size_t nhints;
     const char *only; /* set by rubric_keep: the binary's tests outside it are ignored */
+    /* Task headings: comment lines `# TITLE — N points` (the handout's tasks), in order. */
+    char **tasks;
+    size_t ntasks;
 };
 
 /* Parses path as lab's rubric. On a malformed file prints "path:line: reason" lines to stderr

@@ -103,6 +103,17 @@ void term_lab_total(const struct term *t, const struct lab_result *lab) {
            s.max_score, s.passed, s.failed);
     if (s.skipped) printf(", %zu skipped", s.skipped);
     printf(") in %.1fs%s\n", lab->seconds, t->color ? "\033[0m" : "");
+    if (t->quiet) return;
+    size_t n;
+    struct task_tally *tasks = tally_tasks(lab, &n);
+    for (size_t k = 0; k < n; k++) {
+        char got[32], max[32], pts[80];
+        format_points(got, sizeof got, tasks[k].t.score);
+        format_points(max, sizeof max, tasks[k].t.max_score);
+        snprintf(pts, sizeof pts, "%s/%s", got, max);
+        printf("   %11s  %s\n", pts, tasks[k].name ? tasks[k].name : "other tests");
+    }
+    free(tasks);
 }
 
 void term_final(const struct term *t, const struct grade *g) {
