@@ -41,7 +41,7 @@ apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 
 if [ $build_unicorn = 1 ]; then
     tmp=$(mktemp -d)
-    git clone -q --depth 1 --branch "$UNICORN_TAG" "$UNICORN_GIT" "$tmp/unicorn"
+    git -c advice.detachedHead=false clone -q --depth 1 --branch "$UNICORN_TAG" "$UNICORN_GIT" "$tmp/unicorn"
     got=$(git -C "$tmp/unicorn" rev-parse HEAD)
     if [ "$got" != "$UNICORN_COMMIT" ]; then
         echo "setup: Unicorn $UNICORN_TAG is commit $got, not the pinned $UNICORN_COMMIT" >&2
