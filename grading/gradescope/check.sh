@@ -3,13 +3,12 @@
 # tree gets a hidden test (harness/pagewalk/tests/hidden/, 5 points, `hidden` in the rubric);
 # grading/gradescope/build.sh zips it; the zip is unpacked into a fake /autograder
 # (VLAB_AUTOGRADER), prebuilt as setup.sh does (reusing this tree's build, so only the hidden
-# test and the lab's links are new), and run_autograder grades five submissions:
+# test and the lab's links are new), and run_autograder grades four submissions:
 #   nested   the reference in a top folder (vlab-main/labs/pagewalk/pagewalk.c): full marks,
 #            the hidden test counted, listed as hidden, and named nowhere students read
 #   flat     the reference as a bare pagewalk.c with two extra files: full marks, extras listed
 #   missing  no pagewalk.c (a README only): 0, a MISSING line
 #   broken   a pagewalk.c that does not compile: 0, the compiler's words
-#   skeleton the skeleton in a top folder: 0
 # and the source tree must be byte-for-byte what the zip held after all of them.
 set -euo pipefail
 umask 022
@@ -154,12 +153,6 @@ top_output "$base/broken.json" | grep -q "does not compile" ||
     fail "(broken) the output does not say it does not compile"
 top_output "$base/broken.json" | grep -q "$lab.c:[0-9]*:[0-9]*: error" ||
     fail "(broken) the compiler's error is not in the output"
-
-submission
-mkdir -p "$ag/submission/handin/labs/$lab"
-cp "$ag/source/labs/$lab/$lab.c" "$ag/submission/handin/labs/$lab/"
-run skeleton
-[ "$(top_num score "$base/skeleton.json")" = 0 ] || fail "(skeleton) scored $(top_num score "$base/skeleton.json")"
 
 snapshot | cmp -s - "$base/source.before" || fail "run_autograder modified /autograder/source"
 echo "gradescope-check: passed in $(($(date +%s) - started))s; files in $base"
