@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Part of `make test`: the Gradescope autograder end to end, on the pagewalk lab. A copy of this
+# Part of `make test`: the Gradescope autograder end to end, on the pagewalk lab (or the lab
+# named: `grading/gradescope/check.sh LAB`, without the hidden test). A copy of this
 # tree gets a hidden test (harness/pagewalk/tests/hidden/, 5 points, `hidden` in the rubric);
 # grading/gradescope/build.sh zips it; the zip is unpacked into a fake /autograder
 # (VLAB_AUTOGRADER), prebuilt as setup.sh does (reusing this tree's build, so only the hidden
@@ -15,8 +16,8 @@ umask 022
 cd "$(dirname "$0")/../.."
 top=$PWD
 BUILD=${BUILD:-build}
-base=$(realpath -m -- "$BUILD/gradescope-check")
-lab=pagewalk
+lab=${1:-pagewalk} # another lab: no hidden test is added (the probe is pagewalk's)
+base=$(realpath -m -- "$BUILD/gradescope-check/$lab")
 started=$(date +%s)
 export NO_COLOR=1
 unset VLAB_LAB
@@ -35,6 +36,9 @@ git ls-files -z --cached --others --exclude-standard |
     tar --null -T - -cf - | (mkdir -p "$tree" && tar -C "$tree" -xpf -)
 (cd "$tree" && git init -q && git add -A && git -c user.name=check -c user.email=check@vlab \
     commit -qm "gradescope-check tree") || fail "cannot commit the tree copy"
+hidden=0
+[ "$lab" = pagewalk ] && hidden=5
+if [ $hidden != 0 ]; then
 mkdir -p "$tree/harness/$lab/tests/hidden"
 cat >"$tree/harness/$lab/tests/hidden/probe_test.c" <<'C'
 /* gradescope-check: a hidden test (a 2 MiB read, as walk_2m_read) */
@@ -50,6 +54,7 @@ Test(pagewalk, hidden_probe, .timeout = PW_TIMEOUT) {
 }
 C
 echo "test hidden_probe 5 hidden" >>"$tree/grading/rubric/$lab"
+fi
 
 # ---------------------------------------------------------------- the zip
 grading/gradescope/build.sh --tree "$tree" --out "$base" "$lab" >"$base/build.log" 2>&1 ||
@@ -57,8 +62,8 @@ grading/gradescope/build.sh --tree "$tree" --out "$base" "$lab" >"$base/build.lo
 zip=$base/$lab.zip
 [ -f "$zip" ] || fail "no $zip"
 unzip -Z1 "$zip" >"$base/zip.list"
-for f in setup.sh run_autograder grading/gradescope/lab .vlab-version \
-    "harness/$lab/tests/hidden/probe_test.c" "labs/$lab/$lab.c" Makefile; do
+for f in setup.sh run_autograder grading/gradescope/lab .vlab-version Makefile \
+    $([ $hidden = 0 ] || echo "harness/$lab/tests/hidden/probe_test.c"); do
     grep -qxF "$f" "$base/zip.list" || fail "the zip has no $f"
 done
 grep -qE '^(reference|grading/mutants|grading/attacks|\.ci)/' "$base/zip.list" &&
@@ -66,7 +71,7 @@ grep -qE '^(reference|grading/mutants|grading/attacks|\.ci)/' "$base/zip.list" &
 ag=$base/autograder
 mkdir -p "$ag/source"
 unzip -q "$zip" -d "$ag/source"
-grep -q '^test hidden_probe 5 hidden' "$ag/source/grading/rubric/$lab" ||
+[ $hidden = 0 ] || grep -q '^test hidden_probe 5 hidden' "$ag/source/grading/rubric/$lab" ||
     fail "the zip's rubric lost the hidden test's line"
 [ "$(cat "$ag/source/grading/gradescope/lab")" = "$lab" ] || fail "grading/gradescope/lab is not $lab"
 
@@ -82,8 +87,9 @@ snapshot() { (cd "$ag/source" && find . -path ./build -prune -o -type f -print0 
 snapshot >"$base/source.before"
 
 # ---------------------------------------------------------------- submissions
-ref=$top/reference/$lab/$lab.c
-[ -f "$ref" ] || fail "no $ref"
+refs=("$top/reference/$lab"/*.c)
+[ -f "${refs[0]}" ] || fail "no reference/$lab/*.c"
+names=$(cd "$top/reference/$lab" && ls -- *.c | tr '\n' ' ')
 # run NAME: grade $ag/submission, keep results.json as $base/NAME.json
 run() {
     local t0=$(date +%s%N) rc=0
@@ -112,24 +118,28 @@ test_field() {
 
 submission
 mkdir -p "$ag/submission/vlab-main/labs/$lab"
-cp "$ref" "$ag/submission/vlab-main/labs/$lab/"
+cp "${refs[@]}" "$ag/submission/vlab-main/labs/$lab/"
 run nested
 j=$base/nested.json
 [ "$(top_num score "$j")" = "$(top_num max_score "$j")" ] || fail "(nested) not full marks"
-[ "$(test_field hidden_probe score "$j")" = 5 ] || fail "(nested) the hidden test did not count 5"
-[ "$(test_field hidden_probe visibility "$j")" = hidden ] || fail "(nested) the hidden test is not hidden"
 grep -q '"stdout_visibility":[[:space:]]*"hidden"' "$j" || fail "(nested) stdout is shown to students"
 top_output "$j" >"$base/nested.out"
-grep -q hidden_probe "$base/nested.out" && fail "(nested) the output students see names the hidden test"
-grep -q "taken from the submission's vlab-main/labs/$lab/$lab.c" "$base/nested.out" ||
-    fail "(nested) the output does not say which file was graded: $(head -n 5 "$base/nested.out")"
+for n in $names; do
+    grep -q "taken from the submission's vlab-main/labs/$lab/$n" "$base/nested.out" ||
+        fail "(nested) the output does not say $n was graded: $(head -n 5 "$base/nested.out")"
+done
 grep -q "^Graded: $lab, with the autograder's files of vlab " "$base/nested.out" ||
     fail "(nested) the output does not say what graded it"
-grep -q "and 1 more test worth 5 points, not shown here" "$base/nested.out" ||
-    fail "(nested) the hidden test is not counted in the output"
+if [ $hidden != 0 ]; then
+    [ "$(test_field hidden_probe score "$j")" = 5 ] || fail "(nested) the hidden test did not count 5"
+    [ "$(test_field hidden_probe visibility "$j")" = hidden ] || fail "(nested) the hidden test is not hidden"
+    grep -q hidden_probe "$base/nested.out" && fail "(nested) the output students see names the hidden test"
+    grep -q "and 1 more test worth 5 points, not shown here" "$base/nested.out" ||
+        fail "(nested) the hidden test is not counted in the output"
+fi
 
 submission
-cp "$ref" "$ag/submission/$lab.c"
+cp "${refs[@]}" "$ag/submission/"
 echo "my notes" >"$ag/submission/NOTES.txt"
 echo "int main(void) { return 0; }" >"$ag/submission/main.c"
 run flat
@@ -141,17 +151,18 @@ submission
 echo "see my repository" >"$ag/submission/README.md"
 run missing
 [ "$(top_num score "$base/missing.json")" = 0 ] || fail "(missing) scored $(top_num score "$base/missing.json")"
-top_output "$base/missing.json" | grep -q "labs/$lab/$lab.c: MISSING: no $lab.c in the submission" ||
+n=${names%% *}
+top_output "$base/missing.json" | grep -q "labs/$lab/$n: MISSING: no $n in the submission" ||
     fail "(missing) no MISSING line: $(top_output "$base/missing.json" | head -n 5)"
 
 submission
-sed 's/^int pw_translate(/int pw_translate(oops /' "$ref" >"$ag/submission/$lab.c"
-cmp -s "$ref" "$ag/submission/$lab.c" && fail "(broken) the edit did not apply"
+cp "${refs[@]}" "$ag/submission/"
+sed -i '1i this line does not compile;' "$ag/submission/$n"
 run broken
 [ "$(top_num score "$base/broken.json")" = 0 ] || fail "(broken) scored $(top_num score "$base/broken.json")"
 top_output "$base/broken.json" | grep -q "does not compile" ||
     fail "(broken) the output does not say it does not compile"
-top_output "$base/broken.json" | grep -q "$lab.c:[0-9]*:[0-9]*: error" ||
+top_output "$base/broken.json" | grep -q "$n:[0-9]*:[0-9]*: error" ||
     fail "(broken) the compiler's error is not in the output"
 
 snapshot | cmp -s - "$base/source.before" || fail "run_autograder modified /autograder/source"
