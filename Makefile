@@ -5,6 +5,9 @@
 #   make test-sanitize | fuzz | test-determinism | test-attacks   long checks (CI jobs)
 #   make report [SOL=labs|reference]              build/report/index.html: the lecture's claims,
 #                                                 SOL's numbers beside the reference's (report/)
+#   make gradescope [LAB=name]                    Gradescope autograder zip(s) in build/gradescope/
+#   make classroom                                GitHub Classroom workflows in build/classroom/
+#   make deps-grade | deps                        packages to grade | everything instructors use
 # See docs/architecture.md for the layout and docs/instructor-guide.md for extending it.
 
 SHELL := /bin/bash
@@ -40,26 +43,31 @@ GRADE_FLAGS ?=
 
 # ---------------------------------------------------------------- dependencies
 # Debian package names; installed with apt-get when root, else one sudo line is printed.
-DEB_PKGS := gcc make binutils patch pkg-config libcriterion-dev libunicorn-dev libcapstone-dev \
-            libseccomp-dev libcjson-dev gcovr lcov busybox-static clang-format gdbserver \
-            qemu-system-x86 cpio kmod xz-utils
+# `make deps-grade` installs what building and grading $(LABS) needs (students, Gradescope's
+# setup.sh, the Classroom workflow; every compile rule asks for it); `make deps` adds the
+# instructors' tools (coverage, formatting, the QEMU test VM, mutants, benchmarks).
+GRADE_DEBS := gcc make binutils pkg-config libcriterion-dev libcjson-dev libunicorn-dev
+GRADE_DEBS_dbt := libcapstone-dev
+GRADE_DEBS_sandbox := libseccomp-dev busybox-static
+DEB_PKGS := $(GRADE_DEBS) patch libcapstone-dev libseccomp-dev busybox-static gcovr lcov \
+            clang-format gdbserver qemu-system-x86 cpio kmod xz-utils
 # Every lab's harness/<lab>/lab.mk, whichever LAB is asked for: a lab may add its own packages
 # (LAB_DEBS += ...), and `make deps` installs what any lab needs.
 LAB_DEBS :=
 VM_GRADE :=
 -include $(wildcard harness/*/lab.mk)
 DEB_PKGS += $(LAB_DEBS)
+GRADE_PKGS = $(sort $(GRADE_DEBS) $(foreach l,$(LABS),$(GRADE_DEBS_$(l))))
 
-.PHONY: deps
-deps:
-ifneq ($(NO_DEPS),1)
+# $(call install_debs,packages)
+define install_debs
 	$(Q)missing=""; \
 	if command -v dpkg-query >/dev/null 2>&1; then \
-	  for p in $(DEB_PKGS); do \
+	  for p in $(1); do \
 	    dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	  done; \
 	else \
-	  echo "deps: not a Debian/Ubuntu system; make sure these are installed:$(foreach p,$(DEB_PKGS), $(p))"; \
+	  echo "deps: not a Debian/Ubuntu system; make sure these are installed:$(foreach p,$(1), $(p))"; \
 	fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -73,6 +81,19 @@ ifneq ($(NO_DEPS),1)
 	    exit 1; \
 	  fi; \
 	fi
+endef
+
+.PHONY: deps deps-grade grade-debs
+# The grading packages of $(LABS), one line (Gradescope's setup.sh reads it).
+grade-debs:
+	@echo $(GRADE_PKGS)
+deps-grade:
+ifneq ($(NO_DEPS),1)
+	$(call install_debs,$(GRADE_PKGS))
+endif
+deps: deps-grade
+ifneq ($(NO_DEPS),1)
+	$(call install_debs,$(DEB_PKGS))
 endif
 
 # ---------------------------------------------------------------- compile helpers
@@ -140,9 +161,9 @@ CORE_LIBS  = -ldl -lpthread -lrt
 CORE_GSRC := $(wildcard $(CORE_DIR)/tests/guests/*.S)
 CORE_GBIN := $(patsubst $(CORE_DIR)/tests/guests/%.S,$(BUILD)/core/guests/%.bin,$(CORE_GSRC))
 
-$(BUILD)/core/obj/%.o: $(CORE_DIR)/src/%.c | deps
+$(BUILD)/core/obj/%.o: $(CORE_DIR)/src/%.c | deps-grade
 	$(call compile,$(CORE_INC) $(call pc,--cflags,$(CORE_PKGS)))
-$(BUILD)/core/tests/%.o: $(CORE_DIR)/tests/%.c | deps
+$(BUILD)/core/tests/%.o: $(CORE_DIR)/tests/%.c | deps-grade
 	$(call compile,$(CORE_INC) $(call pc,--cflags,criterion $(CORE_PKGS)))
 $(CORE_LIB): $(CORE_OBJ)
 	$(archive)
@@ -157,7 +178,7 @@ HLIB_SRC := $(wildcard harness/lib/*.c)
 HLIB_OBJ := $(patsubst harness/lib/%.c,$(BUILD)/harness/lib/%.o,$(HLIB_SRC))
 HLIB     := $(BUILD)/harness/lib/libharness.a
 
-$(BUILD)/harness/lib/%.o: harness/lib/%.c | deps
+$(BUILD)/harness/lib/%.o: harness/lib/%.c | deps-grade
 	$(call compile,$(CORE_INC) $(HLIB_INC) $(call pc,--cflags,criterion))
 $(HLIB): $(HLIB_OBJ)
 	$(archive)
@@ -195,19 +216,19 @@ $(1)_GBIN   := $$(patsubst harness/$(1)/guests/%.S,$(SOLOUT)/$(1)/guests/%.bin,$
 $(1)_TBIN   := $$(patsubst %,$(SOLOUT)/$(1)/%,$$($(1)_TOOLS))
 $(1)_POLICY := $$(if $$(filter off,$$(VLAB_POLICY)),,$(SOLOUT)/$(1)/policy.ok)
 
-$(SOLOUT)/$(1)/obj/rt/%.o: harness/$(1)/%.c | deps
+$(SOLOUT)/$(1)/obj/rt/%.o: harness/$(1)/%.c | deps-grade
 	$$(call compile,$$($(1)_CF))
-$(SOLOUT)/$(1)/obj/tests/%.o: harness/$(1)/tests/%.c | deps
+$(SOLOUT)/$(1)/obj/tests/%.o: harness/$(1)/tests/%.c | deps-grade
 	$$(call compile,$$($(1)_CF))
-$(SOLOUT)/$(1)/obj/bench/%.o: harness/$(1)/bench/%.c | deps
+$(SOLOUT)/$(1)/obj/bench/%.o: harness/$(1)/bench/%.c | deps-grade
 	$$(call compile,$$($(1)_CF))
-$(SOLOUT)/$(1)/obj/sol/%.o: $(SOL)/$(1)/%.c | deps
+$(SOLOUT)/$(1)/obj/sol/%.o: $(SOL)/$(1)/%.c | deps-grade
 	$$(call compile,$$($(1)_CF))
 $(SOLOUT)/$(1)/guests/%.bin: harness/$(1)/guests/%.S
 	$$(assemble)
 $(SOLOUT)/$(1)/guests/%.elf: harness/$(1)/guests/%.c harness/$(1)/guests/guest.ld
 	$$(cguest)
-$(SOLOUT)/$(1)/obj/tools/%.o: harness/$(1)/tools/%.c | deps
+$(SOLOUT)/$(1)/obj/tools/%.o: harness/$(1)/tools/%.c | deps-grade
 	$$(call compile,$$($(1)_CF))
 $$(foreach t,$$($(1)_TOOLS),$$(eval $$(call LAB_TOOL,$(1),$$(t))))
 
@@ -240,7 +261,7 @@ GRADER_SRC := $(wildcard $(GRADER_DIR)/*.c)
 GRADER_OBJ := $(patsubst $(GRADER_DIR)/%.c,$(BUILD)/grading/obj/%.o,$(GRADER_SRC))
 GRADER_CF   = $(call pc,--cflags,libcjson)
 
-$(BUILD)/grading/obj/%.o: $(GRADER_DIR)/%.c | deps
+$(BUILD)/grading/obj/%.o: $(GRADER_DIR)/%.c | deps-grade
 	$(call compile,$(GRADER_CF))
 $(GRADER): $(GRADER_OBJ)
 	$(call link,$^ $(call pc,--libs,libcjson) -lm)
@@ -250,14 +271,14 @@ SELFTEST_LABS := $(patsubst grading/selftest/labs/%.c,%,$(wildcard grading/selft
 SELFTEST_BINS := $(foreach l,$(SELFTEST_LABS),$(BUILD)/selftest/$(l)/test-$(l))
 GRADER_TEST   := $(BUILD)/grading/test-grader
 
-$(BUILD)/selftest/%.o: grading/selftest/labs/%.c | deps
+$(BUILD)/selftest/%.o: grading/selftest/labs/%.c | deps-grade
 	$(call compile,$(call pc,--cflags,criterion))
 define SELFTEST_RULE
 $(BUILD)/selftest/$(1)/test-$(1): $(BUILD)/selftest/$(1).o $(BUILD)/harness/lib/complete.o
 	$$(call link,$$^ $$(COMPLETE_LD) $$(call pc,--libs,criterion))
 endef
 $(foreach l,$(SELFTEST_LABS),$(eval $(call SELFTEST_RULE,$(l))))
-$(BUILD)/grading/test_grader.o: grading/selftest/test_grader.c | deps
+$(BUILD)/grading/test_grader.o: grading/selftest/test_grader.c | deps-grade
 	$(call compile,$(call pc,--cflags,criterion libcjson))
 $(GRADER_TEST): $(BUILD)/grading/test_grader.o
 	$(call link,$^ $(call pc,--libs,criterion libcjson))
@@ -308,7 +329,8 @@ grade: core grader check-sol
 	  --commit "$$commit; $(LABS) sources sha256 $$sources" $(GRADE_FLAGS) $(LABS)
 
 # The project's own checks; grading/check.sh prints one line per check and a closing count.
-test: deps
+# A student tree (no reference/) needs only what grading needs.
+test: $(if $(wildcard reference),deps,deps-grade)
 	$(Q)grading/check.sh $(LABS)
 
 # Every hostile submission in grading/attacks/, the ones `make test` leaves out included (Tier: full).
@@ -410,13 +432,34 @@ test-vm: core grader
 	$(Q)$(MAKE) -s --no-print-directory NO_DEPS=1 SOL=reference vm-grade
 # `make vm-grade [SOL=...]`: a solution's VM_GRADE tests on real KVM / cgroup v2, reports in
 # build/grade/vm/<sol>/<lab>/.
+# Only the specs of $(LABS): `make vm-grade LAB=pagewalk` has none and says so.
+VM_GRADE_LABS = $(foreach g,$(VM_GRADE),$(if $(filter $(firstword $(subst :, ,$(g))),$(LABS)),$(g)))
 vm-grade: core grader labs
+ifeq ($(strip $(VM_GRADE_LABS)),)
+	@echo "vm-grade: no lab of $(LABS) has tests graded in the test VM (VM_GRADE: $(VM_GRADE))"
+else
 	$(Q)BUILD=$(BUILD) harness/vm/vlab-vm setup
-	$(Q)BUILD=$(BUILD) harness/vm/vlab-vm grade --sol $(notdir $(SOL)) $(foreach g,$(VM_GRADE),'$(g)')
+	$(Q)BUILD=$(BUILD) harness/vm/vlab-vm grade --sol $(notdir $(SOL)) $(foreach g,$(VM_GRADE_LABS),'$(g)')
+endif
 
-handout: deps
-	$(Q)test -n "$(DEST)" || { echo "usage: make handout DEST=dir"; exit 2; }
-	$(Q)grading/handout.sh "$(DEST)"
+# Gradescope autograder zips, one per lab: build/gradescope/<lab>.zip (grading/gradescope/).
+.PHONY: gradescope
+gradescope:
+	$(Q)grading/gradescope/build.sh --out $(BUILD)/gradescope $(LABS)
+
+# GitHub Classroom workflows, one per lab with the lab set: build/classroom/<lab>/classroom.yml
+# (copy one to .github/workflows/ of the lab's template repository; `make handout LAB=x` does).
+.PHONY: classroom
+classroom:
+	$(Q)for l in $(LABS); do \
+	  mkdir -p $(BUILD)/classroom/$$l && \
+	  grading/classroom/workflow.sh $$l > $(BUILD)/classroom/$$l/classroom.yml || exit 1; \
+	  echo "classroom: $(BUILD)/classroom/$$l/classroom.yml"; \
+	done
+
+handout:
+	$(Q)test -n "$(DEST)" || { echo "usage: make handout DEST=dir [LAB=lab]"; exit 2; }
+	$(Q)grading/handout.sh "$(DEST)" $(LAB)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find core harness labs reference grading report -name '*.[ch]')
 format: deps

@@ -158,6 +158,7 @@ if [ $have_ref = 1 ] && [ "${LABS_ONLY:-0}" != 1 ]; then
     echo "== handout"
     check handout/builds-and-scores-zero grading/handout-check.sh
     check hosted/instructor-files-only grading/hosted-check.sh
+    check hosted/gradescope-autograder grading/gradescope/check.sh
 fi
 
 echo "make test: $(($(date +%s) - started))s; logs in $logs"

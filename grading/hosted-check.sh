@@ -8,6 +8,7 @@
 #       a Makefile that announces itself and an extra labs/pagewalk/*.c;
 #   (c) the reference solution inside a top folder (vlab-main/labs/pagewalk/pagewalk.c);
 #   (d) the skeleton again in the same work directory.
+# classroom.json of (a) and (c) must be what Classroom's grading reporter reads and adds up right.
 # (a) and (b) must get the same score (0) and per-test results, (b)'s work tree must equal the
 # instructor's tree, (c) full marks, (d) 0 again; and the hostile tree graded in place (what the
 # Classroom workflow used to do) must score more than (a), so the edits would have mattered.
@@ -67,6 +68,48 @@ results() {
 # lines LOG: the grader's per-test lines, without the timings: STATUS POINTS LAB/TEST.
 lines() {
     sed -nE 's#^  (PASS|FAIL|CRASH|TIMEOUT|SKIP) +([0-9.]+/[0-9.]+) +[0-9.]+s +([^ ]+/[^ ]+)$#\1 \2 \3#p' "$1"
+}
+
+# classroom_check FILE SCORE STATUS: classroom.json as GitHub Classroom's grading reporter reads
+# it (autograding-grading-reporter: a runner {version, status, max_score, tests[{name, status,
+# score, message, line_no}]}): the status, every test with a runner status and line_no 0, the
+# tests' scores adding up to SCORE (what the reporter records), max_score the lab's total. Then
+# grading/classroom/runners.sh's split into one runner per test, each summed the way the
+# reporter's console table does ((passed / tests) x max_score): the same SCORE.
+classroom_check() {
+    local f=$1 want=$2 status=$3 max
+    [ -f "$f" ] || fail "no $f"
+    grep -qE "^$(printf "\t")\"status\":[[:space:]]*\"$status\"" "$f" || fail "$f: status is not $status"
+    awk '$1 == "\"status\":" && $2 !~ /^"(pass|fail|error)",?$/ { bad = 1 }
+         END { exit bad }' "$f" || fail "$f: a status that is not pass, fail or error"
+    [ "$(grep -c '"name":' "$f")" = "$(grep -cE '"line_no":[[:space:]]*0,?$' "$f")" ] ||
+        fail "$f: a test without line_no 0"
+    max=$(sed -nE 's/^\t"max_score":[[:space:]]*([0-9.]+),?$/\1/p' "$f")
+    [ "$max" = "${sa##*/}" ] || fail "$f: max_score $max, the lab is out of ${sa##*/}"
+    awk -v want="$want" '$1 == "\"score\":" { v = $2; sub(/,$/, "", v); s += v }
+         END { if (s != want) { print "sum " s; exit 1 } }' "$f" ||
+        fail "$f: the tests' scores do not add up to $want"
+    if ! command -v jq >/dev/null; then
+        echo "hosted-check: jq missing: the per-test runners of runners.sh not checked"
+        return
+    fi
+    console_sum "$f" "$want"
+    if [ "$status" = pass ]; then # and a partial grade: the first test lost
+        local partial=$base/classroom-partial.json first
+        first=$(jq '.tests[0].max_score' "$f")
+        jq '.tests[0].status = "fail" | .tests[0].score = 0 | .status = "fail"' "$f" >"$partial"
+        console_sum "$partial" "$(jq -n "$want - $first")"
+    fi
+}
+# console_sum FILE WANT: runners.sh's runners of FILE, added up as the reporter's console does.
+console_sum() {
+    local envf=$base/classroom.env total
+    : >"$envf"
+    "$inst/grading/classroom/runners.sh" "$1" "$envf" || fail "runners.sh failed on $1"
+    total=$(grep '_RESULTS=' "$envf" | cut -d= -f2- | while read -r b; do echo "$b" | base64 -d; echo; done |
+        jq -s '[.[] | ([.tests[] | select(.status == "pass")] | length) / (.tests | length) * .max_score] | add')
+    [ "$total" = "$2" ] || fail "$1: the reporter's console would add the runners up to $total, not $2"
+    grep -q "^VLAB_RUNNERS=${lab}_" "$envf" || fail "runners.sh wrote no VLAB_RUNNERS line"
 }
 
 rm -rf -- "$base"
@@ -148,8 +191,8 @@ grade b-hostile "$hostile" --lab "$lab"
 # Nothing of the hostile submission reached the work tree: it is the instructor's tree.
 diff -r -x build "$inst" "$work" >"$base/b-hostile.diff" 2>&1 ||
     fail "(b) the work tree differs from the instructor tree: $(head -n 5 "$base/b-hostile.diff")"
-grep -q "ignored ${#edits[@]} other changed or added file" "$base/b-hostile.log" ||
-    fail "(b) hosted-grade.sh did not report the ${#edits[@]} ignored files: $(grep '^hosted-grade: ignored' "$base/b-hostile.log")"
+grep -q "^ignored ${#edits[@]} other file" "$base/b-hostile.log" ||
+    fail "(b) hosted-grade.sh did not report the ${#edits[@]} ignored files: $(grep '^ignored' "$base/b-hostile.log")"
 grep -q HOSTILE "$base/b-hostile.log" "$base/out-b-hostile"/* && fail "(b) a hostile file was used"
 
 sa=$(score "$base/a-honest.log") sb=$(score "$base/b-hostile.log")
@@ -185,6 +228,8 @@ if [ $have_ref = 1 ]; then
     sc=$(score "$base/c-reference.log")
     [ -n "$sc" ] && [ "${sc%%/*}" = "${sc##*/}" ] && [ "${sc%%/*}" != 0 ] ||
         fail "(c) the reference scored '$sc', not full marks"
+    classroom_check "$base/out-c-reference/classroom.json" "${sc%%/*}" pass
+    classroom_check "$base/out-a-honest/classroom.json" 0 fail
     grade d-rerun "$honest"
     [ "$(score "$base/d-rerun.log")" = "$sa" ] || fail "(d) the rerun scored $(score "$base/d-rerun.log"), not $sa"
     lines "$base/d-rerun.log" | cmp -s - "$base/a.lines" || fail "(d) per-test results differ from (a)"

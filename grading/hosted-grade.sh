@@ -7,11 +7,15 @@
 #
 #   grading/hosted-grade.sh --instructor DIR --submission DIR --work DIR [--lab LAB ...] [--out DIR]
 #
-# A student file is found at labs/<lab>/NAME.c, or under exactly one top folder
-# (X/labs/<lab>/NAME.c, as in a GitHub zip download), or as NAME.c at the top level when a single
-# lab is graded; it must be a regular file (no symlink on the way) of at most 1 MiB. Labs graded:
-# --lab, else $VLAB_LAB, else the labs the submission has student files for (every lab if none).
-# The work tree (removed first) gets the instructor's prebuilt build/ when there is one. Reports
+# A student file NAME.c (for each NAME.c the instructor's labs/<lab>/ has) is found by its name
+# anywhere in the submission: labs/<lab>/NAME.c, under a top folder (X/labs/<lab>/NAME.c, as in
+# a GitHub zip download), flat (NAME.c) or at any depth; when several files have the name, the
+# one at .../labs/<lab>/NAME.c is taken, else none. It must be a regular file (no symlink on the
+# way) of at most 1 MiB. A missing file leaves the skeleton in place (0 points), said on a
+# "MISSING" line. Labs graded: --lab, else $VLAB_LAB, else the labs the submission has student
+# files for (every lab if none). What was taken, what was missing and what was ignored heads
+# the reports (vlab-grade --about). The work tree (removed first) gets the instructor's prebuilt
+# build/ when there is one. Reports
 # (results.json, classroom.json, summary.md, junit.xml, report.html) go to --out (default
 # WORK/build/grade/labs). Exit 0 when grading ran, whatever the score; 2 on a usage error;
 # otherwise non-zero when the grader could not run.
@@ -45,7 +49,7 @@ while [ $# -gt 0 ]; do
         labs_arg+=("${more[@]}")
         shift 2
         ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage ;;
     esac
 done
@@ -94,17 +98,20 @@ names_of() { # the student file names of lab $1
     done
 }
 
-# where LAB NAME: the submission paths that may hold labs/LAB/NAME by the first two rules,
-# relative to the submission, one per line: labs/LAB/NAME itself, or every X/labs/LAB/NAME.
+# where LAB NAME: the submission paths (relative, one per line) that may hold labs/LAB/NAME:
+# every file or symlink named NAME anywhere in it (a flat upload, a top folder, any depth),
+# except under .git, __MACOSX and build; when there are several, those at .../labs/LAB/NAME.
 where() {
-    local p
-    if [ -e "$sub/labs/$1/$2" ] || [ -L "$sub/labs/$1/$2" ]; then
-        echo "labs/$1/$2"
-        return
+    local all
+    all=$(find "$sub" \( -name .git -o -name __MACOSX -o -name build \) -prune -o \
+        -name "$2" \( -type f -o -type l \) -print | sed "s|^$sub/||" | sort)
+    [ -n "$all" ] || return 0
+    if [ "$(echo "$all" | wc -l)" -gt 1 ]; then
+        local placed
+        placed=$(echo "$all" | grep -E "(^|/)labs/$1/$2\$" || true)
+        [ -z "$placed" ] || all=$placed
     fi
-    for p in "$sub"/*/labs/"$1"/"$2"; do
-        if [ -e "$p" ] || [ -L "$p" ]; then echo "${p#"$sub"/}"; fi
-    done
+    echo "$all"
 }
 
 labs=()
@@ -122,16 +129,6 @@ else
         done < <(names_of "$lab")
     done
     how="the submission's files"
-    if [ ${#labs[@]} -eq 0 ]; then # the labs of top-level NAME.c files (taken if only one)
-        top=()
-        for lab in "${all_labs[@]}"; do
-            while read -r name; do
-                if [ -e "$sub/$name" ] || [ -L "$sub/$name" ]; then top+=("$lab"); break; fi
-            done < <(names_of "$lab")
-        done
-        labs=("${top[@]}")
-        how="the submission's top-level files"
-    fi
     if [ ${#labs[@]} -eq 0 ]; then
         labs=("${all_labs[@]}")
         how="no student file found in the submission: every lab, the skeletons"
@@ -141,8 +138,6 @@ for lab in "${labs[@]}"; do
     [[ "$lab" =~ ^[A-Za-z0-9_-]+$ ]] && is_lab "$lab" ||
         die "no lab '$lab' in the instructor tree (have: ${all_labs[*]})"
 done
-single=0
-[ ${#labs[@]} -eq 1 ] && single=1
 
 echo "hosted-grade: instructor tree $inst"
 echo "hosted-grade: submission $sub"
@@ -174,7 +169,12 @@ fi
 # ------------------------------------------------------------------ take the student files
 taken=()  # submission paths (relative) that were taken
 seen=()   # and those looked at but not taken (already reported)
-prefix="" # X/ when a file came from X/labs/...
+prefix="" # the folders above labs/<lab>/NAME.c of a file taken from inside a tree
+about=()  # what students read first: what was graded (results.json, summary.md)
+say() {
+    echo "$*"
+    about+=("$*")
+}
 for lab in "${labs[@]}"; do
     while read -r name; do
         dest="labs/$lab/$name"
@@ -184,14 +184,9 @@ for lab in "${labs[@]}"; do
         if [ ${#found[@]} -eq 1 ]; then
             cand=${found[0]}
         elif [ ${#found[@]} -gt 1 ]; then
-            why="found under several top folders (${found[*]})"
+            list=$(printf '%s, ' "${found[@]:0:$SHOW}")
+            why="several files named $name in the submission (${list%, }): keep one"
             seen+=("${found[@]}")
-        elif [ -e "$sub/$name" ] || [ -L "$sub/$name" ]; then
-            if [ $single = 1 ]; then
-                cand=$name
-            else
-                why="a top-level $name is taken only when one lab is graded; submit $dest"
-            fi
         fi
         if [ -n "$cand" ]; then
             p="$sub/$cand"
@@ -205,20 +200,21 @@ for lab in "${labs[@]}"; do
                 rm -f -- "$work/$dest"
                 install -m 0644 -- "$p" "$work/$dest"
                 taken+=("$cand")
-                case "$cand" in */labs/*) prefix="${cand%%/*}/" ;; esac
+                case "$cand" in */"$dest") prefix=${cand%"$dest"} ;; esac
+                sum=$(sha256sum -- "$p" | cut -c1-12)
                 if [ "$cand" = "$dest" ]; then
-                    echo "$dest: taken from the submission"
+                    say "$dest: taken from the submission (sha256 $sum...)"
                 else
-                    echo "$dest: taken from the submission's $cand"
+                    say "$dest: taken from the submission's $cand (sha256 $sum...)"
                 fi
                 continue
             fi
         fi
         if [ -n "$why" ]; then
             [ -z "$cand" ] || seen+=("$cand")
-            echo "$dest: $why; the skeleton is graded"
+            say "$dest: MISSING: $why; the skeleton is graded (0 points)"
         else
-            echo "$dest: not in the submission, the skeleton is graded"
+            say "$dest: MISSING: no $name in the submission; the skeleton is graded (0 points)"
         fi
     done < <(names_of "$lab")
 done
@@ -245,9 +241,22 @@ if [ ${#ignored[@]} -gt 0 ]; then
     list=$(printf '%s, ' "${ignored[@]:0:$SHOW}")
     list=${list%, }
     [ ${#ignored[@]} -le $SHOW ] || list="$list, ..."
-    echo "hosted-grade: ignored ${#ignored[@]} other changed or added file(s) of the submission" \
-        "(only labs/<lab>/*.c are graded): $list"
+    say "ignored ${#ignored[@]} other file(s) of the submission (only labs/<lab>/*.c" \
+        "files count, found by name): $list"
 fi
+# The instructor tree's version: `make gradescope` records it; else its git commit.
+version=$(head -n 1 "$inst/.vlab-version" 2>/dev/null ||
+    git -C "$inst" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+head="Graded: ${labs[*]}, with the autograder's files of $version"
+# The submission's commit, as the caller knows it (the Classroom workflow: github.sha); git is
+# never run on the submission, whose .git/config is the student's.
+if [[ "${VLAB_SUBMISSION_COMMIT:-}" =~ ^[0-9a-f]{7,40}$ ]]; then
+    head="$head; the submission is commit ${VLAB_SUBMISSION_COMMIT:0:12}"
+fi
+about=("$head." "${about[@]}")
+aboutf="$work/build/hosted-about.txt"
+mkdir -p "$work/build"
+printf '%s\n' "${about[@]}" >"$aboutf"
 
 # ------------------------------------------------------------------ grade
 if [ -n "$out" ]; then # no stale reports from an earlier run if this one fails
@@ -259,9 +268,12 @@ status=0
     cd "$work"
     # The instructor's Makefile with its own defaults: nothing from the caller's make or
     # environment moves the build, the solution tree or the reports.
+    # No repository above the work tree (it may lie in one) speaks for the submission.
+    export GIT_CEILING_DIRECTORIES=${work%/*}
     exec env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u GNUMAKEFLAGS -u MAKEFILES \
         -u BUILD -u SOL -u SOLOUT -u LAB -u GRADE_OUT -u GRADE_FLAGS -u CORE_DIR -u GRADER_DIR \
-        make -s -j"$(nproc 2>/dev/null || echo 1)" grade NO_DEPS=1 LAB="${labs[*]}"
+        make -s -j"$(nproc 2>/dev/null || echo 1)" grade NO_DEPS=1 LAB="${labs[*]}" \
+        GRADE_FLAGS="--about $aboutf"
 ) || status=$?
 reports="$work/build/grade/labs"
 if [ ! -f "$reports/results.json" ]; then

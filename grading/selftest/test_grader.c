@@ -554,8 +554,12 @@ static void expect_test(const struct full *f, const char *name, const char *stat
               str_field(t, "output"));
     cr_expect(fabs(num_field(t, "score") - score) < 1e-9, "%s: expected %g points, got %g", name,
               score, num_field(t, "score"));
-    cr_expect_str_eq(str_field(t, "status"), strcmp(st, "PASS") == 0 ? "passed" : "failed",
-                     "%s: Gradescope status does not match %s", name, st);
+    if (strcmp(st, "SKIP") == 0)
+        cr_expect_null(cJSON_GetObjectItemCaseSensitive(t, "status"),
+                       "%s: a SKIP is shown as passed or failed", name);
+    else
+        cr_expect_str_eq(str_field(t, "status"), strcmp(st, "PASS") == 0 ? "passed" : "failed",
+                         "%s: Gradescope status does not match %s", name, st);
     if (want)
         cr_expect(strstr(str_field(t, "output"), want) != NULL,
                   "%s: expected the message to mention \"%s\", got:\n%s", name, want,
@@ -653,7 +657,7 @@ Test(grader, results_json_schema) {
     cr_expect(num_field(r, "execution_time") >= 0);
     cr_expect(strstr(str_field(r, "output"), "selftest") != NULL);
     cr_expect_str_eq(str_field(r, "visibility"), "visible");
-    cr_expect_str_eq(str_field(r, "stdout_visibility"), "visible");
+    cr_expect_str_eq(str_field(r, "stdout_visibility"), "hidden");
     cJSON *extra = cJSON_GetObjectItemCaseSensitive(r, "extra_data");
     cr_assert(cJSON_IsObject(extra), "results.json has no extra_data (when and what was graded)");
     const char *at = str_field(extra, "graded_at");
@@ -679,9 +683,11 @@ Test(grader, results_json_schema) {
                   "%s: number '%s' is not LAB.TEST", name, number);
         double s = num_field(t, "score"), m = num_field(t, "max_score");
         cr_expect(s >= 0 && s <= m, "%s: score %g outside 0..%g", name, s, m);
-        const char *st = str_field(t, "status");
-        cr_expect(strcmp(st, "passed") == 0 || strcmp(st, "failed") == 0, "%s: status '%s'", name,
-                  st);
+        cJSON *status = cJSON_GetObjectItemCaseSensitive(t, "status");
+        cr_expect(!status ||
+                      (cJSON_IsString(status) && (strcmp(status->valuestring, "passed") == 0 ||
+                                                  strcmp(status->valuestring, "failed") == 0)),
+                  "%s: status is not passed or failed", name);
         str_field(t, "output");
         str_field(t, "visibility");
         sum += s;
@@ -834,6 +840,13 @@ Test(grader, classroom_json_matches_the_grade) {
         if (strcmp(str_field(t, "name"), "segv/null_deref") == 0)
             cr_expect_str_eq(st, "error", "a crash is an error for Classroom");
         errors += strcmp(st, "error") == 0;
+        cr_expect_eq(num_field(t, "line_no"), 0,
+                     "%s: no line_no 0 (the reporter prints \"line "
+                     "undefined\" without one)",
+                     str_field(t, "name"));
+        if (strcmp(st, "error") == 0)
+            cr_expect(strstr(str_field(t, "message"), str_field(t, "name")) != NULL,
+                      "the reporter prints an error's message alone: it must name the test");
     }
     cr_expect_eq(n, 32, "classroom.json lists %d tests, the grade has 32", n);
     cr_expect(fabs(sum - 10.5) < 1e-9, "the tests' scores add up to %g, the grade is 10.5", sum);
@@ -1396,6 +1409,135 @@ Test(grader, missing_binary_scores_zero) {
     free(build);
     free(out);
     free(rd);
+}
+
+/* Gradescope shows results.json's top-level output to students: tests not yet visible are
+ * counted there, never named or added into the visible totals, and the grader's stdout, which
+ * names them all, is for instructors only. */
+Test(grader, gradescope_hides_what_is_hidden) {
+    const struct full *f = full_run();
+    cr_assert_not_null(f->results);
+    cr_expect_str_eq(str_field(f->results, "stdout_visibility"), "hidden");
+    const char *out = str_field(f->results, "output");
+    /* good: pass_one 1/1 and fails 0/1.5 are visible; pass_two (hidden), pass_three
+     * (after_due_date) and skipped (after_published) are not */
+    cr_expect(strstr(out, "1/2.5 on the visible tests, 1 passed, 1 failed\n") != NULL,
+              "the visible totals are not good's visible tests alone:\n%s", out);
+    cr_expect(strstr(out, "and 3 more tests worth 3.5 points, not shown here") != NULL,
+              "the tests not yet visible are not counted:\n%s", out);
+    cr_expect(strstr(out, "pass_two") == NULL, "a hidden test is named:\n%s", out);
+}
+
+/* The rubric's task headings (`# TITLE — N points`) give subtotals in the terminal, summary.md
+ * and report.html; report.html names and links the first failure at its top. */
+Test(grader, task_subtotals) {
+    const struct full *f = full_run();
+    const char *out = f->run.out ? f->run.out : "";
+    cr_expect(
+        strstr(out, "\n       3.5/3.5  Part A: the passes\n       0.0/2.5  Part B: the rest\n") !=
+            NULL,
+        "the terminal has no subtotals of good's two parts:\n%s", out);
+    cr_assert_not_null(f->summary);
+    cr_expect(strstr(f->summary, "| Part A: the passes | 3.5/3.5 | 3/3 |") &&
+                  strstr(f->summary, "| Part B: the rest | 0.0/2.5 | 0/2 |"),
+              "summary.md has no task table:\n%s", f->summary);
+    cr_assert_not_null(f->html);
+    cr_expect(strstr(f->html, "<td>Part B: the rest</td><td class=\"num\">0.0/2.5</td>") != NULL,
+              "report.html has no task table");
+    const char *first = strstr(f->html, "First failure: <a href=\"#segv-null_deref\">");
+    cr_expect(first != NULL, "report.html does not open with the first failure (segv/null_deref)");
+    cr_expect(first && first < strstr(f->html, "<h2>"), "the first failure is not at the top");
+    cr_expect(strstr(f->html, "<tr id=\"segv-null_deref\">") != NULL, "the link has no target");
+}
+
+/* A grade run of one self-test lab with its own rubric text, reports kept in *out_dir. */
+static void grade_kept(struct grader_run *r, const char *lab, const char *rubric_text,
+                       const char *about, char **out_dir) {
+    char *rd = rubric_dir(lab, rubric_text);
+    char *out = xasprintf("%s/out", rd);
+    char *about_path = xasprintf("%s/about.txt", rd);
+    if (about) spit(about_path, about);
+    if (about)
+        GRADER(r, NULL, "--build", selftest_build(), "--rubric", rd, "--out", out, "--about",
+               about_path, lab);
+    else
+        GRADER(r, NULL, "--build", selftest_build(), "--rubric", rd, "--out", out, lab);
+    free(about_path);
+    free(rd);
+    *out_dir = out;
+}
+
+static cJSON *report_json(const char *dir, const char *name) {
+    char *p = xasprintf("%s/%s", dir, name);
+    char *text = slurp(p);
+    cr_assert_not_null(text, "%s was not written", p);
+    cJSON *j = cJSON_Parse(text);
+    cr_assert_not_null(j, "%s does not parse:\n%s", p, text);
+    free(text);
+    free(p);
+    return j;
+}
+
+static bool lists_test(cJSON *report, const char *name) {
+    cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(report, "tests")) {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) return true;
+    }
+    return false;
+}
+
+/* A SKIP worth no points (a kvm_* test without /dev/kvm) is neither a pass nor a failure for
+ * Gradescope or Classroom: left out of both, said once in the summary; full marks stay a pass.
+ * The --about text (what hosted-grade.sh took from the submission) heads the output. */
+Test(grader, worthless_skips_left_out) {
+    SCOPED_RUN r = {0};
+    char *out;
+    grade_kept(&r, "clean", "test first 1\ntest second 1\ntest later 0\n",
+               "labs/clean/clean.c: taken from the submission", &out);
+    cr_assert_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cJSON *res = report_json(out, "results.json");
+    cr_expect(!lists_test(res, "clean/later"), "results.json lists the 0-point skip");
+    cr_expect(lists_test(res, "clean/first"), "results.json lost a graded test");
+    const char *o = str_field(res, "output");
+    cr_expect(strncmp(o, "labs/clean/clean.c: taken from the submission\n", 46) == 0,
+              "the --about text does not head the output:\n%s", o);
+    cr_expect(strstr(o, "1 test worth no points skipped here (later: needs a later lab)") != NULL,
+              "the output does not say what was left out:\n%s", o);
+    cJSON *cls = report_json(out, "classroom.json");
+    cr_expect(!lists_test(cls, "clean/later"), "classroom.json lists the 0-point skip");
+    cr_expect_str_eq(str_field(cls, "status"), "pass", "full marks are a failed check");
+    cr_expect(fabs(num_field(cls, "max_score") - 2) < 1e-9);
+    char *p = xasprintf("%s/summary.md", out);
+    char *md = slurp(p);
+    cr_expect(md && strstr(md, "labs/clean/clean.c: taken from the submission"),
+              "summary.md has no --about text:\n%s", md ? md : "");
+    free(md);
+    free(p);
+    cJSON_Delete(res);
+    cJSON_Delete(cls);
+
+    /* a skip worth points lost them: it stays, as Classroom's "fail" */
+    grade_kept(&r, "clean", "test first 1\ntest second 1\ntest later 1\n", NULL, &out);
+    cls = report_json(out, "classroom.json");
+    cr_expect(lists_test(cls, "clean/later"), "a skip worth points is left out");
+    cr_expect_str_eq(str_field(cls, "status"), "fail", "a lost point is a passed check");
+    cJSON_Delete(cls);
+    free(out);
+}
+
+/* The terminal shows five lines of a message and names the file that has the rest. */
+Test(grader, terminal_names_the_report) {
+    SCOPED_RUN r = {0};
+    char *out;
+    grade_kept(&r, "longmsg", "set timeout 5\ntest seven_lines 1\n", NULL, &out);
+    cr_assert_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    char *want = xasprintf("... (2 more lines in %s/report.html)\n", out);
+    cr_expect(strstr(r.out, "line 5\n") != NULL && strstr(r.out, "line 6") == NULL,
+              "the terminal does not show exactly five lines:\n%s", r.out);
+    cr_expect(strstr(r.out, want) != NULL, "no \"%s\" in:\n%s", want, r.out);
+    free(want);
+    free(out);
 }
 
 Test(grader, quiet_prints_totals_only) {

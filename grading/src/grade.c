@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include "strbuf.h"
+
 const char *status_word(enum status st) {
     switch (st) {
     case ST_PASS: return "PASS";
@@ -44,6 +46,43 @@ struct tally tally_lab(const struct lab_result *lab) {
     t.score = round_score(t.score);
     t.max_score = round_score(t.max_score);
     return t;
+}
+
+static void count(struct tally *t, const struct test_result *tr) {
+    t->score += tr->score;
+    t->max_score += tr->max_score;
+    if (tr->status == ST_PASS)
+        t->passed++;
+    else if (tr->status == ST_SKIP)
+        t->skipped++;
+    else
+        t->failed++;
+}
+
+struct task_tally *tally_tasks(const struct lab_result *lab, size_t *n) {
+    struct task_tally *tasks = NULL;
+    bool any = false;
+    *n = 0;
+    for (size_t i = 0; i < lab->ntests; i++)
+        any |= lab->tests[i].task != NULL;
+    if (!any) return NULL;
+    for (size_t i = 0; i < lab->ntests; i++) {
+        /* a heading's tests need not be consecutive: a `twin` counts in its base's task */
+        const char *name = lab->tests[i].task;
+        size_t k = 0;
+        while (k < *n && tasks[k].name != name)
+            k++;
+        if (k == *n) {
+            tasks = xrealloc(tasks, (*n + 1) * sizeof *tasks);
+            tasks[(*n)++] = (struct task_tally){.name = name};
+        }
+        count(&tasks[k].t, &lab->tests[i]);
+    }
+    for (size_t k = 0; k < *n; k++) {
+        tasks[k].t.score = round_score(tasks[k].t.score);
+        tasks[k].t.max_score = round_score(tasks[k].t.max_score);
+    }
+    return tasks;
 }
 
 struct tally tally_grade(const struct grade *g) {

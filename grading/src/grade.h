@@ -34,6 +34,7 @@ struct test_result {
     char *message;    /* why it did not pass (NULL when it passed) */
     char *output;     /* what the test printed, cleaned and capped (NULL when nothing) */
     const char *hint; /* the rubric's likely cause of a CRASH or TIMEOUT (not owned) */
+    const char *task; /* the rubric's task heading above the test, or NULL (not owned) */
 };
 
 struct lab_result {
@@ -51,6 +52,7 @@ struct lab_result {
 struct grade {
     const char *sol;
     const char *commit; /* what was graded, as the caller says (--commit), or NULL */
+    const char *about;  /* the caller's words on the submission (--about FILE), or NULL */
     char graded_at[32]; /* UTC, ISO 8601: when grading started */
     struct lab_result *labs;
     size_t nlabs;
@@ -63,6 +65,15 @@ struct tally {
 };
 
 struct tally tally_lab(const struct lab_result *lab);
+
+/* A task of the lab (the rubric's headings) and the tally of its tests. */
+struct task_tally {
+    const char *name; /* NULL: the tests above the first heading */
+    struct tally t;
+};
+/* The lab's tasks in the order their headings come (a twin counts in its base's); *n is 0 and the
+ * result NULL when the rubric has no headings. The caller frees the array. */
+struct task_tally *tally_tasks(const struct lab_result *lab, size_t *n);
 struct tally tally_grade(const struct grade *g);
 
 /* Scores are sums of rubric decimals: round away binary noise before anyone prints them. */

@@ -545,6 +545,7 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
             .visibility = xstrdup(rb->tests[i].visibility),
             .max_score = rb->tests[i].points,
             .hint = rb->tests[i].hint,
+            .task = rb->tests[i].task,
         };
     }
     term_lab_header(env->term, lab);

@@ -25,6 +25,7 @@
 #include "sandbox.h"
 #include "strbuf.h"
 #include "term.h"
+#include "text.h"
 #include "tmpdir.h"
 
 #define DEFAULT_UID 64999
@@ -32,7 +33,7 @@
 enum expect { EXPECT_NONE, EXPECT_FULL, EXPECT_ZERO };
 
 struct options {
-    const char *build, *rubric, *out, *sol, *kills, *only, *commit;
+    const char *build, *rubric, *out, *sol, *kills, *only, *commit, *about;
     enum expect expect;
     bool quiet;
     char **labs;
@@ -42,7 +43,7 @@ struct options {
 static void usage(FILE *f) {
     fputs("usage: vlab-grade --build DIR [--rubric DIR] [--out DIR] [--sol NAME]\n"
           "                  [--expect full|zero] [--kills \"TEST ...\"] [--only GLOB] [--quiet]\n"
-          "                  [--commit TEXT]\n"
+          "                  [--commit TEXT] [--about FILE]\n"
           "                  [LAB ...]\n"
           "Grades each LAB (default: every rubric in the rubric dir) by running\n"
           "DIR/LAB/test-LAB one test at a time under the limits of grading/rubric/LAB.\n"
@@ -60,6 +61,8 @@ static void usage(FILE *f) {
           "                 are neither run nor reported\n"
           "  --quiet        print only per-lab totals and the final score\n"
           "  --commit TEXT  what is graded (a commit, a hash of the files), kept in the reports\n"
+          "  --about FILE   the submission in words (which files were taken, which not),\n"
+          "                 put at the top of results.json's output and summary.md\n"
           "Exit status: 0 graded, 1 expectation not met, 2 usage or grader error.\n",
           f);
 }
@@ -75,17 +78,12 @@ static int cmp_str(const void *a, const void *b) {
 
 static int parse_args(int argc, char **argv, struct options *o) {
     static const struct option longopts[] = {
-        {"build", required_argument, NULL, 'b'},
-        {"rubric", required_argument, NULL, 'r'},
-        {"out", required_argument, NULL, 'o'},
-        {"sol", required_argument, NULL, 's'},
-        {"expect", required_argument, NULL, 'e'},
-        {"kills", required_argument, NULL, 'k'},
-        {"only", required_argument, NULL, 'O'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"commit", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"build", required_argument, NULL, 'b'},  {"rubric", required_argument, NULL, 'r'},
+        {"out", required_argument, NULL, 'o'},    {"sol", required_argument, NULL, 's'},
+        {"expect", required_argument, NULL, 'e'}, {"kills", required_argument, NULL, 'k'},
+        {"only", required_argument, NULL, 'O'},   {"quiet", no_argument, NULL, 'q'},
+        {"commit", required_argument, NULL, 'c'}, {"about", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -100,6 +98,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
         case 'O': o->only = optarg; break;
         case 'q': o->quiet = true; break;
         case 'c': o->commit = optarg; break;
+        case 'a': o->about = optarg; break;
         case 'e':
             if (strcmp(optarg, "full") == 0)
                 o->expect = EXPECT_FULL;
@@ -374,6 +373,25 @@ static void free_options(struct options *o) {
     free(o->labs);
 }
 
+/* The --about file as clean text, at most ABOUT_MAX bytes of it (it is the caller's, but it
+ * may quote the submission's file names). NULL with a message when it cannot be read. */
+#define ABOUT_MAX 16384
+static char *read_about(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "vlab-grade: --about %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = xmalloc(ABOUT_MAX);
+    size_t n = fread(buf, 1, ABOUT_MAX, f);
+    fclose(f);
+    while (n && buf[n - 1] == '\n')
+        n--;
+    char *text = text_clean(buf, n);
+    free(buf);
+    return text;
+}
+
 /* Grades every lab and writes the reports; returns the exit status. */
 static int grade_all(const struct options *o, struct rubric *rubrics, const char *out, double t0) {
     struct sandbox sb;
@@ -386,7 +404,10 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
     time_t now = time(NULL);
     strftime(g.graded_at, sizeof g.graded_at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     int status = 2;
+    char *about = NULL;
 
+    if (o->about && !(about = read_about(o->about))) goto out;
+    g.about = about;
     if (!out_abs) {
         fprintf(stderr, "vlab-grade: %s: %s\n", out, strerror(errno));
         goto out;
@@ -406,6 +427,8 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
     pick_private_tmp(&sb);
 
     term_init(&term, o->quiet);
+    char *report = xasprintf("%s/report.html", out);
+    term.report = report;
     unsigned runs = 0;
     struct lab_env env = {
         .build_dir = o->build,
@@ -420,6 +443,8 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
         g.nlabs = i + 1;
     }
     rmtree(tmp_base);
+    term.report = NULL;
+    free(report);
     if (status) {
         fprintf(stderr, "vlab-grade: %s; no reports written\n",
                 status == 130 ? "interrupted" : "grading stopped by a grader error");
@@ -445,6 +470,7 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
     term_final(&term, &g);
     status = met ? 0 : 1;
 out:
+    free(about);
     for (size_t i = 0; i < g.nlabs; i++)
         lab_result_free(&g.labs[i]);
     free(g.labs);

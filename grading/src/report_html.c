@@ -5,6 +5,7 @@
 #include "outfile.h"
 #include "report.h"
 #include "term.h"
+#include "text.h"
 
 static const char style[] =
     "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}"
@@ -16,7 +17,7 @@ static const char style[] =
     ".PASS{color:#1a7f37}.FAIL{color:#cf222e}.CRASH,.TIMEOUT{color:#fff;background:#cf222e}"
     ".SKIP{color:#9a6700}"
     "pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap;margin:.3em 0}"
-    ".warn{color:#9a6700}";
+    ".warn{color:#9a6700}.first{font-weight:bold}table.tasks{width:auto;margin:.5em 0 1em}";
 
 static void text(FILE *f, const char *s) {
     put_xml(f, s, false);
@@ -39,6 +40,19 @@ static void lab_table(FILE *f, const struct lab_result *lab) {
         text(f, lab->extra[k]);
         fputs(" is in the test binary but not in the rubric</p>\n", f);
     }
+    size_t ntasks;
+    struct task_tally *tasks = tally_tasks(lab, &ntasks);
+    if (ntasks) fputs("<table class=\"tasks\">\n<tr><th>Task</th><th>Points</th></tr>\n", f);
+    for (size_t k = 0; k < ntasks; k++) {
+        char got[32], max[32];
+        format_points(got, sizeof got, tasks[k].t.score);
+        format_points(max, sizeof max, tasks[k].t.max_score);
+        fputs("<tr><td>", f);
+        text(f, tasks[k].name ? tasks[k].name : "other tests");
+        fprintf(f, "</td><td class=\"num\">%s/%s</td></tr>\n", got, max);
+    }
+    if (ntasks) fputs("</table>\n", f);
+    free(tasks);
     fputs("<table>\n<tr><th>Status</th><th>Test</th><th>Points</th><th>Time</th>"
           "<th>Details</th></tr>\n",
           f);
@@ -47,7 +61,11 @@ static void lab_table(FILE *f, const struct lab_result *lab) {
         char got[32], max[32];
         format_points(got, sizeof got, tr->score);
         format_points(max, sizeof max, tr->max_score);
-        fprintf(f, "<tr><td class=\"st %s\">%s</td><td>", status_word(tr->status),
+        fputs("<tr id=\"", f);
+        text(f, lab->name);
+        fputs("-", f);
+        text(f, tr->name);
+        fprintf(f, "\"><td class=\"st %s\">%s</td><td>", status_word(tr->status),
                 status_word(tr->status));
         text(f, tr->name);
         fprintf(f, "</td><td class=\"num\">%s/%s</td><td class=\"num\">%.2fs</td><td>", got, max,
@@ -65,6 +83,35 @@ static void lab_table(FILE *f, const struct lab_result *lab) {
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n", f);
+}
+
+/* The first test that did not pass (a SKIP is not a failure), named and linked at the top:
+ * the one to fix first. */
+static void first_failure(FILE *f, const struct grade *g) {
+    for (size_t i = 0; i < g->nlabs; i++) {
+        const struct lab_result *lab = &g->labs[i];
+        for (size_t k = 0; k < lab->ntests; k++) {
+            const struct test_result *tr = &lab->tests[k];
+            if (tr->status == ST_PASS || tr->status == ST_SKIP) continue;
+            fputs("<p class=\"first\">First failure: <a href=\"#", f);
+            text(f, lab->name);
+            fputs("-", f);
+            text(f, tr->name);
+            fputs("\">", f);
+            text(f, lab->name);
+            fputs("/", f);
+            text(f, tr->name);
+            fprintf(f, "</a> (%s)", status_word(tr->status));
+            if (tr->message) {
+                char *first = text_first_line(tr->message);
+                fputs(": ", f);
+                text(f, first);
+                free(first);
+            }
+            fputs("</p>\n", f);
+            return;
+        }
+    }
 }
 
 int write_report_html(const char *dir, const struct grade *g) {
@@ -88,6 +135,12 @@ int write_report_html(const char *dir, const struct grade *g) {
         text(f, g->commit);
     }
     fputs("</p>\n", f);
+    first_failure(f, g);
+    if (g->about) {
+        fputs("<pre>", f);
+        text(f, g->about);
+        fputs("</pre>\n", f);
+    }
     for (size_t i = 0; i < g->nlabs; i++)
         lab_table(f, &g->labs[i]);
     fputs("</body>\n</html>\n", f);

@@ -1,10 +1,12 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "outfile.h"
 #include "report.h"
 #include "strbuf.h"
+#include "text.h"
 
 char *test_details(const struct test_result *tr) {
     struct strbuf sb = {0};
@@ -20,17 +22,70 @@ char *test_details(const struct test_result *tr) {
     return sb_steal(&sb);
 }
 
+/* Whether students see a test (and its line in the summary) before grades are out. */
+static bool shown(const struct test_result *tr) {
+    return strcmp(tr->visibility, "visible") == 0;
+}
+
+/* A SKIP worth nothing (a test that needs what this machine lacks, such as /dev/kvm) is not a
+ * result at all: Gradescope would show it as a passed or a failed test. It is left out and
+ * counted in the summary instead. */
+static bool left_out(const struct test_result *tr) {
+    return tr->status == ST_SKIP && round_score(tr->max_score) == 0;
+}
+
+/* The submission-level output students see: what was graded, then per lab the visible tests'
+ * totals. A lab with tests not yet visible says only how many there are and their points, so
+ * the totals give away nothing the hidden tests' own visibility keeps back. */
 static char *summary_text(const struct grade *g) {
     struct strbuf sb = {0};
-    struct tally all = tally_grade(g);
-    sb_printf(&sb, "vlab grade (%s): %g/%g\n", g->sol, all.score, all.max_score);
+    if (g->about) sb_printf(&sb, "%s\n\n", g->about);
+    sb_printf(&sb, "vlab grade (%s)", g->sol);
+    if (g->commit) sb_printf(&sb, ", %s", g->commit);
+    sb_puts(&sb, "\n");
     for (size_t i = 0; i < g->nlabs; i++) {
         const struct lab_result *lab = &g->labs[i];
-        struct tally t = tally_lab(lab);
-        sb_printf(&sb, "%s (%s): %g/%g, %zu passed, %zu failed", lab->name, lab->title, t.score,
-                  t.max_score, t.passed, t.failed);
-        if (t.skipped) sb_printf(&sb, ", %zu skipped", t.skipped);
+        struct tally v = {0};
+        size_t later = 0, unrated = 0;
+        double later_points = 0;
+        const struct test_result *why = NULL;
+        for (size_t k = 0; k < lab->ntests; k++) {
+            const struct test_result *tr = &lab->tests[k];
+            if (!shown(tr)) {
+                later++;
+                later_points += tr->max_score;
+                continue;
+            }
+            if (left_out(tr)) {
+                unrated++;
+                if (!why) why = tr;
+                continue;
+            }
+            v.score += tr->score;
+            v.max_score += tr->max_score;
+            if (tr->status == ST_PASS)
+                v.passed++;
+            else if (tr->status == ST_SKIP)
+                v.skipped++;
+            else
+                v.failed++;
+        }
+        sb_printf(&sb, "%s (%s): %g/%g", lab->name, lab->title, round_score(v.score),
+                  round_score(v.max_score));
+        if (later) sb_puts(&sb, " on the visible tests");
+        sb_printf(&sb, ", %zu passed, %zu failed", v.passed, v.failed);
+        if (v.skipped) sb_printf(&sb, ", %zu skipped", v.skipped);
         sb_puts(&sb, "\n");
+        if (later)
+            sb_printf(&sb, "  and %zu more test%s worth %g point%s, not shown here\n", later,
+                      later == 1 ? "" : "s", round_score(later_points),
+                      round_score(later_points) == 1 ? "" : "s");
+        if (unrated) {
+            char *first = why->message ? text_first_line(why->message) : xstrdup("skipped");
+            sb_printf(&sb, "  %zu test%s worth no points skipped here (%s: %s)\n", unrated,
+                      unrated == 1 ? "" : "s", why->name, first);
+            free(first);
+        }
         if (lab->note) sb_printf(&sb, "%s\n", lab->note);
         for (size_t k = 0; k < lab->nextra; k++)
             sb_printf(&sb, "  warning: %s is in the test binary but not in the rubric\n",
@@ -55,12 +110,14 @@ int write_results_json(const char *dir, const struct grade *g) {
     cJSON_AddNumberToObject(root, "execution_time", ms(g->seconds));
     cJSON_AddStringToObject(root, "output", summary);
     cJSON_AddStringToObject(root, "visibility", "visible");
-    cJSON_AddStringToObject(root, "stdout_visibility", "visible");
+    /* the grader's stdout names every test, the hidden ones too: instructors only */
+    cJSON_AddStringToObject(root, "stdout_visibility", "hidden");
     free(summary);
     for (size_t i = 0; i < g->nlabs; i++) {
         const struct lab_result *lab = &g->labs[i];
         for (size_t k = 0; k < lab->ntests; k++) {
             const struct test_result *tr = &lab->tests[k];
+            if (left_out(tr)) continue;
             cJSON *t = cJSON_CreateObject();
             char *name = xasprintf("%s/%s", lab->name, tr->name);
             char *number = xasprintf("%zu.%zu", i + 1, k + 1);
@@ -69,7 +126,9 @@ int write_results_json(const char *dir, const struct grade *g) {
             cJSON_AddStringToObject(t, "number", number);
             cJSON_AddNumberToObject(t, "score", round_score(tr->score));
             cJSON_AddNumberToObject(t, "max_score", round_score(tr->max_score));
-            cJSON_AddStringToObject(t, "status", tr->status == ST_PASS ? "passed" : "failed");
+            /* a SKIP has no status of its own: Gradescope goes by its score (0 of its points) */
+            if (tr->status != ST_SKIP)
+                cJSON_AddStringToObject(t, "status", tr->status == ST_PASS ? "passed" : "failed");
             cJSON_AddStringToObject(t, "output", details);
             cJSON_AddStringToObject(t, "visibility", tr->visibility);
             cJSON_AddItemToArray(tests, t);

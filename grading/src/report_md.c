@@ -19,6 +19,15 @@ static const char *icon(enum status st) {
     return "";
 }
 
+/* Text as a fenced block, with no backtick that could close the fence early. */
+static void put_md_block(FILE *f, const char *s) {
+    char *clean = text_clean(s, strlen(s));
+    for (char *q = clean; *q; q++)
+        if (*q == '`') *q = '\'';
+    fprintf(f, "\n```\n%s\n```\n\n", clean);
+    free(clean);
+}
+
 int write_summary_md(const char *dir, const struct grade *g) {
     struct outfile of;
     FILE *f = outfile_open(&of, dir, "summary.md");
@@ -31,6 +40,7 @@ int write_summary_md(const char *dir, const struct grade *g) {
     fprintf(f, "%zu passed, %zu failed", all.passed, all.failed);
     if (all.skipped) fprintf(f, ", %zu skipped", all.skipped);
     fputs("\n", f);
+    if (g->about) put_md_block(f, g->about);
 
     for (size_t i = 0; i < g->nlabs; i++) {
         const struct lab_result *lab = &g->labs[i];
@@ -40,19 +50,26 @@ int write_summary_md(const char *dir, const struct grade *g) {
         fputs(": ", f);
         put_md_cell(f, lab->title);
         fprintf(f, " — %g/%g\n\n", t.score, t.max_score);
-        if (lab->note) {
-            fputs("```\n", f);
-            char *clean = text_clean(lab->note, strlen(lab->note));
-            for (char *q = clean; *q; q++)
-                if (*q == '`') *q = '\'';
-            fprintf(f, "%s\n```\n\n", clean);
-            free(clean);
-        }
+        if (lab->note) put_md_block(f, lab->note);
         for (size_t k = 0; k < lab->nextra; k++) {
             fputs("> warning: ", f);
             put_md_cell(f, lab->extra[k]);
             fputs(" is in the test binary but not in the rubric\n\n", f);
         }
+        size_t ntasks;
+        struct task_tally *tasks = tally_tasks(lab, &ntasks);
+        if (ntasks) fputs("| Task | Points | Passed |\n|---|--:|--:|\n", f);
+        for (size_t k = 0; k < ntasks; k++) {
+            char got[32], max[32];
+            format_points(got, sizeof got, tasks[k].t.score);
+            format_points(max, sizeof max, tasks[k].t.max_score);
+            fputs("| ", f);
+            put_md_cell(f, tasks[k].name ? tasks[k].name : "other tests");
+            fprintf(f, " | %s/%s | %zu/%zu |\n", got, max, tasks[k].t.passed,
+                    tasks[k].t.passed + tasks[k].t.failed + tasks[k].t.skipped);
+        }
+        if (ntasks) fputs("\n", f);
+        free(tasks);
         fputs("| Status | Test | Points | Time | Note |\n|---|---|--:|--:|---|\n", f);
         for (size_t k = 0; k < lab->ntests; k++) {
             const struct test_result *tr = &lab->tests[k];

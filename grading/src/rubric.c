@@ -245,6 +245,22 @@ static void parse_set(struct parser *ps, struct rubric *r, char **tok, int n, ch
     }
 }
 
+/* A comment line `# TITLE — N points` (or `-- N points`) heads a task: the tests below it, up
+ * to the next heading, are its tests, and the reports give its subtotal. */
+static void task_heading(struct rubric *r, const char *line) {
+    if (line[0] != '#') return;
+    const char *p = line + 1 + strspn(line + 1, " \t");
+    const char *dash = strstr(p, " \xe2\x80\x94 "); /* an em dash */
+    size_t dl = 5;
+    if (!dash) dash = strstr(p, " -- "), dl = 4;
+    if (!dash || dash == p) return;
+    char *end;
+    strtod(dash + dl, &end);
+    if (end == dash + dl || strncmp(end, " point", 6) != 0) return;
+    r->tasks = xrealloc(r->tasks, (r->ntasks + 1) * sizeof *r->tasks);
+    r->tasks[r->ntasks++] = strndup(p, (size_t)(dash - p));
+}
+
 static void parse_test(struct parser *ps, struct rubric *r, char **tok, int n) {
     static const char *const vis[] = {"visible", "hidden", "after_due_date", "after_published"};
     const char *visibility = "visible";
@@ -285,6 +301,7 @@ static void parse_test(struct parser *ps, struct rubric *r, char **tok, int n) {
         .name = xstrdup(tok[1]),
         .points = points,
         .visibility = xstrdup(visibility),
+        .task = r->ntasks ? r->tasks[r->ntasks - 1] : NULL,
     };
 }
 
@@ -328,6 +345,7 @@ static void resolve_twins(struct parser *ps, struct rubric *r) {
             perr(ps, "twin '%s': '%s' scores no points to share", t->name, b->name);
         } else {
             t->twin_points = b->points / 2;
+            t->task = b->task; /* the same work on another backend: the same task */
             for (size_t j = 0; j < i; j++)
                 if (r->tests[j].twin_of == t->twin_of)
                     perr(ps, "twin '%s': '%s' already has the twin '%s'", t->name, b->name,
@@ -381,6 +399,7 @@ int rubric_read(FILE *f, const char *path, const char *lab, struct rubric *r) {
             perr(&ps, "NUL byte in the line");
             continue;
         }
+        task_heading(r, line);
         strip_comment(line);
         /* the title is the rest of the line as written, inner spacing included */
         char *raw = xstrdup(line);
@@ -467,6 +486,9 @@ void rubric_free(struct rubric *r) {
         free(r->hints[i].text);
     }
     free(r->hints);
+    for (size_t i = 0; i < r->ntasks; i++)
+        free(r->tasks[i]);
+    free(r->tasks);
     free(r->lab);
     free(r->title);
     free((char *)r->lim.device);

@@ -18,6 +18,7 @@ struct rubric_test {
     long twin_of;       /* index of BASE in tests, or -1 */
     double twin_points; /* what the twin is worth where it runs: half of BASE's points */
     int twin_line;
+    const char *task; /* the task heading above it, or NULL (points into tasks) */
 };
 
 /* `hint GLOB TEXT`: what a CRASH or TIMEOUT of the matching tests most likely means. */
@@ -36,6 +37,9 @@ struct rubric {
     struct rubric_hint *hints;
     size_t nhints;
     const char *only; /* set by rubric_keep: the binary's tests outside it are ignored */
+    /* Task headings: comment lines `# TITLE — N points` (the handout's tasks), in order. */
+    char **tasks;
+    size_t ntasks;
 };
 
 /* Parses path as lab's rubric. On a malformed file prints "path:line: reason" lines to stderr

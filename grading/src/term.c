@@ -6,12 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "text.h"
-
 #define MESSAGE_LINES 5
 
 void term_init(struct term *t, bool quiet) {
     t->quiet = quiet;
+    t->report = NULL;
     t->color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 }
 
@@ -49,6 +48,25 @@ void term_lab_header(const struct term *t, const struct lab_result *lab) {
            t->color ? "\033[0m" : "");
 }
 
+/* A message's first MESSAGE_LINES lines, and where the rest is: a student who sees "3 more
+ * lines" must know which file has them. */
+static void term_message(const struct term *t, const char *msg) {
+    int shown = 0, dropped = 0;
+    for (const char *p = msg; *p;) {
+        size_t len = strcspn(p, "\n");
+        if (shown < MESSAGE_LINES) {
+            printf("             %.*s\n", (int)len, p);
+            shown++;
+        } else {
+            dropped++;
+        }
+        p += len + (p[len] == '\n');
+    }
+    if (dropped)
+        printf("             ... (%d more line%s in %s)\n", dropped, dropped == 1 ? "" : "s",
+               t->report ? t->report : "the report");
+}
+
 void term_test(const struct term *t, const char *lab, const struct test_result *tr) {
     char got[32], max[32], pts[80];
     if (t->quiet) return;
@@ -57,15 +75,7 @@ void term_test(const struct term *t, const char *lab, const struct test_result *
     snprintf(pts, sizeof pts, "%s/%s", got, max);
     printf("  %s%-8s%s %9s %7.2fs  %s/%s\n", t->color ? color_of(tr->status) : "",
            status_word(tr->status), t->color ? "\033[0m" : "", pts, tr->seconds, lab, tr->name);
-    if (tr->status != ST_PASS && tr->message) {
-        char *head = text_head_lines(tr->message, MESSAGE_LINES);
-        for (const char *p = head; *p;) {
-            size_t len = strcspn(p, "\n");
-            printf("             %.*s\n", (int)len, p);
-            p += len + (p[len] == '\n');
-        }
-        free(head);
-    }
+    if (tr->status != ST_PASS && tr->message) term_message(t, tr->message);
 }
 
 void term_lab_note(const struct term *t, const struct lab_result *lab) {
@@ -93,6 +103,17 @@ void term_lab_total(const struct term *t, const struct lab_result *lab) {
            s.max_score, s.passed, s.failed);
     if (s.skipped) printf(", %zu skipped", s.skipped);
     printf(") in %.1fs%s\n", lab->seconds, t->color ? "\033[0m" : "");
+    if (t->quiet) return;
+    size_t n;
+    struct task_tally *tasks = tally_tasks(lab, &n);
+    for (size_t k = 0; k < n; k++) {
+        char got[32], max[32], pts[80];
+        format_points(got, sizeof got, tasks[k].t.score);
+        format_points(max, sizeof max, tasks[k].t.max_score);
+        snprintf(pts, sizeof pts, "%s/%s", got, max);
+        printf("   %11s  %s\n", pts, tasks[k].name ? tasks[k].name : "other tests");
+    }
+    free(tasks);
 }
 
 void term_final(const struct term *t, const struct grade *g) {

@@ -9,7 +9,8 @@
 
 struct term {
     bool color;
-    bool quiet; /* only per-lab totals and the closing lines */
+    bool quiet;         /* only per-lab totals and the closing lines */
+    const char *report; /* the file that has what a test line leaves out, or NULL */
 };
 
 void term_init(struct term *t, bool quiet);
