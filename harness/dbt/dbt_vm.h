@@ -79,6 +79,9 @@ struct dbt_vm_config {
     uint64_t max_dispatches; /* 0: 500,000 (the reference: 220,000 unchained) */
     uint64_t max_insns;      /* oracle: 0: 200,000,000 */
     double watchdog_s;       /* 0: 2 s (the reference needs < 0.05 s per guest) */
+    /* dbt_vm_compare's own reruns: keep a copy of guest RAM as it is at this I/O observation
+     * (1-based; 0: none), so a memory difference can name its address. */
+    uint32_t ram_copy_at;
 };
 
 struct dbt_vm {
@@ -95,6 +98,7 @@ struct dbt_vm {
     uint32_t nobs;
     uint64_t obs_total, obs_hash; /* every observation is counted and folded into obs_hash */
     struct dbt_obs end;
+    uint8_t *ram_copy; /* guest RAM at observation cfg.ram_copy_at, when asked for */
     bool halted;
     struct dbt_stats st;
     int rc;         /* first error of the run, VLAB_OK when none */
@@ -135,7 +139,9 @@ int dbt_vm_run_direct(struct dbt_vm *vm);
  * NULL when none, else a description in buf. */
 const char *dbt_vm_leak(const struct dbt_vm *oracle, const struct dbt_vm *dbt, char *buf,
                         size_t len);
-/* Compares two runs' observations: NULL when equal, else a description in buf. */
+/* Compares two runs' observations: NULL when equal, else a description in buf. When guest
+ * memory differs at an I/O observation, both guests are run again up to it (they are
+ * deterministic) to name the first differing address and both values. */
 const char *dbt_vm_compare(const struct dbt_vm *oracle, const struct dbt_vm *dbt, char *buf,
                            size_t len);
 
