@@ -357,11 +357,13 @@ int dbt_tc_sync(struct dbt_vm *vm, uint32_t tc_addr, uint32_t len) {
         return VLAB_EINVAL;
     vm->st.syncs++;
     uc_ctl_remove_cache(vm->uc, tc_addr, (uint64_t)tc_addr + len);
+    dbt_dump_sync(vm, tc_addr, len);
     return VLAB_OK;
 }
 
 int dbt_tc_flush(struct dbt_vm *vm) {
     vm->st.flushes++;
+    dbt_dump_event(vm, "dbt_tc_flush", vm->tc_size);
     memset(vm->xlated, 0, DBT_RAM_SIZE);
     memset(vm->code, 0, DBT_RAM_SIZE);
     memset(vm->resume, 0, vm->tc_size * sizeof *vm->resume);
@@ -414,6 +416,7 @@ void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, ui
             map[i].guest_pc == DBT_MAP_TARGET ? DBT_MAP_TARGET : map[i].guest_pc + 1;
     }
     dbt_check_ccf(vm, ccf, ccf_len);
+    dbt_dump_ccf(vm, guest_pc, guest_len, ninsns, ccf, ccf_len, map, nmap);
 }
 
 /* Would writing buf to [addr, addr + len) change bytes a reported CCF was translated from? */
@@ -442,6 +445,7 @@ int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, const void *buf, uint32
     for (uint32_t page = first; page <= last; page += DBT_PAGE) {
         if (!vm->watched[page / DBT_PAGE]) continue;
         vm->st.invalidations++;
+        dbt_dump_event(vm, "dbt_invalidate", page);
         int rc = dbt_invalidate(vm->t, page);
         if (rc != VLAB_OK) {
             dbt_vm_fail(vm, rc, "dbt_invalidate(%#x) returned %d (%s)", page, rc,
@@ -697,11 +701,13 @@ int dbt_vm_run_translated(struct dbt_vm *vm) {
         dbt_vm_fail(vm, VLAB_ENOTIMPL, "dbt_create returned NULL (not implemented?)");
         return vm->rc;
     }
+    dbt_dump_open(vm);
     wd_start(vm);
     dispatch_loop(vm);
     wd_end(vm);
     dbt_destroy(vm->t);
     vm->t = NULL;
+    dbt_dump_close(vm);
     return vm->rc;
 }
 

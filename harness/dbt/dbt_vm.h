@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <unicorn/unicorn.h>
 
 #include "dbt.h"
@@ -99,6 +100,7 @@ struct dbt_vm {
     uint64_t obs_total, obs_hash; /* every observation is counted and folded into obs_hash */
     struct dbt_obs end;
     uint8_t *ram_copy; /* guest RAM at observation cfg.ram_copy_at, when asked for */
+    FILE *dump;        /* VLAB_DBT_DUMP: the debugging view of the translated run (dbt_dump.c) */
     bool halted;
     struct dbt_stats st;
     int rc;         /* first error of the run, VLAB_OK when none */
@@ -168,6 +170,14 @@ void dbt_set_reg(struct dbt_vm *vm, int ucreg, uint32_t v);
 int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, const void *buf, uint32_t len);
 /* Decodes a CCF and records the first instruction in it that must never run natively. */
 void dbt_check_ccf(struct dbt_vm *vm, uint32_t ccf, uint32_t len);
+/* The debugging view (dbt_dump.c): with VLAB_DBT_DUMP=file, a translated run appends its CCFs,
+ * disassembled next to their guest blocks, and its syncs, flushes and invalidations. */
+void dbt_dump_open(struct dbt_vm *vm);
+void dbt_dump_close(struct dbt_vm *vm);
+void dbt_dump_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, uint32_t ninsns,
+                  uint32_t ccf, uint32_t ccf_len, const struct dbt_insn_map *map, uint32_t nmap);
+void dbt_dump_sync(struct dbt_vm *vm, uint32_t tc_addr, uint32_t len);
+void dbt_dump_event(struct dbt_vm *vm, const char *what, uint32_t arg);
 /* Is v an address in the TC or the VMM page (which the guest must never see)? */
 static inline bool dbt_is_vmm_addr(uint32_t v) {
     return (v >= DBT_VPAGE && v < DBT_VPAGE + DBT_PAGE) ||
