@@ -385,6 +385,7 @@ void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, ui
     vm->st.guest_bytes += guest_len;
     vm->st.ccf_bytes += ccf_len;
     vm->st.ccf_insns += ninsns;
+    if (guest_len == 0 && vm->st.empty_ccfs++ == 0) vm->st.empty_ccf_pc = guest_pc;
     vm->last_ccf_guest_pc = guest_pc;
     if (guest_pc < DBT_RAM_SIZE) {
         if (vm->xlated[guest_pc]) vm->st.retranslations++;

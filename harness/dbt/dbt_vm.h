@@ -63,6 +63,8 @@ struct dbt_stats {
     uint64_t retranslations; /* of a guest pc already translated since the last flush and
                                 not invalidated */
     uint64_t guest_bytes, ccf_bytes, ccf_insns;
+    uint64_t empty_ccfs;   /* reported with guest_len 0 (§2 step 5: the exiting insn counts) */
+    uint32_t empty_ccf_pc; /* the first of them */
     uint64_t syncs, flushes, invalidations;
     uint64_t smc_stops;   /* CCFs stopped after a store that changed translated bytes (§8.2) */
     uint64_t guest_insns; /* the oracle only: instructions executed */
