@@ -213,6 +213,7 @@ struct dbt_vm *dbt_vm_open(const struct dbt_vm_config *cfg, char *err, size_t le
     if (cfg->uart_input) vlab_uart_input(&vm->uart, cfg->uart_input, strlen(cfg->uart_input));
     vm->cpu.cr0 = 0x11; /* PE | ET: protected mode, as the guest is entered */
     vm->cpu.cs = 0x08;
+    vm->cpu.ds = vm->cpu.es = vm->cpu.ss = vm->cpu.fs = vm->cpu.gs = 0x10;
     int rc = load_guest(vm, err, len);
     if (rc != VLAB_OK) {
         dbt_vm_close(vm);

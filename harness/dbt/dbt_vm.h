@@ -38,6 +38,7 @@ struct dbt_vcpu {
     uint32_t gdtr_base, idtr_base;
     uint16_t gdtr_limit, idtr_limit;
     uint16_t cs, tr;
+    uint16_t ds, es, ss, fs, gs; /* selectors only: the segments stay flat (§3.1) */
     uint32_t timer_period, timer_count, timer_ticks;
 };
 
