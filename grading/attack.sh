@@ -3,6 +3,8 @@
 # and grades it with `make grade`, exactly as a student runs it; the score must be at most the
 # patch's "Max:" (default 5).
 #   grading/attack.sh LAB grading/attacks/LAB/NAME.patch
+# "Min: N" also asks for at least N: a partial solution kept here to bound what a milestone
+# earns (e.g. dbt's minimal_milestone) must still build and run, or its bound proves nothing.
 # An attack patch starts with "Attack: what it tries" and may say "Max: N", "Policy: off" (built
 # without the lab's policy check, so another fence must catch it) and "Unchecked-Min: N" (the
 # attack is real: without the policy check it scores at least N, so the check is what stops it).
@@ -11,6 +13,7 @@ lab=$1 patch=$2
 name=$(basename "$patch" .patch)
 max=$(sed -n 's/^Max:[[:space:]]*//p' "$patch" | head -n 1)
 max=${max:-5}
+min=$(sed -n 's/^Min:[[:space:]]*//p' "$patch" | head -n 1)
 build=${BUILD:-build}
 work=$build/attacks/$lab/$name
 rm -rf "$work"
@@ -51,6 +54,11 @@ score=$(grade build "$policy")
 cat "$work/build.log"
 if [ -z "$score" ]; then
     echo "attack $lab/$name: no score line: make grade did not finish" >&2
+    exit 1
+fi
+if [ -n "$min" ] && ! awk -v s="$score" -v m="$min" 'BEGIN { exit !(s >= m) }'; then
+    echo "attack $lab/$name: scored $score, less than its Min $min: it no longer builds or" \
+        "runs as it should; fix the patch" >&2
     exit 1
 fi
 if awk -v s="$score" -v m="$max" 'BEGIN { exit !(s <= m) }'; then

@@ -49,15 +49,17 @@ enum dbt_exit_reason {
 struct dbt_vpage {
     uint32_t vif;         /* +0x00 the guest's IF: 0 or DBT_EFLAGS_IF (§3.2) */
     uint32_t viopl;       /* +0x04 the guest's IOPL bits: 0 .. DBT_EFLAGS_IOPL */
-    uint32_t pending;     /* +0x08 nonzero while a virtual interrupt waits for IF (§7) */
+    uint32_t pending;     /* +0x08 nonzero while a virtual interrupt waits for IF (§3.3) */
     uint32_t exit_reason; /* +0x0c enum dbt_exit_reason; the VMM clears it before each run */
     uint32_t exit_pc;     /* +0x10 guest address (DBT_EXIT_BRANCH, DBT_EXIT_EMULATE) */
-    uint32_t exit_stub;   /* +0x14 TC address of the stub that exited, 0 if not chainable */
+    uint32_t exit_stub;   /* +0x14 TC address of the stub that exited, 0 if not chainable;
+                           * the VMM clears it before each run (§4.2) */
     uint32_t target;      /* +0x18 guest target of an indirect branch (DBT_EXIT_INDIRECT) */
     uint32_t save[9];     /* +0x1c scratch: your sequences park guest registers here */
     uint32_t spare[48];   /* +0x40 */
     /* +0x100 yours: the indirect-branch lookup table your CCFs search before they exit
-     * (§4.3); all zero at the start. */
+     * (§4.3); all zero at the start, and an all-zero entry matches guest target 0: treat
+     * ccf == 0 as empty. Reset it when you flush (§6). */
     struct dbt_ibtl_entry {
         uint32_t guest_pc, ccf;
     } ibtl[DBT_IBTL_SIZE];
@@ -87,10 +89,12 @@ int dbt_enter(struct dbt *t, uint32_t guest_pc, uint32_t from_stub, uint32_t *cc
  * stale. (A store that leaves translated bytes as they are, data next to code, is made by the
  * harness without calling this, and the page stays watched.) Make sure none of them runs again
  * (not through the lookup, not through a chained jump), then return VLAB_OK; the harness
- * makes the write and stops watching the page (§8). When the write changed translated bytes,
- * the harness also stops the run at the start of Unicorn's next block of the TC (Unicorn ends
- * a block at every jump) and the dispatcher goes on at the guest pc your CCF map names for that
- * place, with fresh translations: so after a guest instruction that may write memory, end
+ * makes the write and stops watching the page (§8). It runs inside Unicorn's write hook, in
+ * the middle of the CCF that made the store: forget and unchain here, never flush the TC or
+ * reuse its bytes (defer a flush to the next dbt_enter, §8.1). When the write changed translated
+ * bytes, the harness also stops the run at the start of Unicorn's next block of the TC (Unicorn
+ * ends a block at every jump) and the dispatcher goes on at the guest pc your CCF map names for
+ * that place, with fresh translations: so after a guest instruction that may write memory, end
  * Unicorn's block (`jmp .+2`) unless an exit follows (§8.2). */
 int dbt_invalidate(struct dbt *t, uint32_t page);
 
@@ -128,7 +132,9 @@ struct dbt_insn_map {
 #define DBT_MAP_TARGET 0xffffffffu
 
 /* Reports a CCF you just wrote: guest bytes [guest_pc, guest_pc + guest_len) became TC bytes
- * [ccf, ccf + ccf_len), with ninsns guest instructions. The checks decode it (no sensitive
+ * [ccf, ccf + ccf_len), with ninsns guest instructions. Both count every instruction decoded
+ * for the block, the sensitive one it exits for included (§2 step 5); a store that changes
+ * these bytes is what calls dbt_invalidate. The checks decode it (no sensitive
  * instruction may run natively) and count translations (§6). map[0 .. nmap) is the CCF's map
  * (§8.2): at least its start, and the place right after each guest instruction that may
  * write memory (where the `jmp .+2` ending Unicorn's block is) and the place after that jump. */

@@ -174,6 +174,20 @@ static bool is_cr(x86_reg r, int *n) {
     return false;
 }
 
+/* The virtual selector a segment register operand names, NULL for any other operand. */
+static uint16_t *sreg(struct dbt_vcpu *c, const cs_x86_op *op) {
+    if (op->type != X86_OP_REG) return NULL;
+    switch (op->reg) {
+    case X86_REG_CS: return &c->cs;
+    case X86_REG_DS: return &c->ds;
+    case X86_REG_ES: return &c->es;
+    case X86_REG_SS: return &c->ss;
+    case X86_REG_FS: return &c->fs;
+    case X86_REG_GS: return &c->gs;
+    default: return NULL;
+    }
+}
+
 static int emulate_insn(struct dbt_vm *vm, const cs_insn *in, uint32_t *next) {
     const cs_x86 *x = &in->detail->x86;
     struct dbt_vcpu *c = &vm->cpu;
@@ -209,9 +223,29 @@ static int emulate_insn(struct dbt_vm *vm, const cs_insn *in, uint32_t *next) {
         if (p != DBT_PORT_TIMER) timer_tick(vm);
         return VLAB_OK;
     }
+    case X86_INS_PUSH: { /* a segment register: its selector, zero-extended to 32 bits */
+        uint16_t *sel = x->op_count == 1 ? sreg(c, &x->operands[0]) : NULL;
+        if (!sel) break;
+        return push32(vm, *sel) ? VLAB_OK : vm->rc;
+    }
+    case X86_INS_POP: { /* a selector load: recorded, not checked (the segments stay flat) */
+        uint16_t *sel = x->op_count == 1 ? sreg(c, &x->operands[0]) : NULL;
+        if (!sel || sel == &c->cs) break;
+        if (!pop32(vm, &v)) return vm->rc;
+        *sel = (uint16_t)v;
+        return VLAB_OK;
+    }
     case X86_INS_MOV: {
         int n;
         if (x->op_count != 2) break;
+        uint16_t *to = sreg(c, &x->operands[0]), *from = sreg(c, &x->operands[1]);
+        if (to && to != &c->cs) {
+            if (!get_op(vm, &x->operands[1], &v)) break;
+            *to = (uint16_t)v;
+            return VLAB_OK;
+        }
+        if (from) /* to a 32-bit register zero-extended, to memory 16 bits */
+            return set_op(vm, &x->operands[0], *from) ? VLAB_OK : vm->rc;
         if (x->operands[0].type == X86_OP_REG && is_cr(x->operands[0].reg, &n)) {
             if (!get_op(vm, &x->operands[1], &v)) break;
             if (n == 0)
@@ -347,6 +381,11 @@ bool dbt_oracle_sensitive(const uint8_t *p, size_t avail) {
     case 0x07:
     case 0x17:
     case 0x1f: /* loads of segment registers */
+    case 0x8c:
+    case 0x06:
+    case 0x0e:
+    case 0x16:
+    case 0x1e: /* stores of them: mov, push */
     case 0xca:
     case 0xcb:
     case 0x9a:
@@ -356,7 +395,7 @@ bool dbt_oracle_sensitive(const uint8_t *p, size_t avail) {
         b = p[i + 1];
         return b == 0x00 || b == 0x01 || b == 0x02 || b == 0x03 || b == 0x06 || b == 0x08 ||
                b == 0x09 || (b >= 0x20 && b <= 0x23) || b == 0x30 || b == 0x32 || b == 0x34 ||
-               b == 0x35 || b == 0xa1 || b == 0xa9;
+               b == 0x35 || b == 0xa0 || b == 0xa1 || b == 0xa8 || b == 0xa9;
     default: return false;
     }
 }

@@ -85,6 +85,9 @@ void dbt_observe(struct dbt_vm *vm, uint32_t kind, uint32_t pc, uint32_t port, u
     o.idtr_base = vm->cpu.idtr_base;
     o.idtr_limit = vm->cpu.idtr_limit;
     if (!vm->cfg.no_ram_hash) o.ram_hash = ram_hash(vm->ram, DBT_RAM_SIZE);
+    if (kind != DBT_OBS_END && vm->cfg.ram_copy_at && vm->obs_total + 1 == vm->cfg.ram_copy_at &&
+        !vm->ram_copy && (vm->ram_copy = malloc(DBT_RAM_SIZE)))
+        memcpy(vm->ram_copy, vm->ram, DBT_RAM_SIZE);
     if (kind == DBT_OBS_END)
         vm->end = o;
     else if (vm->nobs < DBT_OBS_MAX)
@@ -223,6 +226,7 @@ struct dbt_vm *dbt_vm_open(const struct dbt_vm_config *cfg, char *err, size_t le
     if (cfg->uart_input) vlab_uart_input(&vm->uart, cfg->uart_input, strlen(cfg->uart_input));
     vm->cpu.cr0 = 0x11; /* PE | ET: protected mode, as the guest is entered */
     vm->cpu.cs = 0x08;
+    vm->cpu.ds = vm->cpu.es = vm->cpu.ss = vm->cpu.fs = vm->cpu.gs = 0x10;
     int rc = load_guest(vm, err, len);
     if (rc != VLAB_OK) {
         dbt_vm_close(vm);
@@ -257,6 +261,7 @@ void dbt_vm_close(struct dbt_vm *vm) {
     free(vm->xlated);
     free(vm->code);
     free(vm->resume);
+    free(vm->ram_copy);
     free(vm);
 }
 
@@ -366,11 +371,13 @@ int dbt_tc_sync(struct dbt_vm *vm, uint32_t tc_addr, uint32_t len) {
         return VLAB_EINVAL;
     vm->st.syncs++;
     uc_ctl_remove_cache(vm->uc, tc_addr, (uint64_t)tc_addr + len);
+    dbt_dump_sync(vm, tc_addr, len);
     return VLAB_OK;
 }
 
 int dbt_tc_flush(struct dbt_vm *vm) {
     vm->st.flushes++;
+    dbt_dump_event(vm, "dbt_tc_flush", vm->tc_size);
     memset(vm->xlated, 0, DBT_RAM_SIZE);
     memset(vm->code, 0, DBT_RAM_SIZE);
     memset(vm->resume, 0, vm->tc_size * sizeof *vm->resume);
@@ -392,6 +399,7 @@ void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, ui
     vm->st.guest_bytes += guest_len;
     vm->st.ccf_bytes += ccf_len;
     vm->st.ccf_insns += ninsns;
+    if (guest_len == 0 && vm->st.empty_ccfs++ == 0) vm->st.empty_ccf_pc = guest_pc;
     vm->last_ccf_guest_pc = guest_pc;
     if (guest_pc < DBT_RAM_SIZE) {
         if (vm->xlated[guest_pc]) vm->st.retranslations++;
@@ -423,6 +431,7 @@ void dbt_report_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, ui
             map[i].guest_pc == DBT_MAP_TARGET ? DBT_MAP_TARGET : map[i].guest_pc + 1;
     }
     dbt_check_ccf(vm, ccf, ccf_len);
+    dbt_dump_ccf(vm, guest_pc, guest_len, ninsns, ccf, ccf_len, map, nmap);
 }
 
 /* Would writing buf to [addr, addr + len) change bytes a reported CCF was translated from? */
@@ -451,6 +460,7 @@ int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, const void *buf, uint32
     for (uint32_t page = first; page <= last; page += DBT_PAGE) {
         if (!vm->watched[page / DBT_PAGE]) continue;
         vm->st.invalidations++;
+        dbt_dump_event(vm, "dbt_invalidate", page);
         int rc = dbt_invalidate(vm->t, page);
         if (rc != VLAB_OK) {
             dbt_vm_fail(vm, rc, "dbt_invalidate(%#x) returned %d (%s)", page, rc,
@@ -706,11 +716,13 @@ int dbt_vm_run_translated(struct dbt_vm *vm) {
         dbt_vm_fail(vm, VLAB_ENOTIMPL, "dbt_create returned NULL (not implemented?)");
         return vm->rc;
     }
+    dbt_dump_open(vm);
     wd_start(vm);
     dispatch_loop(vm);
     wd_end(vm);
     dbt_destroy(vm->t);
     vm->t = NULL;
+    dbt_dump_close(vm);
     return vm->rc;
 }
 
@@ -721,11 +733,65 @@ static int obs_str(const struct dbt_obs *o, char *buf, size_t len) {
     return snprintf(buf, len,
                     "%s port %#x size %u value %#x at pc %#x; eax=%#x ecx=%#x edx=%#x ebx=%#x "
                     "esp=%#x ebp=%#x esi=%#x edi=%#x eflags=%#x cr0=%#x cr3=%#x cr4=%#x "
-                    "gdtr=%#x/%#x idtr=%#x/%#x ram hash %016llx",
+                    "gdtr=%#x/%#x idtr=%#x/%#x",
                     k, o->port, o->size, o->value, o->pc, o->regs[0], o->regs[1], o->regs[2],
                     o->regs[3], o->regs[4], o->regs[5], o->regs[6], o->regs[7], o->eflags, o->cr0,
-                    o->cr3, o->cr4, o->gdtr_base, o->gdtr_limit, o->idtr_base, o->idtr_limit,
-                    (unsigned long long)o->ram_hash);
+                    o->cr3, o->cr4, o->gdtr_base, o->gdtr_limit, o->idtr_base, o->idtr_limit);
+}
+
+/* Where two copies of guest RAM differ: the first differing byte, the aligned words around it
+ * and how many bytes differ, into buf. */
+static void ram_diff(const uint8_t *o, const uint8_t *d, char *buf, size_t len) {
+    uint32_t first = DBT_RAM_SIZE, count = 0;
+    for (uint32_t a = 0; a < DBT_RAM_SIZE; a++)
+        if (o[a] != d[a] && count++ == 0) first = a;
+    if (!count) {
+        snprintf(buf, len, "(the final memory is the same)");
+        return;
+    }
+    uint32_t w = first & ~3u, vo, vd;
+    memcpy(&vo, o + w, 4);
+    memcpy(&vd, d + w, 4);
+    snprintf(buf, len,
+             "first at address %#x: the oracle's guest has byte 0x%02x there (word at %#x: "
+             "0x%08x), the translated guest 0x%02x (word 0x%08x); %u byte%s differ%s",
+             first, o[first], w, vo, d[first], vd, count, count == 1 ? "" : "s",
+             count == 1 ? "s" : "");
+}
+
+/* Guest RAM as it was at I/O observation i (0-based) of the run vm made: the run again (both
+ * executors are deterministic), with a copy taken there. NULL if the rerun fails to get there. */
+static struct dbt_vm *rerun_to(const struct dbt_vm *vm, uint32_t i) {
+    struct dbt_vm_config cfg = vm->cfg;
+    cfg.ram_copy_at = i + 1;
+    char err[256];
+    struct dbt_vm *r = dbt_vm_open(&cfg, err, sizeof err);
+    if (!r) return NULL;
+    if (vm->translated)
+        dbt_vm_run_translated(r);
+    else
+        dbt_vm_run_oracle(r);
+    if (!r->ram_copy) {
+        dbt_vm_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The memory difference at observation i (i == nobs: the end, where both RAMs are at hand). */
+static void mem_diff(const struct dbt_vm *o, const struct dbt_vm *d, uint32_t i, bool end,
+                     char *buf, size_t len) {
+    if (end) {
+        ram_diff(o->ram, d->ram, buf, len);
+        return;
+    }
+    struct dbt_vm *ro = rerun_to(o, i), *rd = ro ? rerun_to(d, i) : NULL;
+    if (ro && rd)
+        ram_diff(ro->ram_copy, rd->ram_copy, buf, len);
+    else
+        snprintf(buf, len, "(a rerun to find the address did not reach observation %u)", i);
+    dbt_vm_close(ro);
+    dbt_vm_close(rd);
 }
 
 static const char *diff_field(const struct dbt_obs *a, const struct dbt_obs *b) {
@@ -761,12 +827,13 @@ const char *dbt_vm_compare(const struct dbt_vm *o, const struct dbt_vm *d, char 
         }
         const char *f = diff_field(a, b);
         if (!f) continue;
-        char sa[512], sb[512];
+        char sa[512], sb[512], mem[256] = "";
         obs_str(a, sa, sizeof sa);
         obs_str(b, sb, sizeof sb);
-        snprintf(buf, len, "%s %llu differs in %s:\n  oracle:     %s\n  translated: %s",
+        if (strcmp(f, "guest memory") == 0) mem_diff(o, d, i, i == n, mem, sizeof mem);
+        snprintf(buf, len, "%s %llu differs in %s%s%s:\n  oracle:     %s\n  translated: %s",
                  i == n ? "the final state after observation" : "I/O observation",
-                 (unsigned long long)i, f, sa, sb);
+                 (unsigned long long)i, f, mem[0] ? ", " : "", mem, sa, sb);
         return buf;
     }
     if (o->obs_hash != d->obs_hash) {

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <unicorn/unicorn.h>
 
 #include "dbt.h"
@@ -37,6 +38,7 @@ struct dbt_vcpu {
     uint32_t gdtr_base, idtr_base;
     uint16_t gdtr_limit, idtr_limit;
     uint16_t cs, tr;
+    uint16_t ds, es, ss, fs, gs; /* selectors only: the segments stay flat (§3.1) */
     uint32_t timer_period, timer_count, timer_ticks;
 };
 
@@ -62,6 +64,8 @@ struct dbt_stats {
     uint64_t retranslations; /* of a guest pc already translated since the last flush and
                                 not invalidated */
     uint64_t guest_bytes, ccf_bytes, ccf_insns;
+    uint64_t empty_ccfs;   /* reported with guest_len 0 (§2 step 5: the exiting insn counts) */
+    uint32_t empty_ccf_pc; /* the first of them */
     uint64_t syncs, flushes, invalidations;
     uint64_t smc_stops;   /* CCFs stopped after a store that changed translated bytes (§8.2) */
     uint64_t guest_insns; /* the oracle only: instructions executed */
@@ -79,6 +83,9 @@ struct dbt_vm_config {
     uint64_t max_dispatches; /* 0: 500,000 (the reference: 220,000 unchained) */
     uint64_t max_insns;      /* oracle: 0: 200,000,000 */
     double watchdog_s;       /* CPU seconds; 0: 2 s (the reference needs < 0.05 s per guest) */
+    /* dbt_vm_compare's own reruns: keep a copy of guest RAM as it is at this I/O observation
+     * (1-based; 0: none), so a memory difference can name its address. */
+    uint32_t ram_copy_at;
 };
 
 struct dbt_vm {
@@ -95,6 +102,8 @@ struct dbt_vm {
     uint32_t nobs;
     uint64_t obs_total, obs_hash; /* every observation is counted and folded into obs_hash */
     struct dbt_obs end;
+    uint8_t *ram_copy; /* guest RAM at observation cfg.ram_copy_at, when asked for */
+    FILE *dump;        /* VLAB_DBT_DUMP: the debugging view of the translated run (dbt_dump.c) */
     bool halted;
     struct dbt_stats st;
     int rc;         /* first error of the run, VLAB_OK when none */
@@ -136,7 +145,9 @@ int dbt_vm_run_direct(struct dbt_vm *vm);
  * NULL when none, else a description in buf. */
 const char *dbt_vm_leak(const struct dbt_vm *oracle, const struct dbt_vm *dbt, char *buf,
                         size_t len);
-/* Compares two runs' observations: NULL when equal, else a description in buf. */
+/* Compares two runs' observations: NULL when equal, else a description in buf. When guest
+ * memory differs at an I/O observation, both guests are run again up to it (they are
+ * deterministic) to name the first differing address and both values. */
 const char *dbt_vm_compare(const struct dbt_vm *oracle, const struct dbt_vm *dbt, char *buf,
                            size_t len);
 
@@ -163,6 +174,14 @@ void dbt_set_reg(struct dbt_vm *vm, int ucreg, uint32_t v);
 int dbt_vm_guest_write(struct dbt_vm *vm, uint32_t addr, const void *buf, uint32_t len);
 /* Decodes a CCF and records the first instruction in it that must never run natively. */
 void dbt_check_ccf(struct dbt_vm *vm, uint32_t ccf, uint32_t len);
+/* The debugging view (dbt_dump.c): with VLAB_DBT_DUMP=file, a translated run appends its CCFs,
+ * disassembled next to their guest blocks, and its syncs, flushes and invalidations. */
+void dbt_dump_open(struct dbt_vm *vm);
+void dbt_dump_close(struct dbt_vm *vm);
+void dbt_dump_ccf(struct dbt_vm *vm, uint32_t guest_pc, uint32_t guest_len, uint32_t ninsns,
+                  uint32_t ccf, uint32_t ccf_len, const struct dbt_insn_map *map, uint32_t nmap);
+void dbt_dump_sync(struct dbt_vm *vm, uint32_t tc_addr, uint32_t len);
+void dbt_dump_event(struct dbt_vm *vm, const char *what, uint32_t arg);
 /* Is v an address in the TC or the VMM page (which the guest must never see)? */
 static inline bool dbt_is_vmm_addr(uint32_t v) {
     return (v >= DBT_VPAGE && v < DBT_VPAGE + DBT_PAGE) ||

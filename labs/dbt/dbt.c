@@ -82,11 +82,14 @@ struct dbt {
     csh cs;
     /* TODO: the TC allocation pointer, the guest pc -> CCF lookup table (§6), what chaining
      * and invalidation need to remember (§7, §8), the indirect-branch table in the VMM page
-     * (dbt_vp(vm)->ibtl) and where your lookup routine sits in the TC (§4.3) */
+     * (dbt_vp(vm)->ibtl) and where your lookup routine sits in the TC (§4.3). dbt_invalidate
+     * runs inside Unicorn's write hook, in the middle of a CCF: it may forget and unchain,
+     * never flush or reuse TC bytes (§8.1). */
 };
 
 /* Task 1-2 (§2, §3): translate the block at guest pc into a new CCF. An outline:
  *   room left in the TC for a block?                       no -> flush (§6)
+ *       (forget every CCF, chain and vp->ibtl entry; keep or re-emit the lookup routine)
  *   for each instruction (cs_disasm_iter), up to a limit:
  *       cli / sti / pushfd / popfd   -> inline sequence on VP(vif), VP(viopl)     (§3.2)
  *                                       (after sti and popf: the interrupt window, §3.3)
@@ -95,6 +98,7 @@ struct dbt {
  *       ret, jmp/call via r/m        -> guest target into VP(target), then
  *                                       em_exit_indirect (later: your lookup routine) (§4.3)
  *       anything else                -> copy its bytes unchanged                  (§2)
+ *   guest_len and ninsns count every decoded instruction, the one you exit for too (§2)
  *   dbt_watch_page each page the guest bytes came from; dbt_report_ccf.           (§8, §6) */
 
 struct dbt *dbt_create(struct dbt_vm *vm) {

@@ -153,10 +153,15 @@ static void em_ibl(struct emit *e) {
     em_u8(e, 0x75), em_u8(e, 0);                                         /* jne miss */
     uint8_t *jne = e->p;
     em_u8(e, 0x8b), em_u8(e, 0x0c), em_u8(e, 0xc5), em_u32(e, VP(ibtl) + 4); /* ecx = ccf */
+    /* An empty entry is all zero, so it matches guest target 0: ccf 0 is a miss. */
+    em_u8(e, 0x85), em_u8(e, 0xc9); /* test ecx, ecx */
+    em_u8(e, 0x74), em_u8(e, 0);    /* jz miss */
+    uint8_t *jz = e->p;
     em_mov_m_r(e, VP(save[3]), ECX);
     em_ibl_restore(e);
     em_u8(e, 0xff), em_u8(e, 0x25), em_u32(e, VP(save[3])); /* jmp [save3] */
     jne[-1] = (uint8_t)(e->p - jne);
+    jz[-1] = (uint8_t)(e->p - jz);
     em_ibl_restore(e); /* miss: */
     em_exit_indirect(e);
 }
@@ -295,7 +300,7 @@ static void em_popfd(struct emit *e) {
     em_mov_r_m(e, EAX, VP(save[0]));
 }
 
-/* After sti or popf: a pending virtual interrupt must be taken now (§7), so leave through
+/* After sti or popf: a pending virtual interrupt must be taken now (§3.3), so leave through
  * the dispatcher if one is pending; otherwise a chainable exit. jecxz tests without flags. */
 static void em_irq_window(struct emit *e, uint32_t next_pc) {
     em_mov_m_r(e, VP(save[1]), ECX);

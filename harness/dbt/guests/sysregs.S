@@ -1,7 +1,8 @@
 # vlab-guest: 32
 # vlab-base: 0x1000
 # Loads and stores of the system registers the VMM virtualizes: CR0/CR3/CR4, GDTR/IDTR, the
-# machine status word, the task register, invlpg. Each must exit and be emulated.
+# machine status word, the task register, invlpg, the segment registers (push, pop, mov). Each
+# must exit and be emulated.
 .code32
 start:
     jmp main
@@ -35,6 +36,35 @@ main:
     mov %cr3, %eax
     call puthex
     mov 0x8012, %eax        # the GDT base as sgdt stored it
+    call puthex
+    # segment registers: stores show the virtual selectors, loads change them (§3.1)
+    push %ds
+    pop %eax
+    push %cs
+    pop %ebx
+    shl $16, %ebx
+    or %ebx, %eax
+    call puthex             # 00080010
+    push $0x18
+    pop %es
+    mov %es, %ecx           # a 32-bit register: zero-extended
+    mov %ss, %edx
+    push %fs
+    push %gs
+    pop %fs
+    pop %gs
+    mov %ecx, %eax
+    shl $16, %eax
+    mov %dx, %ax
+    call puthex             # 00180010
+    movl $0xffffffff, 0x8030
+    mov %es, 0x8030         # memory: 16 bits
+    mov 0x8030, %eax
+    call puthex             # ffff0018
+    mov $0x10, %eax
+    mov %eax, %es
+    mov %ax, %fs
+    mov %fs, %eax
     call puthex
     hlt
 gdt_desc:

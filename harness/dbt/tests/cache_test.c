@@ -46,6 +46,12 @@ Test(dbt, cache_ccf_bytes, .timeout = DBT_TIMEOUT) {
         struct dbt_vm *d = dbt_t_translated(&cfg, SEC_CACHE);
         cr_assert_gt(d->st.guest_bytes, 0, "guest %s: expected CCFs reported %s", plain[i],
                      SEC_CACHE);
+        /* Every block decodes at least one instruction, the one it exits for included. */
+        cr_assert_eq(d->st.empty_ccfs, 0,
+                     "guest %s: expected every CCF reported with the guest bytes it was "
+                     "translated from, the sensitive instruction it exits for included, got %llu "
+                     "with guest_len 0, the first for guest pc %#x (handout §2 step 5)",
+                     plain[i], (unsigned long long)d->st.empty_ccfs, d->st.empty_ccf_pc);
         char what[96];
         snprintf(what, sizeof what, "guest %s: CCF bytes (bound: 12 per guest byte)", plain[i]);
         vlab_assert_budget(what, d->st.ccf_bytes, 12 * d->st.guest_bytes, SEC_CACHE);

@@ -1,7 +1,8 @@
 /* Task 1 and 2 (§2, §3): seeded random instruction streams drawn from the safe set (ALU,
  * shifts, multiplies, memory moves, push/pop, flag twiddling, short forward branches) and the
- * sensitive one (cli, sti, pushf, popf, out to a port that drives the virtual timer), looped
- * so that chained CCFs run them again. A failure names its seed. */
+ * sensitive one (cli, sti, pushf, popf, out to a port that drives the virtual timer), with
+ * forward jcc in both encodings (7x rel8 and 0F 8x rel32), looped so that chained CCFs run them
+ * again. A failure names its seed. */
 #include "dbt_gen.h"
 #include "dbt_test.h"
 #include "rng.h"
@@ -76,9 +77,17 @@ static size_t generate(uint64_t seed, uint8_t *out) {
     for (int i = 0; i < INSNS; i++) {
         if (vlab_rng_chance(&r, 8)) { /* jcc forward over the next instruction */
             size_t at = g.n;
-            u8(&g, (uint8_t)(0x70 + vlab_rng_below(&r, 16))), u8(&g, 0);
-            one(&g, &r);
-            g.b[at + 1] = (uint8_t)(g.n - at - 2);
+            uint8_t cc = (uint8_t)vlab_rng_below(&r, 16);
+            if (vlab_rng_chance(&r, 33)) { /* the 0F 8x rel32 form: its condition is byte 2 */
+                u8(&g, 0x0f), u8(&g, (uint8_t)(0x80 + cc)), u32(&g, 0);
+                one(&g, &r);
+                uint32_t d = (uint32_t)(g.n - at - 6);
+                memcpy(g.b + at + 2, &d, 4);
+            } else {
+                u8(&g, (uint8_t)(0x70 + cc)), u8(&g, 0);
+                one(&g, &r);
+                g.b[at + 1] = (uint8_t)(g.n - at - 2);
+            }
         } else {
             one(&g, &r);
         }

@@ -20,12 +20,30 @@ static void smc_pair(uint32_t tc_size) {
     dbt_t_close(&p);
 }
 
+/* Many blocks from one patched page: each round patches all of them, and every CCF of the page
+ * must go, not only the first found or those heading their bucket of the lookup table. */
+static void many_pair(uint32_t tc_size) {
+    struct dbt_vm_config cfg = {.guest = "smcmany", .tc_size = tc_size};
+    struct dbt_pair p;
+    dbt_t_pair(&p, &cfg, SEC_SMC);
+    /* (a 1 KiB TC is flushed long before the patching: nothing translated is left to invalidate) */
+    if (!tc_size)
+        cr_assert_geq(
+            p.dbt->st.invalidations, 3,
+            "guest smcmany: expected each of the 3 patching rounds to invalidate the page of "
+            "200 translated functions, dbt_invalidate was called %llu times %s",
+            (unsigned long long)p.dbt->st.invalidations, SEC_SMC);
+    dbt_t_close(&p);
+}
+
 Test(dbt, smc_patch_and_jit, .timeout = DBT_TIMEOUT) {
     smc_pair(0);
+    many_pair(0);
 }
 
 Test(dbt, smc_small_tc, .timeout = DBT_TIMEOUT) {
     smc_pair(1024);
+    many_pair(1024);
 }
 
 /* Issue 13: data words, buffers and stacks on the pages blocks run from. The store that meets
