@@ -53,23 +53,36 @@ static void shuffle(struct vlab_rng *r, uint32_t *v, unsigned n) {
     }
 }
 
+/* G0's frames and the VMM's pool from the machine frames G1 left (rest, nrest of them): G0's
+ * frames scattered one by one, the pool in a seeded order too, so table frames are not adjacent
+ * either. */
+static void place_rest(struct sh_vm *vm, struct vlab_rng *r, uint32_t *rest, unsigned nrest) {
+    const unsigned g0_frames = SH_G0_SIZE >> 12;
+    shuffle(r, rest, nrest);
+    for (unsigned i = 0; i < g0_frames; i++) {
+        vm->p2m[i] = rest[i];
+        vm->owner[rest[i]] = SH_OWN_GUEST;
+    }
+    vm->npool = 0;
+    for (unsigned i = nrest; i-- > g0_frames;)
+        vm->pool[vm->npool++] = rest[i];
+}
+
 /* The p2m: G1's four 2 MiB chunks go to four random machine chunks (in shuffled order), three
  * of them contiguously and the last with its frames permuted inside the chunk; G0's frames are
  * scattered one by one over the other chunks. What is left is the VMM's pool. */
-static void build_p2m(struct sh_vm *vm, uint64_t seed) {
-    struct vlab_rng r;
-    vlab_rng_seed(&r, seed ^ 0x5eed5eedull);
+static void build_p2m(struct sh_vm *vm, struct vlab_rng *r) {
     uint32_t chunk[SH_M_FRAMES / FPC];
     const unsigned nchunks = SH_M_FRAMES / FPC;
     for (unsigned i = 0; i < nchunks; i++)
         chunk[i] = i;
-    shuffle(&r, chunk, nchunks);
+    shuffle(r, chunk, nchunks);
     const unsigned g1_chunks = (unsigned)(SH_G1_SIZE / CHUNK), g0_frames = SH_G0_SIZE >> 12;
     for (unsigned c = 0; c < g1_chunks; c++) {
         uint32_t in[FPC];
         for (unsigned i = 0; i < FPC; i++)
             in[i] = i;
-        if (c == g1_chunks - 1) shuffle(&r, in, FPC);
+        if (c == g1_chunks - 1) shuffle(r, in, FPC);
         for (unsigned i = 0; i < FPC; i++) {
             uint32_t mfn = chunk[c] * FPC + in[i];
             vm->p2m[g0_frames + c * FPC + i] = mfn;
@@ -81,15 +94,32 @@ static void build_p2m(struct sh_vm *vm, uint64_t seed) {
     for (unsigned c = g1_chunks; c < nchunks; c++)
         for (unsigned i = 0; i < FPC; i++)
             rest[nrest++] = chunk[c] * FPC + i;
-    shuffle(&r, rest, nrest);
-    for (unsigned i = 0; i < g0_frames; i++) {
-        vm->p2m[i] = rest[i];
-        vm->owner[rest[i]] = SH_OWN_GUEST;
+    place_rest(vm, r, rest, nrest);
+}
+
+/* The awkward p2m (sh_vm_config.awkward_p2m, §5.3): G1's chunks are each contiguous in a
+ * different way, so that only the first may have a 2 MiB nested leaf. Chunk 0: contiguous and
+ * aligned; 1: contiguous from 7 frames past a 2 MiB boundary; 2: contiguous but for its last
+ * frame; 3: contiguous in its first half, permuted in its second. */
+static void build_p2m_awkward(struct sh_vm *vm, struct vlab_rng *r) {
+    const unsigned g0_frames = SH_G0_SIZE >> 12, half = FPC / 2;
+    uint32_t *g1 = vm->p2m + g0_frames, tail[FPC / 2];
+    for (unsigned i = 0; i < half; i++)
+        tail[i] = 4 * FPC + half + i;
+    shuffle(r, tail, half);
+    for (unsigned i = 0; i < FPC; i++) {
+        g1[i] = i;
+        g1[FPC + i] = FPC + 7 + i;
+        g1[2 * FPC + i] = i < FPC - 1 ? 3 * FPC + i : FPC; /* the last frame: elsewhere */
+        g1[3 * FPC + i] = i < half ? 4 * FPC + i : tail[i - half];
     }
-    /* The pool hands out frames in a seeded order too: table frames are not adjacent either. */
-    vm->npool = 0;
-    for (unsigned i = nrest; i-- > g0_frames;)
-        vm->pool[vm->npool++] = rest[i];
+    for (unsigned i = 0; i < 4 * FPC; i++)
+        vm->owner[g1[i]] = SH_OWN_GUEST;
+    static uint32_t rest[SH_M_FRAMES];
+    unsigned nrest = 0;
+    for (uint32_t mfn = 0; mfn < SH_M_FRAMES; mfn++)
+        if (vm->owner[mfn] != SH_OWN_GUEST) rest[nrest++] = mfn;
+    place_rest(vm, r, rest, nrest);
 }
 
 static uint8_t *map_view(struct sh_vm *vm, uint64_t gpa, uint64_t size) {
@@ -124,7 +154,12 @@ int sh_vm_create(struct sh_vm **out, const struct sh_vm_config *cfg, char *err, 
         vm->mach = NULL;
         goto nomem;
     }
-    build_p2m(vm, cfg->seed);
+    struct vlab_rng r;
+    vlab_rng_seed(&r, cfg->seed ^ 0x5eed5eedull);
+    if (cfg->awkward_p2m)
+        build_p2m_awkward(vm, &r);
+    else
+        build_p2m(vm, &r);
     vm->gview0 = map_view(vm, SH_G0_GPA, SH_G0_SIZE);
     vm->gview1 = map_view(vm, SH_G1_GPA, SH_G1_SIZE);
     if (!vm->gview0 || !vm->gview1) goto nomem;

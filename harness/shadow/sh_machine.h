@@ -78,9 +78,10 @@ struct sh_vm {
 
 struct sh_vm_config {
     enum sh_mode mode;
-    uint64_t seed;  /* places guest frames in machine memory */
-    unsigned quota; /* table frames the VMM may hold at once; 0: SH_DEFAULT_QUOTA */
-    bool oos;       /* shadow mode: out-of-sync leaf shadows allowed (Part 4) */
+    uint64_t seed;    /* places guest frames in machine memory */
+    unsigned quota;   /* table frames the VMM may hold at once; 0: SH_DEFAULT_QUOTA */
+    bool oos;         /* shadow mode: out-of-sync leaf shadows allowed (Part 4) */
+    bool awkward_p2m; /* G1's chunks contiguous only in part or not 2 MiB-aligned (§5.3) */
 };
 
 /* Builds the machine and the VMM (shadow_create or nested_create). On error *out is NULL and

@@ -11,10 +11,14 @@ void sh_env_init(struct sh_env *e, enum sh_mode mode, unsigned quota) {
 }
 
 void sh_env_init_oos(struct sh_env *e, enum sh_mode mode, unsigned quota, bool oos) {
+    struct sh_vm_config cfg = {.mode = mode, .seed = 7, .quota = quota, .oos = oos};
+    sh_env_init_config(e, &cfg);
+}
+
+void sh_env_init_config(struct sh_env *e, const struct sh_vm_config *cfg) {
     memset(e, 0, sizeof *e);
     char err[600];
-    struct sh_vm_config cfg = {.mode = mode, .seed = 7, .quota = quota, .oos = oos};
-    int rc = sh_vm_create(&e->vm, &cfg, err, sizeof err);
+    int rc = sh_vm_create(&e->vm, cfg, err, sizeof err);
     cr_assert_eq(rc, VLAB_OK, "creating the machine: %s", err);
     e->next_gpa = SH_ENV_FIRST;
     e->pml4 = sh_env_frame(e);
