@@ -551,8 +551,90 @@ static int vmm_fault(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t v
     }
 }
 
+/* One walk in words: each entry read (where, what), then where it ended. */
+static size_t walk_str(char *buf, size_t len, const char *space, const struct vlab_walk *w,
+                       int rc) {
+    size_t n = 0;
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        if (n < len) n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);                         \
+    } while (0)
+    for (int i = 0; i < w->levels; i++)
+        PUT("%sL%d @%s %#llx = %#llx", i ? ", " : "", 4 - i, space,
+            (unsigned long long)w->entry_gpa[i], (unsigned long long)w->entry[i]);
+    if (rc == VLAB_OK)
+        PUT(" -> %#llx (%s page)", (unsigned long long)w->gpa,
+            w->page_size == X86_PAGE_1G   ? "1 GiB"
+            : w->page_size == X86_PAGE_2M ? "2 MiB"
+                                          : "4 KiB");
+    else if (rc == VLAB_EPF)
+        PUT(" -> #PF error %#x at L%d%s", w->pf_error, w->fault_level,
+            w->pf_error & X86_PF_P ? "" : " (not present)");
+    else
+        PUT(" -> %s", vlab_strerror(rc));
+    return n;
+}
+
+size_t sh_vm_paths(const struct sh_vm *vm, uint64_t gva, unsigned access, char *buf, size_t len) {
+    size_t n = 0;
+    struct vlab_walk w;
+    if (!len) return 0;
+    buf[0] = 0;
+    int rc = vlab_pt_walk((struct vlab_gpmem *)&vm->gmem, &vm->gpg, vm->gcr3, gva, access, 0, &w);
+    PUT("\n  the guest's walk (CR3 gpa %#llx): ", (unsigned long long)vm->gcr3);
+    n += walk_str(buf + (n < len ? n : len), n < len ? len - n : 0, "gpa", &w, rc);
+    if (vm->mode == SH_MODE_NESTED) {
+        /* each guest-physical address that walk used, through the nested table */
+        uint64_t g[5];
+        int ng = 0;
+        for (int i = 0; i < w.levels; i++)
+            g[ng++] = w.entry_gpa[i];
+        if (rc == VLAB_OK) g[ng++] = w.gpa;
+        for (int i = 0; i < ng; i++) {
+            struct vlab_walk nw;
+            uint64_t want = 0;
+            int nrc = vlab_pt_walk((struct vlab_gpmem *)&vm->mmem, &vm->mpg, vm->ncr3, g[i],
+                                   VLAB_ACC_USER, 0, &nw);
+            bool in_ram = sh_p2m(vm, g[i], &want) == VLAB_OK;
+            PUT("\n  nested walk of gpa %#llx (%s, nCR3 %#llx): ", (unsigned long long)g[i],
+                i < w.levels ? "a guest table entry" : "the data", (unsigned long long)vm->ncr3);
+            n += walk_str(buf + (n < len ? n : len), n < len ? len - n : 0, "hpa", &nw, nrc);
+            if (in_ram)
+                PUT("; the p2m says %#llx", (unsigned long long)want);
+            else
+                PUT("; not guest RAM");
+        }
+    } else if (vm->mode == SH_MODE_SHADOW) {
+        struct vlab_walk sw;
+        int src =
+            vlab_pt_walk((struct vlab_gpmem *)&vm->mmem, &vm->mpg, vm->mcr3, gva, access, 0, &sw);
+        PUT("\n  the shadow walk (machine CR3 %#llx): ", (unsigned long long)vm->mcr3);
+        n += walk_str(buf + (n < len ? n : len), n < len ? len - n : 0, "hpa", &sw, src);
+        uint64_t want;
+        if (rc == VLAB_OK && sh_p2m(vm, w.gpa, &want) == VLAB_OK)
+            PUT("; the p2m of the guest's gpa says %#llx", (unsigned long long)want);
+    }
+#undef PUT
+    return n < len ? n : len - 1;
+}
+
+static int access_once(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value,
+                       struct sh_outcome *o);
+
+/* An access that fails the VMM says, beside why, what both walks of its address find. */
 int sh_vm_access(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value,
                  struct sh_outcome *o) {
+    bool had_err = vm->err[0];
+    int rc = access_once(vm, gva, access, value, o);
+    if (!had_err && vm->err[0]) {
+        size_t n = strlen(vm->err);
+        sh_vm_paths(vm, gva & ~7ull, access, vm->err + n, sizeof vm->err - n);
+    }
+    return rc;
+}
+
+static int access_once(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value,
+                       struct sh_outcome *o) {
     memset(o, 0, sizeof *o);
     if (vm->err[0]) return o->rc = VLAB_EINVAL;
     vm->c.accesses++;
@@ -562,10 +644,12 @@ int sh_vm_access(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value
     if (hit) vm->c.tlb_hits++;
     for (int attempt = 0; !hit; attempt++) {
         if (attempt == SH_MAX_RETRY) {
-            fail(vm,
-                 "livelock: %d faults in a row on one access to gva %#llx (a hidden fault "
-                 "that does not fix the shadow? handout §2.2)",
-                 SH_MAX_RETRY, (unsigned long long)gva);
+            fail(vm, "livelock: %d faults in a row on one access to gva %#llx (%s)", SH_MAX_RETRY,
+                 (unsigned long long)gva,
+                 vm->mode == SH_MODE_NESTED
+                     ? "a nested fault that does not fix the nested table? the nested walks "
+                       "below show the entry the hardware still refuses, handout §5.3"
+                     : "a hidden fault that does not fix the shadow? handout §2.2");
             return o->rc = VLAB_EINVAL;
         }
         vm->c.tlb_misses++;
