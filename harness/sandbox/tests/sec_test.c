@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sb_test.h"
@@ -77,6 +79,36 @@ Test(sandbox, sec_fds_closed, .timeout = SB_TIMEOUT) {
     cr_expect(strtoull(blk, NULL, 16) == 0 && blk[0] != '?',
               "signals blocked in the program inside: expected none (SigBlk 0), got %s %s", blk,
               SB_SEC_FDS);
+    /* fd 3 itself, the first past the standard three (a sweep that starts one late keeps it).
+     * This process's fd 3 is the test framework's: a child of its own sets it. */
+    int rp[2];
+    cr_assert(!pipe2(rp, O_CLOEXEC), "harness: pipe2 failed");
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) {
+        int fd = open(t.image, O_RDONLY | O_DIRECTORY);
+        if (fd < 0 || dup2(fd, 3) != 3) _exit(2);
+        sbt_run(&t, "info", NULL);
+        char f3[256] = "?";
+        sbt_get(&t, "fds", f3, sizeof f3);
+        dprintf(rp[1], "%d %s", t.rc, f3);
+        _exit(0);
+    }
+    close(rp[1]);
+    char got[300] = "";
+    ssize_t n = c > 0 ? read(rp[0], got, sizeof got - 1) : -1;
+    got[n > 0 ? n : 0] = 0;
+    close(rp[0]);
+    if (c > 0) waitpid(c, NULL, 0);
+    int rc3 = -1;
+    char fds3[256] = "?";
+    sscanf(got, "%d %255s", &rc3, fds3);
+    cr_expect(rc3 == VLAB_OK, "sb_run with the caller's fd 3 open: expected VLAB_OK, got %d %s",
+              rc3, SB_SEC_FDS);
+    cr_expect_str_eq(fds3, "0,1,2",
+                     "open fds inside: expected only 0,1,2, got %s (the caller had fd 3 open, not "
+                     "close-on-exec: the first fd past the standard three) %s",
+                     fds3, SB_SEC_FDS);
     sbt_fini(&t);
 }
 
