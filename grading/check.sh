@@ -95,6 +95,8 @@ if [ "${LABS_ONLY:-0}" != 1 ]; then
     check grader/self-tests "$BUILD/grading/test-grader"
     check grader/policy-tests grading/policy-test.sh
     check rubric/hints grading/hints-check.sh
+    # each handout's grading table says what its rubric scores (and a wrong one fails the check)
+    check rubric/grading-tables grading/table-check.sh --prove
     # The project's own tests are killable too: seeded bugs in core, the grader and the
     # policy checker.
     for part in core grader policy; do
