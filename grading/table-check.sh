@@ -10,7 +10,8 @@
 # A row whose first cell starts with a number ("1 The walk", "2. CPU modes", "**3** ...") is
 # that task, its last cell its points; a row whose first cell is empty or "total" is the total.
 # A cell listing "name N, name N, ..." gives tests' points (name: the test or the end of its
-# name after a "_"). The rubric: a "# Task N..." comment starts task N's tests (several blocks
+# name after a "_"). Anywhere in the text, "Task N, P points" and "Task N (P points)" must say
+# the rubric's points for task N too. The rubric: a "# Task N..." comment starts task N's tests (several blocks
 # may share a number); any other comment after a blank line ends it; a block header's
 # "— P points" must be its tests' sum; a test outside every task must be worth 0.
 set -uo pipefail
@@ -78,6 +79,16 @@ for lab in "${labs[@]}"; do
             } else if (first == "" || tolower(first) == "total") printf "S %s\n", pts
             else printf "E %s: the row \"%s\" names no task number in its first cell\n", f, $0
         }
+        # the text may give the points of a task too: "(Task 2, 21 points)", "**Task 1 (13 points):**"
+        {
+            line = $0
+            while (match(line, /Task [0-9]+(, | \()[0-9.]+ points/)) {
+                m = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
+                t = m; sub(/^Task /, "", t); sub(/[^0-9].*/, "", t)
+                p = m; sub(/^Task [0-9]+(, | \()/, "", p); sub(/ points$/, "", p)
+                printf "X %s %s %d\n", t, p, NR
+            }
+        }
         END { if (!done && !in_t) printf "E %s: no grading table (a Markdown table whose last column is \"points\")\n", f }
     ' "$handout")
     errs=$(
@@ -91,6 +102,13 @@ for lab in "${labs[@]}"; do
         rs=$(printf '%s\n' "$rub" | awk '$1 == "S" { print $2 }')
         printf '%s\n' "$hand" | awk -v rs="$rs" -v h="$handout" '$1 == "S" && $2 + 0 != rs + 0 {
             printf "total: %s says %s, the rubric %s\n", h, $2, rs }'
+        # a task's points said in the text
+        printf '%s\n' "$hand" | awk '$1 == "X"' | while read -r _ t pts line; do
+            got=$(printf '%s\n' "$rub" | awk -v t="$t" '$1 == "T" && $2 == t { print $3 }')
+            if ! awk -v a="${got:-x}" -v b="$pts" 'BEGIN { exit !(a == b + 0) }'; then
+                echo "task $t: $handout:$line says $pts points, $rubric ${got:+says $got}$([ -n "$got" ] || echo has no such task)"
+            fi
+        done
         # the points of the tests the table names, found by name or by the end of it
         printf '%s\n' "$hand" | awk '$1 == "I"' | while read -r _ t name pts; do
             got=$(printf '%s\n' "$rub" | awk -v t="$t" -v n="$name" '$1 == "P" && $2 == t &&
@@ -130,9 +148,9 @@ for lab in "${labs[@]}"; do
     awk '!done && $1 == "test" { $3 = $3 + 1; done = 1 } { print }' "grading/rubric/$lab" >"$tmp/rubric"
     for wrong in handout rubric; do
         if [ $wrong = handout ]; then
-            HANDOUT=$tmp/README.md RUBRIC= "$0" "$lab" >"$tmp/out" 2>&1
+            HANDOUT=$tmp/README.md RUBRIC='' "$0" "$lab" >"$tmp/out" 2>&1
         else
-            RUBRIC=$tmp/rubric HANDOUT= "$0" "$lab" >"$tmp/out" 2>&1
+            RUBRIC=$tmp/rubric HANDOUT='' "$0" "$lab" >"$tmp/out" 2>&1
         fi
         if [ $? = 0 ]; then
             echo "$lab: a $wrong with one number changed passes the check: it proves nothing"
