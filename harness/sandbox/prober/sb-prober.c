@@ -569,8 +569,9 @@ static void view(void) {
         FILE *f = fopen(p, "r");
         printf(", %s", maps[i]);
         while (f && fgets(line, sizeof line, f)) {
-            line[strcspn(line, "\n")] = 0;
-            printf(" [%s]", line + strspn(line, " "));
+            unsigned long long in, out, count;
+            if (sscanf(line, "%llu %llu %llu", &in, &out, &count) == 3)
+                printf(" [%llu %llu %llu]", in, out, count);
         }
         if (f) fclose(f);
     }

@@ -261,7 +261,7 @@ size_t sbt_view(struct sbt *t, char *buf, size_t len) {
     size_t n = (size_t)snprintf(buf, len,
                                 "\n  what the container saw (`prober view` in a container made "
                                 "again with the same config; VLAB_SB_VIEW=1 shows it after every "
-                                "run, handout §9):");
+                                "run, handout §8):");
 #define ADD(...)                                                                                   \
     n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, __VA_ARGS__)
     if (vrc != VLAB_OK) ADD("\n    no view: sb_run returned %d (%s)", vrc, vlab_strerror(vrc));
