@@ -10,7 +10,8 @@
 # A row whose first cell starts with a number ("1 The walk", "2. CPU modes", "**3** ...") is
 # that task, its last cell its points; a row whose first cell is empty or "total" is the total.
 # A cell listing "name N, name N, ..." gives tests' points (name: the test or the end of its
-# name after a "_"). Anywhere in the text, "Task N, P points" and "Task N (P points)" must say
+# name after a "_"), and so does a paragraph "Tests: `name` N, ..." under a heading that names
+# "Task N". Anywhere in the text, "Task N, P points" and "Task N (P points)" must say
 # the rubric's points for task N too. The rubric: a "# Task N..." comment starts task N's tests (several blocks
 # may share a number); any other comment after a blank line ends it; a block header's
 # "— P points" must be its tests' sum; a test outside every task must be worth 0.
@@ -57,6 +58,13 @@ for lab in "${labs[@]}"; do
         }' "$rubric")
     hand=$(awk -v f="$handout" '
         function trim(s) { gsub(/[*`]/, "", s); gsub(/^[[:space:]]+|[[:space:]]+$/, "", s); return s }
+        function tests_line(b,    m, k, item, w) {
+            sub(/\.[[:space:]]*$/, "", b); m = split(b, item, ",")
+            for (k = 1; k <= m; k++) {
+                if (trim(item[k]) !~ /^[a-z0-9_]+ [0-9]+(\.[0-9]+)?$/) continue
+                split(trim(item[k]), w, " "); printf "I %s %s %s\n", head_t, w[1], w[2]
+            }
+        }
         !done && !in_t && /^\|/ {
             n = split($0, c, "|")
             if (tolower(trim(c[n - 1])) == "points") { in_t = 1; next }
@@ -79,6 +87,11 @@ for lab in "${labs[@]}"; do
             } else if (first == "" || tolower(first) == "total") printf "S %s\n", pts
             else printf "E %s: the row \"%s\" names no task number in its first cell\n", f, $0
         }
+        # "Tests: `name` N, `name` N, ..." under a heading that names task N: those tests points
+        /^#/ && match($0, /Task [0-9]+/) { head_t = substr($0, RSTART + 5, RLENGTH - 5) }
+        collect && /^[[:space:]]*$/ { tests_line(buf); collect = 0 }
+        collect { buf = buf " " $0 }
+        /^Tests: / && head_t != "" { collect = 1; buf = substr($0, 8) }
         # the text may give the points of a task too: "(Task 2, 21 points)", "**Task 1 (13 points):**"
         {
             line = $0
@@ -89,7 +102,7 @@ for lab in "${labs[@]}"; do
                 printf "X %s %s %d\n", t, p, NR
             }
         }
-        END { if (!done && !in_t) printf "E %s: no grading table (a Markdown table whose last column is \"points\")\n", f }
+        END { if (collect) tests_line(buf); if (!done && !in_t) printf "E %s: no grading table (a Markdown table whose last column is \"points\")\n", f }
     ' "$handout")
     errs=$(
         printf '%s\n' "$rub" "$hand" | sed -n 's/^E //p'
@@ -126,7 +139,7 @@ for lab in "${labs[@]}"; do
     else
         ntasks=$(printf '%s\n' "$hand" | grep -c '^T ')
         nitems=$(printf '%s\n' "$hand" | grep -c '^I ')
-        echo "$lab: the grading table matches $rubric ($ntasks tasks, $nitems tests named)"
+        echo "$lab: the handout's points match $rubric ($ntasks tasks in its table, $nitems tests named with points)"
     fi
 done
 echo "grading tables: $bad differences"
