@@ -59,7 +59,8 @@ for lab in "${labs[@]}"; do
     hand=$(awk -v f="$handout" '
         function trim(s) { gsub(/[*`]/, "", s); gsub(/^[[:space:]]+|[[:space:]]+$/, "", s); return s }
         function tests_line(b,    m, k, item, w) {
-            sub(/\.[[:space:]]*$/, "", b); m = split(b, item, ",")
+            if (match(b, /\.([[:space:]]|$)/)) b = substr(b, 1, RSTART - 1)
+            m = split(b, item, ",")
             for (k = 1; k <= m; k++) {
                 if (trim(item[k]) !~ /^[a-z0-9_]+ [0-9]+(\.[0-9]+)?$/) continue
                 split(trim(item[k]), w, " "); printf "I %s %s %s\n", head_t, w[1], w[2]
@@ -91,7 +92,7 @@ for lab in "${labs[@]}"; do
         /^#/ && match($0, /Task [0-9]+/) { head_t = substr($0, RSTART + 5, RLENGTH - 5) }
         collect && /^[[:space:]]*$/ { tests_line(buf); collect = 0 }
         collect { buf = buf " " $0 }
-        /^Tests: / && head_t != "" { collect = 1; buf = substr($0, 8) }
+        !collect && head_t != "" && match($0, /Tests:[[:space:]]/) { collect = 1; buf = substr($0, RSTART + 7) }
         # the text may give the points of a task too: "(Task 2, 21 points)", "**Task 1 (13 points):**"
         {
             line = $0
