@@ -92,7 +92,7 @@ for lab in "${labs[@]}"; do
         /^#/ && match($0, /Task [0-9]+/) { head_t = substr($0, RSTART + 5, RLENGTH - 5) }
         collect && /^[[:space:]]*$/ { tests_line(buf); collect = 0 }
         collect { buf = buf " " $0 }
-        !collect && head_t != "" && match($0, /Tests:[[:space:]]/) { collect = 1; buf = substr($0, RSTART + 7) }
+        !collect && head_t != "" && match($0, /Tests:([[:space:]]|$)/) { collect = 1; buf = substr($0, RSTART + 6) }
         # the text may give the points of a task too: "(Task 2, 21 points)", "**Task 1 (13 points):**"
         {
             line = $0
