@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Each handout's grading table says what its rubric scores: points per task, the total, and
-# the points of each test the table names. Lists every difference.
+# Each handout says what its rubric scores: points per task, the total, and the points of the
+# tests it names. Lists every difference.
 #   grading/table-check.sh [LAB...]          (default: every lab)
 #   HANDOUT=FILE RUBRIC=FILE grading/table-check.sh LAB   (other copies of either)
 #   grading/table-check.sh --prove [LAB...]  (then proves the check killable: for each lab, a
 #                                            handout with one task's points changed, and a
 #                                            rubric with one test's, must each fail it)
-# The table: the first Markdown table in labs/<lab>/README.md whose last column is "points".
-# A row whose first cell starts with a number ("1 The walk", "2. CPU modes", "**3** ...") is
-# that task, its last cell its points; a row whose first cell is empty or "total" is the total.
-# A cell listing "name N, name N, ..." gives tests' points (name: the test or the end of its
-# name after a "_"), and so does a paragraph "Tests: `name` N, ..." under a heading that names
-# "Task N". Anywhere in the text, "Task N, P points" and "Task N (P points)" must say
-# the rubric's points for task N too. The rubric: a "# Task N..." comment starts task N's tests (several blocks
-# may share a number); any other comment after a blank line ends it; a block header's
-# "— P points" must be its tests' sum; a test outside every task must be worth 0.
+# The handout:
+# - the table: the first Markdown table in labs/<lab>/README.md whose last column is "points".
+#   A row whose first cell starts with a number ("1 The walk", "2. CPU modes", "**3** ...") is
+#   that task, its last cell its points; a row whose first cell is empty or "total" is the
+#   total. A cell "name N, name N, ..." gives tests' points (name: the test, or the end of its
+#   name after a "_");
+# - "Tests: `name` N, ..." under a heading that names "Task N": those tests' points;
+# - "`glob_*` (P points)": the sum of the tests the glob matches;
+# - "Task N, P points" and "Task N (P points)": task N's points.
+# The rubric: a "# Task N..." comment starts task N's tests (several blocks may share a number);
+# any other comment after a blank line ends it; a block header's "— P points" must be its tests'
+# sum; a test outside every task must be worth 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 prove=0
@@ -93,6 +96,16 @@ for lab in "${labs[@]}"; do
         collect && /^[[:space:]]*$/ { tests_line(buf); collect = 0 }
         collect { buf = buf " " $0 }
         !collect && head_t != "" && match($0, /Tests:([[:space:]]|$)/) { collect = 1; buf = substr($0, RSTART + 6) }
+        # "`walk_*` (20 points)": the tests a glob names are worth that much together
+        {
+            line = $0
+            while (match(line, /`[a-z0-9_*]+` \([0-9.]+ points\)/)) {
+                m = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
+                g = m; sub(/^`/, "", g); sub(/`.*/, "", g)
+                p = m; sub(/.*\(/, "", p); sub(/ points\)$/, "", p)
+                printf "G %s %s %d\n", g, p, NR
+            }
+        }
         # the text may give the points of a task too: "(Task 2, 21 points)", "**Task 1 (13 points):**"
         {
             line = $0
@@ -121,6 +134,16 @@ for lab in "${labs[@]}"; do
             got=$(printf '%s\n' "$rub" | awk -v t="$t" '$1 == "T" && $2 == t { print $3 }')
             if ! awk -v a="${got:-x}" -v b="$pts" 'BEGIN { exit !(a == b + 0) }'; then
                 echo "task $t: $handout:$line says $pts points, $rubric ${got:+says $got}$([ -n "$got" ] || echo has no such task)"
+            fi
+        done
+        # the points of the tests a glob names
+        printf '%s\n' "$hand" | awk '$1 == "G"' | while read -r _ glob pts line; do
+            got=$(printf '%s\n' "$rub" | awk '$1 == "P" { print $3, $4 }' | while read -r name p; do
+                # shellcheck disable=SC2254
+                case $name in $glob) echo "$p" ;; esac
+            done | awk '{ s += $1 } END { print s + 0 }')
+            if ! awk -v a="$got" -v b="$pts" 'BEGIN { exit !(a + 0 == b + 0) }'; then
+                echo "$handout:$line says the tests $glob are worth $pts points, $rubric gives them $got"
             fi
         done
         # the points of the tests the table names, found by name or by the end of it
