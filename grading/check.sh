@@ -97,6 +97,8 @@ if [ "${LABS_ONLY:-0}" != 1 ]; then
     check rubric/hints grading/hints-check.sh
     # `make report` on fixed results files: schema, sections, verdicts, a well-formed page.
     check report/page report/check.sh
+    # each handout's grading table says what its rubric scores (and a wrong one fails the check)
+    check rubric/grading-tables grading/table-check.sh --prove
     # The project's own tests are killable too: seeded bugs in core, the grader, the
     # policy checker and the report.
     for part in core grader policy report; do

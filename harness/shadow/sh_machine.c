@@ -53,23 +53,36 @@ static void shuffle(struct vlab_rng *r, uint32_t *v, unsigned n) {
     }
 }
 
+/* G0's frames and the VMM's pool from the machine frames G1 left (rest, nrest of them): G0's
+ * frames scattered one by one, the pool in a seeded order too, so table frames are not adjacent
+ * either. */
+static void place_rest(struct sh_vm *vm, struct vlab_rng *r, uint32_t *rest, unsigned nrest) {
+    const unsigned g0_frames = SH_G0_SIZE >> 12;
+    shuffle(r, rest, nrest);
+    for (unsigned i = 0; i < g0_frames; i++) {
+        vm->p2m[i] = rest[i];
+        vm->owner[rest[i]] = SH_OWN_GUEST;
+    }
+    vm->npool = 0;
+    for (unsigned i = nrest; i-- > g0_frames;)
+        vm->pool[vm->npool++] = rest[i];
+}
+
 /* The p2m: G1's four 2 MiB chunks go to four random machine chunks (in shuffled order), three
  * of them contiguously and the last with its frames permuted inside the chunk; G0's frames are
  * scattered one by one over the other chunks. What is left is the VMM's pool. */
-static void build_p2m(struct sh_vm *vm, uint64_t seed) {
-    struct vlab_rng r;
-    vlab_rng_seed(&r, seed ^ 0x5eed5eedull);
+static void build_p2m(struct sh_vm *vm, struct vlab_rng *r) {
     uint32_t chunk[SH_M_FRAMES / FPC];
     const unsigned nchunks = SH_M_FRAMES / FPC;
     for (unsigned i = 0; i < nchunks; i++)
         chunk[i] = i;
-    shuffle(&r, chunk, nchunks);
+    shuffle(r, chunk, nchunks);
     const unsigned g1_chunks = (unsigned)(SH_G1_SIZE / CHUNK), g0_frames = SH_G0_SIZE >> 12;
     for (unsigned c = 0; c < g1_chunks; c++) {
         uint32_t in[FPC];
         for (unsigned i = 0; i < FPC; i++)
             in[i] = i;
-        if (c == g1_chunks - 1) shuffle(&r, in, FPC);
+        if (c == g1_chunks - 1) shuffle(r, in, FPC);
         for (unsigned i = 0; i < FPC; i++) {
             uint32_t mfn = chunk[c] * FPC + in[i];
             vm->p2m[g0_frames + c * FPC + i] = mfn;
@@ -81,15 +94,32 @@ static void build_p2m(struct sh_vm *vm, uint64_t seed) {
     for (unsigned c = g1_chunks; c < nchunks; c++)
         for (unsigned i = 0; i < FPC; i++)
             rest[nrest++] = chunk[c] * FPC + i;
-    shuffle(&r, rest, nrest);
-    for (unsigned i = 0; i < g0_frames; i++) {
-        vm->p2m[i] = rest[i];
-        vm->owner[rest[i]] = SH_OWN_GUEST;
+    place_rest(vm, r, rest, nrest);
+}
+
+/* The awkward p2m (sh_vm_config.awkward_p2m, §5.3): G1's chunks are each contiguous in a
+ * different way, so that only the first may have a 2 MiB nested leaf. Chunk 0: contiguous and
+ * aligned; 1: contiguous from 7 frames past a 2 MiB boundary; 2: contiguous but for its last
+ * frame; 3: contiguous in its first half, permuted in its second. */
+static void build_p2m_awkward(struct sh_vm *vm, struct vlab_rng *r) {
+    const unsigned g0_frames = SH_G0_SIZE >> 12, half = FPC / 2;
+    uint32_t *g1 = vm->p2m + g0_frames, tail[FPC / 2];
+    for (unsigned i = 0; i < half; i++)
+        tail[i] = 4 * FPC + half + i;
+    shuffle(r, tail, half);
+    for (unsigned i = 0; i < FPC; i++) {
+        g1[i] = i;
+        g1[FPC + i] = FPC + 7 + i;
+        g1[2 * FPC + i] = i < FPC - 1 ? 3 * FPC + i : FPC; /* the last frame: elsewhere */
+        g1[3 * FPC + i] = i < half ? 4 * FPC + i : tail[i - half];
     }
-    /* The pool hands out frames in a seeded order too: table frames are not adjacent either. */
-    vm->npool = 0;
-    for (unsigned i = nrest; i-- > g0_frames;)
-        vm->pool[vm->npool++] = rest[i];
+    for (unsigned i = 0; i < 4 * FPC; i++)
+        vm->owner[g1[i]] = SH_OWN_GUEST;
+    static uint32_t rest[SH_M_FRAMES];
+    unsigned nrest = 0;
+    for (uint32_t mfn = 0; mfn < SH_M_FRAMES; mfn++)
+        if (vm->owner[mfn] != SH_OWN_GUEST) rest[nrest++] = mfn;
+    place_rest(vm, r, rest, nrest);
 }
 
 static uint8_t *map_view(struct sh_vm *vm, uint64_t gpa, uint64_t size) {
@@ -124,7 +154,12 @@ int sh_vm_create(struct sh_vm **out, const struct sh_vm_config *cfg, char *err, 
         vm->mach = NULL;
         goto nomem;
     }
-    build_p2m(vm, cfg->seed);
+    struct vlab_rng r;
+    vlab_rng_seed(&r, cfg->seed ^ 0x5eed5eedull);
+    if (cfg->awkward_p2m)
+        build_p2m_awkward(vm, &r);
+    else
+        build_p2m(vm, &r);
     vm->gview0 = map_view(vm, SH_G0_GPA, SH_G0_SIZE);
     vm->gview1 = map_view(vm, SH_G1_GPA, SH_G1_SIZE);
     if (!vm->gview0 || !vm->gview1) goto nomem;
@@ -516,8 +551,90 @@ static int vmm_fault(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t v
     }
 }
 
+/* One walk in words: each entry read (where, what), then where it ended. */
+static size_t walk_str(char *buf, size_t len, const char *space, const struct vlab_walk *w,
+                       int rc) {
+    size_t n = 0;
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        if (n < len) n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);                         \
+    } while (0)
+    for (int i = 0; i < w->levels; i++)
+        PUT("%sL%d @%s %#llx = %#llx", i ? ", " : "", 4 - i, space,
+            (unsigned long long)w->entry_gpa[i], (unsigned long long)w->entry[i]);
+    if (rc == VLAB_OK)
+        PUT(" -> %#llx (%s page)", (unsigned long long)w->gpa,
+            w->page_size == X86_PAGE_1G   ? "1 GiB"
+            : w->page_size == X86_PAGE_2M ? "2 MiB"
+                                          : "4 KiB");
+    else if (rc == VLAB_EPF)
+        PUT(" -> #PF error %#x at L%d%s", w->pf_error, w->fault_level,
+            w->pf_error & X86_PF_P ? "" : " (not present)");
+    else
+        PUT(" -> %s", vlab_strerror(rc));
+    return n;
+}
+
+size_t sh_vm_paths(const struct sh_vm *vm, uint64_t gva, unsigned access, char *buf, size_t len) {
+    size_t n = 0;
+    struct vlab_walk w;
+    if (!len) return 0;
+    buf[0] = 0;
+    int rc = vlab_pt_walk((struct vlab_gpmem *)&vm->gmem, &vm->gpg, vm->gcr3, gva, access, 0, &w);
+    PUT("\n  the guest's walk (CR3 gpa %#llx): ", (unsigned long long)vm->gcr3);
+    n += walk_str(buf + (n < len ? n : len), n < len ? len - n : 0, "gpa", &w, rc);
+    if (vm->mode == SH_MODE_NESTED) {
+        /* each guest-physical address that walk used, through the nested table */
+        uint64_t g[5];
+        int ng = 0;
+        for (int i = 0; i < w.levels; i++)
+            g[ng++] = w.entry_gpa[i];
+        if (rc == VLAB_OK) g[ng++] = w.gpa;
+        for (int i = 0; i < ng; i++) {
+            struct vlab_walk nw;
+            uint64_t want = 0;
+            int nrc = vlab_pt_walk((struct vlab_gpmem *)&vm->mmem, &vm->mpg, vm->ncr3, g[i],
+                                   VLAB_ACC_USER, 0, &nw);
+            bool in_ram = sh_p2m(vm, g[i], &want) == VLAB_OK;
+            PUT("\n  nested walk of gpa %#llx (%s, nCR3 %#llx): ", (unsigned long long)g[i],
+                i < w.levels ? "a guest table entry" : "the data", (unsigned long long)vm->ncr3);
+            n += walk_str(buf + (n < len ? n : len), n < len ? len - n : 0, "hpa", &nw, nrc);
+            if (in_ram)
+                PUT("; the p2m says %#llx", (unsigned long long)want);
+            else
+                PUT("; not guest RAM");
+        }
+    } else if (vm->mode == SH_MODE_SHADOW) {
+        struct vlab_walk sw;
+        int src =
+            vlab_pt_walk((struct vlab_gpmem *)&vm->mmem, &vm->mpg, vm->mcr3, gva, access, 0, &sw);
+        PUT("\n  the shadow walk (machine CR3 %#llx): ", (unsigned long long)vm->mcr3);
+        n += walk_str(buf + (n < len ? n : len), n < len ? len - n : 0, "hpa", &sw, src);
+        uint64_t want;
+        if (rc == VLAB_OK && sh_p2m(vm, w.gpa, &want) == VLAB_OK)
+            PUT("; the p2m of the guest's gpa says %#llx", (unsigned long long)want);
+    }
+#undef PUT
+    return n < len ? n : len - 1;
+}
+
+static int access_once(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value,
+                       struct sh_outcome *o);
+
+/* An access that fails the VMM says, beside why, what both walks of its address find. */
 int sh_vm_access(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value,
                  struct sh_outcome *o) {
+    bool had_err = vm->err[0];
+    int rc = access_once(vm, gva, access, value, o);
+    if (!had_err && vm->err[0]) {
+        size_t n = strlen(vm->err);
+        sh_vm_paths(vm, gva & ~7ull, access, vm->err + n, sizeof vm->err - n);
+    }
+    return rc;
+}
+
+static int access_once(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value,
+                       struct sh_outcome *o) {
     memset(o, 0, sizeof *o);
     if (vm->err[0]) return o->rc = VLAB_EINVAL;
     vm->c.accesses++;
@@ -527,10 +644,12 @@ int sh_vm_access(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value
     if (hit) vm->c.tlb_hits++;
     for (int attempt = 0; !hit; attempt++) {
         if (attempt == SH_MAX_RETRY) {
-            fail(vm,
-                 "livelock: %d faults in a row on one access to gva %#llx (a hidden fault "
-                 "that does not fix the shadow? handout §2.2)",
-                 SH_MAX_RETRY, (unsigned long long)gva);
+            fail(vm, "livelock: %d faults in a row on one access to gva %#llx (%s)", SH_MAX_RETRY,
+                 (unsigned long long)gva,
+                 vm->mode == SH_MODE_NESTED
+                     ? "a nested fault that does not fix the nested table? the nested walks "
+                       "below show the entry the hardware still refuses, handout §5.3"
+                     : "a hidden fault that does not fix the shadow? handout §2.2");
             return o->rc = VLAB_EINVAL;
         }
         vm->c.tlb_misses++;

@@ -73,14 +73,15 @@ struct sh_vm {
     struct nested *nt;
     struct pv *pv;
     struct sh_counters c;
-    char err[512]; /* what went wrong, when an operation returned an error */
+    char err[4096]; /* what went wrong, when an operation returned an error */
 };
 
 struct sh_vm_config {
     enum sh_mode mode;
-    uint64_t seed;  /* places guest frames in machine memory */
-    unsigned quota; /* table frames the VMM may hold at once; 0: SH_DEFAULT_QUOTA */
-    bool oos;       /* shadow mode: out-of-sync leaf shadows allowed (Part 4) */
+    uint64_t seed;    /* places guest frames in machine memory */
+    unsigned quota;   /* table frames the VMM may hold at once; 0: SH_DEFAULT_QUOTA */
+    bool oos;         /* shadow mode: out-of-sync leaf shadows allowed (Part 4) */
+    bool awkward_p2m; /* G1's chunks contiguous only in part or not 2 MiB-aligned (§5.3) */
 };
 
 /* Builds the machine and the VMM (shadow_create or nested_create). On error *out is NULL and
@@ -97,6 +98,10 @@ struct sh_outcome {
     uint64_t cr2;   /* VLAB_EPF */
 };
 
+/* The paths of an access to gva in words, for failure messages: the guest's walk and, in shadow
+ * mode, the shadow walk; in nested mode, the nested walk of every guest-physical address the
+ * guest's walk used. Reads only (no A/D bits, no counters). Returns the length written. */
+size_t sh_vm_paths(const struct sh_vm *vm, uint64_t gva, unsigned access, char *buf, size_t len);
 /* The guest CPU's operations. access: VLAB_ACC_* bits; value: what a write stores. */
 int sh_vm_access(struct sh_vm *vm, uint64_t gva, unsigned access, uint64_t value,
                  struct sh_outcome *o);

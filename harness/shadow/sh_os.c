@@ -118,6 +118,15 @@ static bool fail(struct sh_os *os, const char *fmt, ...) {
         os->err[n++] = '\n';
         trace_str(os, os->err + n, sizeof os->err - (size_t)n);
     }
+    /* the tables as they are now, along the last access (a VMM failure already has them) */
+    const struct sh_event *last = os->nring ? &os->ring[(os->nring - 1) % SH_TRACE] : NULL;
+    size_t len = strlen(os->err);
+    if (last && last->what == 'A' && !os->vm->err[0] && len + 200 < sizeof os->err) {
+        len += (size_t)snprintf(os->err + len, sizeof os->err - len,
+                                "  the paths of the last access (gva %#" PRIx64 ", %s), now:",
+                                last->gva, access_str(last->access));
+        sh_vm_paths(os->vm, last->gva, last->access, os->err + len, sizeof os->err - len);
+    }
     return false;
 }
 

@@ -189,6 +189,15 @@ Test(pagewalk, walk_noncanonical_gp, .timeout = PW_TIMEOUT) {
                      "#GP before walking), got %u %s",
                      (unsigned long)bad[i], e.m.nrefs, PW_SEC_CANON);
     }
+    /* The canonical edges themselves are ordinary addresses: a range check one off refuses them. */
+    pw_env_map(&e, 0x00007ffffffff000ull, 0x5a5a5000ull, X86_PAGE_SIZE, RWU);
+    pw_env_map(&e, 0xffff800000000000ull, 0x6b6b6000ull, X86_PAGE_SIZE, RWU);
+    pw_expect_ok(&e, 0x00007fffffffffffull, RD, 0x5a5a5fffull, X86_PAGE_SIZE, PW_SEC_CANON,
+                 "read of the last byte of the lower half, 0x00007fffffffffff (canonical: bits "
+                 "63:47 all 0)");
+    pw_expect_ok(&e, 0xffff800000000000ull, RD, 0x6b6b6000ull, X86_PAGE_SIZE, PW_SEC_CANON,
+                 "read of the first byte of the upper half, 0xffff800000000000 (canonical: bits "
+                 "63:47 all 1)");
     pw_env_fini(&e);
 }
 

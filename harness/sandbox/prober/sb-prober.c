@@ -13,6 +13,8 @@
  *   prober daemons N TAG [sleep] leaves N double-forked sleepers named TAG, then exits 0
  *                                (or sleeps)
  *   prober sleep | exit N | crash
+ *   prober view                  what the container sees: namespaces, ids, cgroup, mounts,
+ *                                privileges, rlimits, fds (the tests' debugging view)
  *   prober now                   prints CLOCK_MONOTONIC in ns (the benchmark's exec time) */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -281,6 +283,29 @@ static void try_hostname(void) {
     result("setdomainname", setdomainname("escaped", 7));
 }
 
+/* unshare(flag) through the 32-bit system call ABI (int 0x80, i386 number 310), in a child: a
+ * filter built for x86-64 alone must refuse it, or kill the caller, not wave it through. */
+static void unshare_int80(const char *name, int flag) {
+    pid_t c = fork();
+    if (c == 0) {
+        long r;
+        __asm__ volatile("int $0x80" : "=a"(r) : "a"(310L), "b"((long)flag) : "memory");
+        _exit(r == 0 ? 0 : r < 0 && r > -256 ? (int)-r : 255);
+    }
+    int st = 0;
+    if (c < 0 || waitpid(c, &st, 0) < 0) {
+        result(name, -1);
+        return;
+    }
+    if (WIFSIGNALED(st)) {
+        printf("try %s = %s\n", name, sigabbrev_np(WTERMSIG(st)) ?: "signal");
+        fflush(stdout);
+        return;
+    }
+    errno = WEXITSTATUS(st) == 255 ? EINVAL : WEXITSTATUS(st);
+    result(name, WEXITSTATUS(st) ? -1 : 0);
+}
+
 static void try_ns(void) {
     static const struct {
         const char *name;
@@ -290,6 +315,8 @@ static void try_ns(void) {
               {"unshare_uts", CLONE_NEWUTS},   {"unshare_cgroup", CLONE_NEWCGROUP}};
     for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
         result(fl[i].name, unshare(fl[i].flag));
+    unshare_int80("unshare_user_int80", CLONE_NEWUSER);
+    unshare_int80("unshare_mnt_int80", CLONE_NEWNS);
     const char *nss[] = {"mnt", "net", "pid", "user", "uts"};
     for (size_t i = 0; i < 5; i++) {
         char p[64], name[64];
@@ -520,6 +547,101 @@ static void try_personality(void) {
     persona("high_bits", (1UL << 32) | READ_IMPLIES_EXEC);
 }
 
+/* What the container sees, for a failing test's message (the harness's sbt_view): its
+ * namespaces, ids, mounts, limits and privileges, one "view ..." line each. */
+static void view(void) {
+    static const char *const ns[] = {"pid", "mnt", "uts", "ipc", "net", "user", "cgroup"};
+    printf("view ns:");
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        char p[64], l[128];
+        snprintf(p, sizeof p, "/proc/self/ns/%s", ns[i]);
+        ssize_t n = readlink(p, l, sizeof l - 1);
+        l[n > 0 ? n : 0] = 0;
+        printf(" %s", n > 0 ? l : "?");
+    }
+    char host[256] = "?", line[1024];
+    gethostname(host, sizeof host);
+    printf("\nview ids: pid %d uid %d gid %d hostname %s", getpid(), getuid(), getgid(), host);
+    static const char *const maps[] = {"uid_map", "gid_map"};
+    for (int i = 0; i < 2; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "/proc/self/%s", maps[i]);
+        FILE *f = fopen(p, "r");
+        printf(", %s", maps[i]);
+        while (f && fgets(line, sizeof line, f)) {
+            unsigned long long in, out, count;
+            if (sscanf(line, "%llu %llu %llu", &in, &out, &count) == 3)
+                printf(" [%llu %llu %llu]", in, out, count);
+        }
+        if (f) fclose(f);
+    }
+    printf("\nview cgroup:");
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        printf(" %s", line);
+    }
+    if (f) fclose(f);
+    /* mountinfo: ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - TYPE SOURCE SUPER */
+    f = fopen("/proc/self/mountinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *w[32];
+        int n = 0;
+        for (char *tok = strtok(line, " "); tok && n < 32; tok = strtok(NULL, " "))
+            w[n++] = tok;
+        int dash = 6;
+        while (dash < n && strcmp(w[dash], "-"))
+            dash++;
+        if (n < 6 || dash + 2 >= n) continue;
+        char prop[64] = "";
+        for (int k = 6; k < dash; k++)
+            snprintf(prop + strlen(prop), sizeof prop - strlen(prop), " %s", w[k]);
+        printf("\nview mount: %s %s %s (%s)%s", w[4], w[dash + 1], w[5], w[dash + 2],
+               *prop ? prop : " private");
+    }
+    if (f) fclose(f);
+    f = fopen("/proc/self/status", "r");
+    printf("\nview privileges:");
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "CapEff:", 7) && strncmp(line, "CapBnd:", 7) &&
+            strncmp(line, "NoNewPrivs:", 11) && strncmp(line, "Seccomp:", 8))
+            continue;
+        line[strcspn(line, "\n")] = 0;
+        char *c = strchr(line, ':');
+        *c = 0;
+        printf(" %s %s", line, c + 1 + strspn(c + 1, " \t"));
+    }
+    if (f) fclose(f);
+    static const struct {
+        const char *name;
+        int res;
+    } rl[] = {{"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC}, {"core", RLIMIT_CORE}};
+    printf("\nview rlimits:");
+    for (size_t i = 0; i < 3; i++) {
+        struct rlimit r;
+        if (getrlimit(rl[i].res, &r)) continue;
+        if (r.rlim_cur == RLIM_INFINITY)
+            printf(" %s unlimited", rl[i].name);
+        else
+            printf(" %s %llu", rl[i].name, (unsigned long long)r.rlim_cur);
+    }
+    printf("\nview fds:");
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!numeric(e->d_name) || atoi(e->d_name) == dirfd(d)) continue;
+        char p[300], l[256];
+        snprintf(p, sizeof p, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(p, l, sizeof l - 1);
+        l[n > 0 ? n : 0] = 0;
+        printf(" %s=%s", e->d_name, l);
+    }
+    if (d) closedir(d);
+    printf("\n");
+    fflush(stdout);
+}
+
 static void forkbomb(void) {
     int n = 0;
     for (;;) {
@@ -640,6 +762,8 @@ int main(int argc, char **argv) {
         char host[256] = "";
         gethostname(host, sizeof host);
         printf("hostname=%s\n", host);
+    } else if (!strcmp(cmd, "view")) {
+        view();
     } else if (!strcmp(cmd, "crash")) {
         fflush(stdout);
         *(volatile int *)(uintptr_t)argc = 1; /* argc is never a valid address */

@@ -120,6 +120,26 @@ Test(sandbox, cg_bad_name, .timeout = SB_TIMEOUT) {
                   vlab_strerror(rc), SB_SEC_CG1);
         if (rc == VLAB_OK) sb_cgroup_destroy(&cg);
     }
+    /* a limit the kernel refuses (a CPU quota under its 1 ms minimum), written after the
+     * directories were made: the error, and none of them left behind */
+    char name[64], dir[600];
+    cg_name(name, sizeof name, "refused");
+    struct sb_limits tiny = {.memory = 32u << 20, .pids = 8, .cpus = 0.001};
+    struct sb_cgroup cg;
+    int rc = sb_cgroup_create(&cg, name, &tiny);
+    cr_expect(rc != VLAB_OK,
+              "sb_cgroup_create with cpus = 0.001 (a quota of 100 us, under the kernel's 1 ms "
+              "minimum): expected an error, got VLAB_OK %s",
+              SB_SEC_CG1);
+    if (rc == VLAB_OK) sb_cgroup_destroy(&cg);
+    static const char *const ctrl[] = {"memory", "pids", "cpu"};
+    for (int i = 0; i < 3; i++) {
+        group_dir(ctrl[i], name, dir, sizeof dir);
+        cr_expect(!is_dir(dir),
+                  "sb_cgroup_create failed (the kernel refused the CPU quota) but left %s behind: "
+                  "on an error, remove every directory it made %s",
+                  dir, SB_SEC_CG1);
+    }
     sbt_fini(&t);
 }
 

@@ -205,12 +205,89 @@ static int vrun(struct sbt *t, va_list ap) {
     return t->rc;
 }
 
+/* No view of a view: the debugging view's own run prints nothing more. */
+static bool in_view;
+
+/* VLAB_SB_VIEW=1: every run of a test is followed by what its container saw, on stderr. */
+static void maybe_print_view(struct sbt *t) {
+    const char *v = getenv("VLAB_SB_VIEW");
+    if (in_view || !v || strcmp(v, "1")) return;
+    static char buf[8192];
+    sbt_view(t, buf, sizeof buf);
+    fprintf(stderr, "%s\n", buf);
+}
+
 int sbt_run(struct sbt *t, ...) {
     va_list ap;
     va_start(ap, t);
     int rc = vrun(t, ap);
     va_end(ap);
+    maybe_print_view(t);
     return rc;
+}
+
+/* Appends to buf what a "view" line shows; the namespace line marks those the container shares
+ * with the caller (the test process). */
+static size_t view_line(char *buf, size_t len, const char *line, size_t l) {
+    if (l < 8 || strncmp(line, "view ns:", 8))
+        return (size_t)snprintf(buf, len, "\n    %.*s", (int)(l - 5), line + 5);
+    size_t n = (size_t)snprintf(buf, len, "\n    namespaces:");
+    const char *p = line + 8, *end = line + l;
+    while (p < end) {
+        p += strspn(p, " ");
+        size_t w = strcspn(p, " \n");
+        if (!w) break;
+        char mine[128] = "", path[64], name[32];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(p, ":"), p);
+        snprintf(path, sizeof path, "/proc/self/ns/%s", name);
+        ssize_t m = readlink(path, mine, sizeof mine - 1);
+        mine[m > 0 ? m : 0] = 0;
+        bool same = m > 0 && strlen(mine) == w && !strncmp(mine, p, w);
+        n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, " %.*s%s", (int)w,
+                              p, same ? " (the caller's own: not a new one)" : "");
+        p += w;
+    }
+    return n;
+}
+
+size_t sbt_view(struct sbt *t, char *buf, size_t len) {
+    /* the last run stays the test's: saved, the view run, restored */
+    char *out = strdup(t->out), *err = strdup(t->err);
+    struct sb_result res = t->res;
+    int rc = t->rc;
+    in_view = true;
+    int vrc = sbt_run(t, "view", NULL);
+    in_view = false;
+    size_t n = (size_t)snprintf(buf, len,
+                                "\n  what the container saw (`prober view` in a container made "
+                                "again with the same config; VLAB_SB_VIEW=1 shows it after every "
+                                "run, handout §8):");
+#define ADD(...)                                                                                   \
+    n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, __VA_ARGS__)
+    if (vrc != VLAB_OK) ADD("\n    no view: sb_run returned %d (%s)", vrc, vlab_strerror(vrc));
+    for (const char *p = t->out; vrc == VLAB_OK && p && *p;) {
+        size_t l = strcspn(p, "\n");
+        if (!strncmp(p, "view ", 5))
+            n += view_line(buf + (n < len ? n : len), n < len ? len - n : 0, p, l);
+        p += l + (p[l] == '\n');
+    }
+    const struct sb_limits *lim = &t->cfg.limits;
+    ADD("\n    limits asked: memory %llu, pids %u, cpus %.2f (0: none); the test's last run: "
+        "sb_run "
+        "%d, %s %d, timed out %d, interrupted %d; usage reported: memory peak %llu, pids.max hits "
+        "%llu, cpu %llu ns",
+        (unsigned long long)lim->memory, lim->pids, lim->cpus, rc,
+        res.exited ? "exit status" : "killed by signal", res.exited ? res.status : res.signal,
+        res.timed_out, res.interrupted, (unsigned long long)res.use.mem_peak,
+        (unsigned long long)res.use.pids_max, (unsigned long long)res.use.cpu_ns);
+#undef ADD
+    snprintf(t->out, sizeof t->out, "%s", out ? out : "");
+    snprintf(t->err, sizeof t->err, "%s", err ? err : "");
+    free(out);
+    free(err);
+    t->res = res;
+    t->rc = rc;
+    return n < len ? n : len - 1;
 }
 
 void sbt_run_ok(struct sbt *t, const char *sec, ...) {
@@ -218,6 +295,7 @@ void sbt_run_ok(struct sbt *t, const char *sec, ...) {
     va_start(ap, sec);
     int rc = vrun(t, ap);
     va_end(ap);
+    maybe_print_view(t);
     if (rc == VLAB_ENOTIMPL) cr_assert_fail("sb_run: not implemented (labs/sandbox/sandbox.c)");
     cr_assert(rc == VLAB_OK,
               "sb_run: expected VLAB_OK (the prober ran), got %d (%s); its stderr: %.600s %s", rc,
@@ -240,6 +318,8 @@ const char *sbt_get(struct sbt *t, const char *key, char *buf, size_t len) {
 
 void sbt_expect_all_blocked(struct sbt *t, const char *sec, const char *what) {
     unsigned tries = 0;
+    static char view[8192];
+    bool shown = false;
     for (const char *p = t->out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
         if (strncmp(p, "try ", 4)) continue;
         tries++;
@@ -247,9 +327,14 @@ void sbt_expect_all_blocked(struct sbt *t, const char *sec, const char *what) {
         const char *nl = strchr(p, '\n');
         if (!eq || (nl && eq > nl)) continue;
         int len = (int)(eq - p - 4);
-        cr_expect(strncmp(eq + 3, "ok", 2) || (eq[5] != '\n' && eq[5] != 0),
-                  "%s: expected the attempt `%.*s` to fail inside the container, it succeeded %s",
-                  what, len, p + 4, sec);
+        bool ok = !strncmp(eq + 3, "ok", 2) && (eq[5] == '\n' || eq[5] == 0);
+        /* the first escape that worked says, too, what the container looked like */
+        if (ok && !shown) sbt_view(t, view, sizeof view);
+        cr_expect(!ok,
+                  "%s: expected the attempt `%.*s` to fail inside the container, it succeeded "
+                  "%s%s",
+                  what, len, p + 4, sec, ok && !shown ? view : "");
+        shown = shown || ok;
     }
     cr_assert(tries > 0, "%s: the prober reported no attempt (exit %d, signal %d); stderr: %.400s",
               what, t->res.status, t->res.signal, t->err);

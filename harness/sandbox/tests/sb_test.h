@@ -67,6 +67,11 @@ void sbt_fini(struct sbt *t);
 int sbt_run(struct sbt *t, ...) __attribute__((sentinel));
 /* Like sbt_run, failing the test unless sb_run returned VLAB_OK. */
 void sbt_run_ok(struct sbt *t, const char *sec, ...) __attribute__((sentinel));
+/* The debugging view: what a container made with t->cfg sees (namespaces, ids, cgroup, mounts,
+ * privileges, rlimits, fds: `prober view` run again), the limits asked and the last run's
+ * result, as indented lines in buf; the last run (out, err, res, rc) is left as it was.
+ * Escape failures carry it; VLAB_SB_VIEW=1 prints it to stderr after every run. */
+size_t sbt_view(struct sbt *t, char *buf, size_t len);
 /* The value of the first "key=value" line of the last output, or NULL. */
 const char *sbt_get(struct sbt *t, const char *key, char *buf, size_t len);
 /* Fails unless every "try NAME = RESULT" line of the last output has a RESULT other than

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sb_test.h"
@@ -53,27 +55,42 @@ Test(sandbox, sec_nnp_seccomp, .timeout = SB_TIMEOUT) {
 Test(sandbox, sec_fds_closed, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
-    /* fds the caller forgot to mark close-on-exec: the container must not inherit them */
-    int leak = open(t.image, O_RDONLY | O_DIRECTORY);
-    int p[2];
-    cr_assert(leak >= 0 && !pipe(p), "harness: open/pipe failed");
-    int high = dup2(leak, 200);
-    sbt_run(&t, "info", NULL);
-    close(leak);
-    close(high);
-    close(p[0]);
-    close(p[1]);
-    cr_assert(t.rc == VLAB_OK, "sb_run: expected VLAB_OK, got %d (%s) %s", t.rc,
-              vlab_strerror(t.rc), SB_SEC_FDS);
-    char fds[256] = "?";
-    sbt_get(&t, "fds", fds, sizeof fds);
+    /* fds the caller forgot to mark close-on-exec: the container must not inherit them. fd 3
+     * among them, the first past the standard three (a sweep that starts one late keeps it):
+     * this process's fd 3 is the test framework's, so one run, in a child of the test whose
+     * fds are its own, reports back through a pipe. */
+    int rp[2];
+    cr_assert(!pipe2(rp, O_CLOEXEC), "harness: pipe2 failed");
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) {
+        int leak = open(t.image, O_RDONLY | O_DIRECTORY), p[2];
+        if (leak < 0 || dup2(leak, 3) != 3 || pipe(p) || dup2(leak, 200) != 200) _exit(2);
+        sbt_run(&t, "info", NULL);
+        char fds[256] = "?", blk[64] = "?";
+        sbt_get(&t, "fds", fds, sizeof fds);
+        sbt_get(&t, "SigBlk", blk, sizeof blk);
+        dprintf(rp[1], "%d %d %d %d %s %s", t.rc, leak, p[0], p[1], fds, blk);
+        _exit(0);
+    }
+    close(rp[1]);
+    char got[400] = "";
+    ssize_t n = c > 0 ? read(rp[0], got, sizeof got - 1) : -1;
+    got[n > 0 ? n : 0] = 0;
+    close(rp[0]);
+    if (c > 0) waitpid(c, NULL, 0);
+    int rc = -1, leak = -1, p0 = -1, p1 = -1;
+    char fds[256] = "?", blk[64] = "?";
+    int k = sscanf(got, "%d %d %d %d %255s %63s", &rc, &leak, &p0, &p1, fds, blk);
+    cr_assert(k >= 4, "harness: the test's child reported nothing (it could not set up its fds)");
+    cr_assert(rc == VLAB_OK, "sb_run: expected VLAB_OK, got %d (%s) %s", rc, vlab_strerror(rc),
+              SB_SEC_FDS);
     cr_expect_str_eq(fds, "0,1,2",
-                     "open fds inside: expected only 0,1,2, got %s (the caller had %d, %d, %d and "
-                     "200 open) %s",
-                     fds, leak, p[0], p[1], SB_SEC_FDS);
+                     "open fds inside: expected only 0,1,2, got %s (the caller had 3, %d, %d, %d "
+                     "and 200 open, none close-on-exec: fd 3 is the first past the standard "
+                     "three) %s",
+                     fds, leak, p0, p1, SB_SEC_FDS);
     /* a signal mask survives execve too: one the runtime set for itself must not */
-    char blk[64] = "?";
-    sbt_get(&t, "SigBlk", blk, sizeof blk);
     cr_expect(strtoull(blk, NULL, 16) == 0 && blk[0] != '?',
               "signals blocked in the program inside: expected none (SigBlk 0), got %s %s", blk,
               SB_SEC_FDS);

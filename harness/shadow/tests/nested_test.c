@@ -3,6 +3,7 @@
 #include "sh_test.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #define UR  VLAB_ACC_USER
@@ -240,4 +241,68 @@ Test(shadow, diff_nested_random, .timeout = SH_TIMEOUT) {
 
 Test(shadow, diff_nested_fork_cow, .timeout = SH_TIMEOUT) {
     sh_diff_run("diff_nested_fork_cow", &sh_profile_fork, SH_MODE_NESTED, 42, 100000, 0, NULL);
+}
+
+/* §5.3 on a p2m whose chunks are contiguous only in part or not 2 MiB-aligned in machine
+ * memory: a 2 MiB nested leaf there maps frames the p2m does not, and the hardware says so. */
+Test(shadow, nested_awkward_p2m, .timeout = SH_TIMEOUT) {
+    struct sh_env e;
+    struct sh_vm_config cfg = {.mode = SH_MODE_NESTED, .seed = 7, .awkward_p2m = true};
+    sh_env_init_config(&e, &cfg);
+    static const char *const chunk[] = {
+        "contiguous and 2 MiB-aligned", "contiguous but 7 frames past a 2 MiB boundary",
+        "contiguous but for its last frame", "contiguous in its first half only"};
+    static const unsigned frame[] = {0, 1, 255, 256, 300, 510, 511};
+    const unsigned nf = sizeof frame / sizeof frame[0];
+    for (unsigned c = 0; c < 4; c++)
+        for (unsigned i = 0; i < nf; i++)
+            sh_env_map(&e, e.pml4, 0x10000000ull + (uint64_t)(c * nf + i) * X86_PAGE_SIZE,
+                       SH_DATA(c * 512 + frame[i]), URW);
+    sh_env_set_cr3(&e, e.pml4);
+    for (unsigned c = 0; c < 4; c++)
+        for (unsigned i = 0; i < nf; i++) {
+            char what[160];
+            snprintf(what, sizeof what,
+                     "a read of frame %u of guest chunk %u at gpa %#llx (the p2m maps that 2 MiB "
+                     "chunk %s)",
+                     frame[i], c, (unsigned long long)SH_DATA(c * 512 + frame[i]), chunk[c]);
+            sh_expect_ok(&e, 0x10000000ull + (uint64_t)(c * nf + i) * X86_PAGE_SIZE, UR,
+                         SH_DATA(c * 512 + frame[i]), SH_SEC_NFAULT, what);
+        }
+    sh_env_fini(&e);
+}
+
+/* The 2-D walk with what the other tests leave at its default: a guest 1 GiB page, and guest
+ * paging states with EFER.NXE and CR4.SMEP other than the default (NXE on, SMEP off). */
+Test(shadow, nested_walk_guest_states, .timeout = SH_TIMEOUT) {
+    struct sh_env e;
+    sh_env_init(&e, SH_MODE_NESTED, 0);
+    /* a guest PDPTE with PS: 1 GiB at gpa 2 GiB, of which G1's 8 MiB are RAM */
+    const uint64_t va1g = 0x0000008000000000ull, slot3 = sh_env_frame(&e);
+    sh_vm_poke(e.vm, e.pml4 + 8ull * x86_pt_index(va1g, 4), slot3 | URW);
+    sh_vm_poke(e.vm, slot3 + 8ull * x86_pt_index(va1g, 3), SH_G1_GPA | URW | X86_PTE_PS);
+    sh_env_map(&e, e.pml4, VA, SH_DATA0(3), URW);
+    sh_env_set_cr3(&e, e.pml4);
+    sh_expect_ok(&e, va1g + 0x5ab120, UR, SH_G1_GPA + 0x5ab120, SH_SEC_NFAULT,
+                 "a read 5.7 MiB into a guest 1 GiB page (populates the nested table)");
+    struct nested_result r;
+    walk_like_hw(&e, e.pml4, va1g + 0x5ab120, UR, &r);
+    walk_like_hw(&e, e.pml4, va1g + 0x3450, UR, &r);
+    sh_expect_ok(&e, VA, UR, SH_DATA0(3), SH_SEC_NFAULT, "a read of a 4 KiB page");
+    /* a fetch from a guest page that is not present: I only where NXE or SMEP could fault it */
+    static const struct {
+        bool nxe, smep;
+    } st[] = {{false, false}, {false, true}, {true, false}, {true, true}};
+    for (unsigned i = 0; i < 4; i++) {
+        e.vm->gpg.efer = st[i].nxe ? e.vm->gpg.efer | X86_EFER_NXE : e.vm->gpg.efer & ~X86_EFER_NXE;
+        e.vm->gpg.cr4 = st[i].smep ? e.vm->gpg.cr4 | X86_CR4_SMEP : e.vm->gpg.cr4 & ~X86_CR4_SMEP;
+        walk_like_hw(&e, e.pml4, VA + X86_PAGE_SIZE, UX, &r);
+        uint32_t want = X86_PF_U | (st[i].nxe || st[i].smep ? X86_PF_I : 0);
+        cr_assert_eq(r.pf_error, want,
+                     "guest PTE not present, user fetch with EFER.NXE=%d CR4.SMEP=%d: expected "
+                     "error %#x (I only when NXE or SMEP could fault a fetch), got %#x %s",
+                     st[i].nxe, st[i].smep, want, r.pf_error, SH_SEC_2D);
+        walk_like_hw(&e, e.pml4, VA + X86_PAGE_1G, VLAB_ACC_FETCH, &r);
+    }
+    sh_env_fini(&e);
 }

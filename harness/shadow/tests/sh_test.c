@@ -11,10 +11,14 @@ void sh_env_init(struct sh_env *e, enum sh_mode mode, unsigned quota) {
 }
 
 void sh_env_init_oos(struct sh_env *e, enum sh_mode mode, unsigned quota, bool oos) {
+    struct sh_vm_config cfg = {.mode = mode, .seed = 7, .quota = quota, .oos = oos};
+    sh_env_init_config(e, &cfg);
+}
+
+void sh_env_init_config(struct sh_env *e, const struct sh_vm_config *cfg) {
     memset(e, 0, sizeof *e);
     char err[600];
-    struct sh_vm_config cfg = {.mode = mode, .seed = 7, .quota = quota, .oos = oos};
-    int rc = sh_vm_create(&e->vm, &cfg, err, sizeof err);
+    int rc = sh_vm_create(&e->vm, cfg, err, sizeof err);
     cr_assert_eq(rc, VLAB_OK, "creating the machine: %s", err);
     e->next_gpa = SH_ENV_FIRST;
     e->pml4 = sh_env_frame(e);
@@ -116,27 +120,33 @@ void sh_expect_ok(struct sh_env *e, uint64_t gva, unsigned access, uint64_t gpa,
     struct sh_outcome o = sh_env_access(e, gva, access, 0x1234);
     uint64_t hpa = 0;
     sh_p2m(e->vm, gpa, &hpa);
+    if (o.rc == VLAB_OK && o.pa == hpa) return;
+    char paths[2048];
+    sh_vm_paths(e->vm, gva & ~7ull, access, paths, sizeof paths);
     cr_assert_eq(o.rc, VLAB_OK,
                  "%s: access %#x to gva %#" PRIx64 " should succeed at gpa %#" PRIx64
-                 " (machine %#" PRIx64 "), but the guest got #PF error %#x cr2 %#" PRIx64 " %s",
-                 what, access, gva, gpa, hpa, o.error, o.cr2, sec);
+                 " (machine %#" PRIx64 "), but the guest got #PF error %#x cr2 %#" PRIx64 " %s%s",
+                 what, access, gva, gpa, hpa, o.error, o.cr2, sec, paths);
     cr_assert_eq(o.pa, hpa,
                  "%s: access %#x to gva %#" PRIx64 " should reach machine address %#" PRIx64
-                 " (gpa %#" PRIx64 " through the p2m), reached %#" PRIx64 " %s",
-                 what, access, gva, hpa, gpa, o.pa, sec);
+                 " (gpa %#" PRIx64 " through the p2m), reached %#" PRIx64 " %s%s",
+                 what, access, gva, hpa, gpa, o.pa, sec, paths);
 }
 
 void sh_expect_pf(struct sh_env *e, uint64_t gva, unsigned access, uint32_t error, const char *sec,
                   const char *what) {
     struct sh_outcome o = sh_env_access(e, gva, access, 0x1234);
+    if (o.rc == VLAB_EPF && o.error == error && o.cr2 == gva) return;
+    char paths[2048];
+    sh_vm_paths(e->vm, gva & ~7ull, access, paths, sizeof paths);
     cr_assert_eq(o.rc, VLAB_EPF,
                  "%s: access %#x to gva %#" PRIx64 " should give the guest #PF error %#x, but it "
-                 "succeeded (machine address %#" PRIx64 ") %s",
-                 what, access, gva, error, o.pa, sec);
+                 "succeeded (machine address %#" PRIx64 ") %s%s",
+                 what, access, gva, error, o.pa, sec, paths);
     cr_assert(o.error == error && o.cr2 == gva,
               "%s: access %#x to gva %#" PRIx64 ": expected #PF error %#x cr2 %#" PRIx64
-              ", the guest got error %#x cr2 %#" PRIx64 " %s",
-              what, access, gva, error, gva, o.error, o.cr2, sec);
+              ", the guest got error %#x cr2 %#" PRIx64 " %s%s",
+              what, access, gva, error, gva, o.error, o.cr2, sec, paths);
 }
 
 void sh_diff_run(const char *test, const struct sh_profile *p, enum sh_mode mode, uint64_t seed,

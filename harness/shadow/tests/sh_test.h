@@ -49,6 +49,8 @@ struct sh_env {
 void sh_env_init(struct sh_env *e, enum sh_mode mode, unsigned quota);
 /* The same, with out-of-sync leaf shadows allowed or not (Part 4). */
 void sh_env_init_oos(struct sh_env *e, enum sh_mode mode, unsigned quota, bool oos);
+/* The same, for any machine configuration (seed 7 is the other tests'). */
+void sh_env_init_config(struct sh_env *e, const struct sh_vm_config *cfg);
 void sh_env_fini(struct sh_env *e);
 /* A zeroed guest frame. */
 uint64_t sh_env_frame(struct sh_env *e);
