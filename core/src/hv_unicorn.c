@@ -50,7 +50,7 @@ struct ucv {
     uc_engine *uc;
     int mode; /* UC_MODE_16/32/64 of uc */
     bool rebuild;
-    uc_hook h_in, h_out, h_intr, h_inval;
+    uc_hook h_in, h_out, h_intr, h_inval, h_rd, h_wr;
     struct mmio_gap gap[VLAB_HV_MAX_SLOTS + 1];
 
     /* Shadow state: what the VMM set, used while no engine exists and for the fields Unicorn
@@ -67,6 +67,17 @@ struct ucv {
     struct vlab_exit pending;
     struct vlab_exit *answer; /* the exit struct the VMM fills before the next run */
     uint8_t iobuf[8];
+    /* The data access the guest is making, as it issued it: Unicorn hands an 8-byte access
+     * to MMIO to the callbacks as two 4-byte halves (QEMU's default for a device with no
+     * access sizes), KVM as one exit of 8. The first half becomes that one exit; the second
+     * (at wide_next) is answered from wide_data without another. */
+    struct {
+        uint64_t addr, value;
+        int size;
+        bool write;
+    } acc;
+    uint64_t wide_next;
+    uint8_t wide_data[8];
     bool dead;
     struct vlab_exit dead_exit;
     /* the last invalid memory access Unicorn reported */
@@ -473,21 +484,51 @@ static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *arg) {
     return val;
 }
 
+/* Records each data access before Unicorn performs it (see ucv.acc). */
+static void hook_access(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                        void *arg) {
+    (void)uc;
+    struct ucv *v = arg;
+    v->acc.addr = addr;
+    v->acc.value = (uint64_t)value;
+    v->acc.size = size;
+    v->acc.write = type == UC_MEM_WRITE;
+    v->wide_next = UINT64_MAX;
+}
+
+/* The first half of an 8-byte access the guest made at gpa: one exit for all of it. The
+ * access was recorded by its virtual address; paging keeps the offset in the page. */
+static bool wide_first(const struct ucv *v, uint64_t gpa, unsigned size, bool write) {
+    return size == 4 && v->acc.size == 8 && v->acc.write == write &&
+           ((v->acc.addr ^ gpa) & 0xfff) == 0;
+}
+
 static uint64_t mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *arg) {
     (void)uc;
     struct mmio_gap *g = arg;
     struct ucv *v = g->v;
     if (v->aborting) return 0;
+    uint64_t gpa = g->base + off;
+    uint32_t half;
+    if (gpa == v->wide_next && size == 4) {
+        v->wide_next = UINT64_MAX;
+        memcpy(&half, v->wide_data + 4, 4);
+        return half;
+    }
+    bool wide = wide_first(v, gpa, size, false);
     struct vlab_exit *e = &v->pending;
     e->reason = VLAB_EXIT_MMIO;
-    e->mmio.gpa = g->base + off;
-    e->mmio.len = size;
+    e->mmio.gpa = gpa;
+    e->mmio.len = wide ? 8 : size;
     e->mmio.is_write = 0;
     memset(e->mmio.data, 0, sizeof e->mmio.data);
     suspend(v);
     uint64_t val = 0;
     if (v->answer) memcpy(&val, v->answer->mmio.data, size <= 8 ? size : 8);
-    return val;
+    if (!wide) return val;
+    if (v->answer) memcpy(v->wide_data, v->answer->mmio.data, 8);
+    v->wide_next = gpa + 4;
+    return (uint32_t)val;
 }
 
 static void mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t value, void *arg) {
@@ -495,12 +536,20 @@ static void mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t valu
     struct mmio_gap *g = arg;
     struct ucv *v = g->v;
     if (v->aborting) return;
+    uint64_t gpa = g->base + off;
+    if (gpa == v->wide_next && size == 4) {
+        v->wide_next = UINT64_MAX; /* the second half went out with the first */
+        return;
+    }
+    bool wide = wide_first(v, gpa, size, true) && (uint32_t)v->acc.value == (uint32_t)value;
     struct vlab_exit *e = &v->pending;
     e->reason = VLAB_EXIT_MMIO;
-    e->mmio.gpa = g->base + off;
-    e->mmio.len = size;
+    e->mmio.gpa = gpa;
+    e->mmio.len = wide ? 8 : size;
     e->mmio.is_write = 1;
+    if (wide) value = v->acc.value;
     memcpy(e->mmio.data, &value, sizeof value);
+    if (wide) v->wide_next = gpa + 4;
     suspend(v);
 }
 
@@ -665,7 +714,9 @@ static int build_engine(struct ucv *v) {
     if ((e = uc_hook_add(uc, &v->h_out, UC_HOOK_INSN, (void *)hook_out, v, 1, 0, UC_X86_INS_OUT)) ||
         (e = uc_hook_add(uc, &v->h_in, UC_HOOK_INSN, (void *)hook_in, v, 1, 0, UC_X86_INS_IN)) ||
         (e = uc_hook_add(uc, &v->h_intr, UC_HOOK_INTR, (void *)hook_intr, v, 1, 0)) ||
-        (e = uc_hook_add(uc, &v->h_inval, UC_HOOK_MEM_INVALID, (void *)hook_invalid, v, 1, 0)))
+        (e = uc_hook_add(uc, &v->h_inval, UC_HOOK_MEM_INVALID, (void *)hook_invalid, v, 1, 0)) ||
+        (e = uc_hook_add(uc, &v->h_rd, UC_HOOK_MEM_READ, (void *)hook_access, v, 1, 0)) ||
+        (e = uc_hook_add(uc, &v->h_wr, UC_HOOK_MEM_WRITE, (void *)hook_access, v, 1, 0)))
         return ufail(v, VLAB_EIO, "uc_hook_add", e);
     int rc = apply_sregs(v);
     if (rc != VLAB_OK) return rc;
@@ -833,6 +884,7 @@ static int u_vcpu_create(struct vlab_vcpu *c) {
     struct ucv *v = calloc(1, sizeof *v);
     if (!v) return vlab_hv_fail(c->hv, VLAB_ENOMEM, "out of memory");
     v->vcpu = c;
+    v->wide_next = UINT64_MAX;
     pthread_mutex_init(&v->wd_lock, NULL);
     if (vlab_coro_init(&v->coro, CORO_STACK, coro_main, v) != VLAB_OK) {
         free(v);

@@ -61,18 +61,10 @@ static void expect_mmio(struct gvm *g, int write, uint64_t gpa, unsigned len) {
               (unsigned long long)gpa, len, s);
 }
 
-/* An 8-byte access is one exit on kvm; Unicorn splits it into two 4-byte ones, low half
- * first (documented in docs/architecture.md). Either way the data must be exact. */
+/* An 8-byte access is one exit of 8 bytes on both backends (Unicorn's two 4-byte halves
+ * are joined into one), with the data exact. */
 static void mmio_read64(struct gvm *g, uint64_t gpa, uint64_t value) {
     gvm_run(g);
-    if (g->kind == VLAB_HV_UNICORN && g->exit.reason == VLAB_EXIT_MMIO && g->exit.mmio.len == 4) {
-        expect_mmio(g, 0, gpa, 4);
-        memcpy(g->exit.mmio.data, &value, 4);
-        gvm_run(g);
-        expect_mmio(g, 0, gpa + 4, 4);
-        memcpy(g->exit.mmio.data, (uint8_t *)&value + 4, 4);
-        return;
-    }
     expect_mmio(g, 0, gpa, 8);
     memcpy(g->exit.mmio.data, &value, 8);
 }
@@ -80,14 +72,6 @@ static void mmio_read64(struct gvm *g, uint64_t gpa, uint64_t value) {
 static uint64_t mmio_write64(struct gvm *g, uint64_t gpa) {
     uint64_t v = 0;
     gvm_run(g);
-    if (g->kind == VLAB_HV_UNICORN && g->exit.reason == VLAB_EXIT_MMIO && g->exit.mmio.len == 4) {
-        expect_mmio(g, 1, gpa, 4);
-        memcpy(&v, g->exit.mmio.data, 4);
-        gvm_run(g);
-        expect_mmio(g, 1, gpa + 4, 4);
-        memcpy((uint8_t *)&v + 4, g->exit.mmio.data, 4);
-        return v;
-    }
     expect_mmio(g, 1, gpa, 8);
     memcpy(&v, g->exit.mmio.data, 8);
     return v;
