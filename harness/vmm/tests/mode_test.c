@@ -89,6 +89,26 @@ Test(vmm, mode_real_state) {
     cr_assert(s.ss.selector == 0 && s.ss.base == 0,
               "expected SS = 0 with base 0, got %#x base %#llx (handout §3.1)", s.ss.selector,
               (unsigned long long)s.ss.base);
+    cr_assert(s.cs.limit == 0xffff && s.ds.limit == 0xffff && s.ss.limit == 0xffff,
+              "expected 64 KiB limits (0xffff) in real mode, got CS %#x DS %#x SS %#x (§3.1)",
+              s.cs.limit, s.ds.limit, s.ss.limit);
+    cr_assert(s.tr.present && !s.tr.s && s.tr.type == X86_SEG_TYPE_TSS_BUSY && s.tr.limit == 0xffff,
+              "expected TR a present busy TSS even in real mode (type 0xb, S 0, P 1, limit "
+              "0xffff: VMX checks TR in every mode), got type %#x S %d P %d limit %#x (§3.1)",
+              s.tr.type, s.tr.s, s.tr.present, s.tr.limit);
+    cr_assert(s.ldt.present && !s.ldt.s && s.ldt.type == X86_SEG_TYPE_LDT && s.ldt.limit == 0xffff,
+              "expected LDTR a present LDT (type 0x2, S 0, P 1, limit 0xffff) in real mode, got "
+              "type %#x S %d P %d limit %#x (§3.1)",
+              s.ldt.type, s.ldt.s, s.ldt.present, s.ldt.limit);
+    cr_assert(s.gdt.base == 0 && s.gdt.limit == 0xffff && s.idt.base == 0 && s.idt.limit == 0x3ff,
+              "expected GDTR base 0 limit 0xffff and IDTR base 0 limit 0x3ff (the vector table) "
+              "in real mode, got GDTR %#llx/%#x IDTR %#llx/%#x (§3.1)",
+              (unsigned long long)s.gdt.base, s.gdt.limit, (unsigned long long)s.idt.base,
+              s.idt.limit);
+    cr_assert(!(s.cr0 & (X86_CR0_PE | X86_CR0_PG)),
+              "expected CR0.PE and CR0.PG clear in real mode (0x10, ET alone, will do), got %#llx "
+              "(§3.1)",
+              (unsigned long long)s.cr0);
     expect_common(&r, 0);
     tvm_free(&t);
 }
