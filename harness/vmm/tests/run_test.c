@@ -196,5 +196,46 @@ Test(vmm, run_blk_registers) {
                   vmm_blk_read(vm, 0x800, 4) == 0,
               "expected MAGIC read-only and unknown registers reading 0 (handout §4.4)");
     cr_assert_eq(vm->blk.commands, 0, "expected no command without a doorbell write (§4.4)");
+    /* Odd sizes and offsets: only a register's own offset reaches it; a write of any size
+     * replaces the whole register; an 8-byte access covers ADDR alone of the registers. */
+    cr_assert_eq(vmm_blk_read(vm, VMM_BLK_MAGIC + 1, 1), 0,
+                 "expected a 1-byte read at offset 1 (inside MAGIC, no register's offset) to "
+                 "read 0, got %#llx (handout §4.4)",
+                 (unsigned long long)vmm_blk_read(vm, VMM_BLK_MAGIC + 1, 1));
+    vmm_blk_write(vm, VMM_BLK_COUNT, 4, 0xffffffff);
+    vmm_blk_write(vm, VMM_BLK_COUNT, 2, 5);
+    cr_assert_eq(vm->blk.count, 5,
+                 "expected a 2-byte write of 5 to COUNT to replace the whole register (COUNT 5), "
+                 "got %#x (handout §4.4)",
+                 vm->blk.count);
+    vmm_blk_write(vm, VMM_BLK_SECTOR, 8, 0x0000000700000003ull);
+    vmm_blk_write(vm, VMM_BLK_SECTOR + 1, 1, 0xff);
+    cr_assert(vm->blk.sector == 3 && vm->blk.count == 5,
+              "expected an 8-byte write at SECTOR to set SECTOR (3) and not COUNT, and a byte "
+              "write inside SECTOR (offset 9) ignored; got SECTOR %#x COUNT %#x (handout §4.4)",
+              vm->blk.sector, vm->blk.count);
+    cr_assert_eq(vmm_blk_read(vm, VMM_BLK_SECTOR, 8), 3,
+                 "expected an 8-byte read at SECTOR to give SECTOR alone (3), got %#llx (§4.4)",
+                 (unsigned long long)vmm_blk_read(vm, VMM_BLK_SECTOR, 8));
+    /* The order of the checks: the command, then the sectors, then the buffer. */
+    static const struct {
+        uint32_t cmd, count;
+        uint32_t status;
+        const char *what;
+    } order[] = {
+        {9, 0, VMM_BLK_ERR_CMD, "an unknown command with COUNT 0 and a buffer outside RAM"},
+        {VMM_BLK_CMD_READ, 0, VMM_BLK_ERR_RANGE, "a READ with COUNT 0 and a buffer outside RAM"},
+        {VMM_BLK_CMD_WRITE, 1, VMM_BLK_ERR_ADDR, "a WRITE of one sector from outside RAM"},
+    };
+    vmm_blk_write(vm, VMM_BLK_SECTOR, 4, 0);
+    vmm_blk_write(vm, VMM_BLK_ADDR_LO, 8, T_RAM);
+    for (unsigned i = 0; i < 3; i++) {
+        vmm_blk_write(vm, VMM_BLK_COUNT, 4, order[i].count);
+        vmm_blk_write(vm, VMM_BLK_CMD, 4, order[i].cmd);
+        cr_assert_eq(vm->blk.status, order[i].status,
+                     "expected STATUS %u for %s (the command is checked first, then the "
+                     "sectors, then the buffer), got %u (handout §4.4)",
+                     order[i].status, order[i].what, vm->blk.status);
+    }
     tvm_free(&t);
 }
