@@ -276,10 +276,7 @@ static const char *unsupported(const struct vlab_sregs *s) {
     int mode = mode_for(s);
     for (unsigned i = 0; i < 6; i++) {
         const struct vlab_seg *g = segs[i];
-        if (mode == UC_MODE_16) {
-            if (g->base != (uint64_t)g->selector << 4)
-                return "real mode with a segment base other than selector << 4";
-        } else if (mode == UC_MODE_32) {
+        if (mode == UC_MODE_32) {
             if (!g->unusable && g->base != 0 && i != 3 && i != 4)
                 return "protected mode with a non-zero segment base";
         }
@@ -361,8 +358,28 @@ static int u_get_sregs(struct vlab_vcpu *c, struct vlab_sregs *s) {
     return VLAB_OK;
 }
 
+/* Real mode with a base that is not selector * 16: what a VMM gets wrong when it forgets
+ * that the CPU derives the base from the selector, so it is said as that, not as a limit of
+ * this backend (kvm would run such a guest, from the base given). */
+static int real_mode_base(struct vlab_vcpu *c, const struct vlab_sregs *s) {
+    static const char *const names[] = {"CS", "DS", "ES", "FS", "GS", "SS"};
+    const struct vlab_seg *segs[] = {&s->cs, &s->ds, &s->es, &s->fs, &s->gs, &s->ss};
+    if (mode_for(s) != UC_MODE_16) return VLAB_OK;
+    for (unsigned i = 0; i < 6; i++)
+        if (segs[i]->base != (uint64_t)segs[i]->selector << 4)
+            return vlab_hv_fail(c->hv, VLAB_EINVAL,
+                                "real mode: %s has selector %#x but base %#llx; a real-mode "
+                                "segment's base is its selector times 16 (%#llx), as the CPU "
+                                "loads it",
+                                names[i], segs[i]->selector, (unsigned long long)segs[i]->base,
+                                (unsigned long long)segs[i]->selector << 4);
+    return VLAB_OK;
+}
+
 static int u_set_sregs(struct vlab_vcpu *c, const struct vlab_sregs *s) {
     struct ucv *v = c->priv;
+    int rc = real_mode_base(c, s);
+    if (rc != VLAB_OK) return rc;
     const char *why = unsupported(s);
     if (why) return vlab_hv_fail(c->hv, VLAB_EUNSUPP, "unicorn backend: %s is not supported", why);
     if (v->dead) {
