@@ -119,5 +119,22 @@ make -s NO_DEPS=1 LAB="$lab" SOL="$work/src" SOLOUT="$work/build" VLAB_POLICY=$p
 # Only the named tests run: the others say nothing about this mutant, and a mutant that breaks
 # every guest would run each of them into its watchdog.
 only=$(printf '%s\n' $kills | sed "s|^$lab/||" | tr '\n' ' ')
+rc=0
 "${BUILD:-build}"/grading/vlab-grade --quiet --build "$work/build" --sol "mutant-$name" \
-    --out "$work/grade" --kills "$kills" --only "$only" "$lab"
+    --out "$work/grade" --kills "$kills" --only "$only" "$lab" || rc=$?
+# "Hint: TEXT" (ASCII) in a patch: every named test must also show the student the rubric's
+# hint containing TEXT, i.e. the mutant ends each of them in a CRASH or TIMEOUT that explains
+# itself (issue 20) rather than a bare "the test crashed".
+hint=$(sed -n 's/^Hint:[[:space:]]*//p' "$patch" | head -n 1)
+if [ "$rc" = 0 ] && [ -n "$hint" ]; then
+    want=$(printf '%s\n' $kills | wc -l)
+    got=$(grep -o -F "hint: $hint" "$work/grade/results.json" | wc -l || true)
+    if [ "$got" != "$want" ]; then
+        echo "$name: expected the hint 'hint: $hint' on all $want named tests, found $got" \
+            "(see $work/grade/summary.md)" >&2
+        rc=1
+    else
+        echo "$name: each named test shows the hint"
+    fi
+fi
+exit $rc
