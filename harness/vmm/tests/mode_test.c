@@ -30,6 +30,11 @@ static void expect_matches_gdt(struct tvm *t, const struct vlab_sregs *s,
                                const struct vlab_seg *seg, const char *name) {
     struct x86_segment d = gdt_entry(t, s, seg->selector);
     uint16_t attr = d.attr;
+    cr_assert_eq(d.limit, seg->limit,
+                 "%s (selector %#x): the GDT entry's limit %#x (after G scaling) does not match "
+                 "the segment register's %#x: the guest's first reload would change it (handout "
+                 "§3.2)",
+                 name, seg->selector, d.limit, seg->limit);
     cr_assert(d.base == seg->base && (attr & 0xf) == seg->type && !!(attr & X86_SEG_S) == seg->s &&
                   !!(attr & X86_SEG_P) == seg->present && !!(attr & X86_SEG_L) == seg->l &&
                   !!(attr & X86_SEG_DB) == seg->db,
@@ -39,6 +44,16 @@ static void expect_matches_gdt(struct tvm *t, const struct vlab_sregs *s,
               name, seg->selector, (unsigned long long)d.base, attr & 0xf, !!(attr & X86_SEG_S),
               !!(attr & X86_SEG_P), !!(attr & X86_SEG_L), !!(attr & X86_SEG_DB),
               (unsigned long long)seg->base, seg->type, seg->s, seg->present, seg->l, seg->db);
+}
+
+/* TR: the 104-byte TSS at VMM_TSS_GPA, its limit 0x67, as the GDT's descriptor says. */
+static void expect_tss(struct tvm *t, const struct vlab_sregs *s) {
+    cr_assert(s->tr.selector == 0x18 && s->tr.base == VMM_TSS_GPA && s->tr.limit == 0x67,
+              "expected TR selector 0x18, base %#llx, limit 0x67 (a 104-byte TSS), got %#x base "
+              "%#llx limit %#x (handout §3.2)",
+              (unsigned long long)VMM_TSS_GPA, s->tr.selector, (unsigned long long)s->tr.base,
+              s->tr.limit);
+    expect_matches_gdt(t, s, &s->tr, "TR");
 }
 
 static void expect_flat(const struct vlab_seg *seg, const char *name, bool code) {
@@ -141,6 +156,7 @@ Test(vmm, mode_protected_state) {
     cr_assert(s.tr.present && !s.tr.s && s.tr.type == X86_SEG_TYPE_TSS_BUSY,
               "expected TR a present busy TSS (S 0, type 0xb), got P %d S %d type %#x (§3.2)",
               s.tr.present, s.tr.s, s.tr.type);
+    expect_tss(&t, &s);
     expect_common(&r, VMM_LOAD_GPA);
     tvm_free(&t);
 }
@@ -183,6 +199,7 @@ Test(vmm, mode_long_code_segment) {
     cr_assert(s.tr.present && !s.tr.s && s.tr.type == X86_SEG_TYPE_TSS_BUSY,
               "expected TR a busy 64-bit TSS (type 0xb, S 0, P 1), got type %#x S %d P %d (§3.3)",
               s.tr.type, s.tr.s, s.tr.present);
+    expect_tss(&t, &s);
     tvm_free(&t);
 }
 

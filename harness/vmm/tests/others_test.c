@@ -349,9 +349,9 @@ VMM_TEST(run_debugcon_string) {
 VMM_TEST(run_debug_exit) {
     struct tvm t;
     tvm_run_guest(&t, kind, VMM_MODE_PROTECTED, "debug_exit.bin", VMM_EXITED, "§4.3");
-    cr_assert_eq(t.res.code, 0x10,
-                 "expected the value written to isa-debug-exit (0x10) in "
-                 "res.code, got %#llx (handout §4.3)",
+    cr_assert_eq(t.res.code, 0xabcd0010,
+                 "expected the whole 4-byte value written to isa-debug-exit (0xabcd0010) in "
+                 "res.code, got %#llx: every byte of the OUT counts, little-endian (handout §4.3)",
                  (unsigned long long)t.res.code);
     cr_assert_str_eq(t.vm.console.buf, "tests passed\n",
                      "expected the guest stopped at its OUT to port 0xf4 (handout §4.3)");

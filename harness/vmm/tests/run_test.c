@@ -111,6 +111,8 @@ static const char *const blk_checks[] = {
     "sectors past the end of the disk, and COUNT 0, give STATUS 1",
     "a buffer straddling the end of RAM, and one above 4 GiB, give STATUS 2",
     "an unknown command gives STATUS 3",
+    "the last bytes of the device's page (an 8-byte read at 0xff8, a 4-byte one at 0xffc) read "
+    "0: they are inside the device, not a bad MMIO",
 };
 
 static void run_blk(struct tvm *t, enum vlab_hv_kind kind) {
@@ -121,7 +123,7 @@ static void run_blk(struct tvm *t, enum vlab_hv_kind kind) {
 }
 
 static void expect_blk_bits(const struct tvm *t, unsigned mask) {
-    for (unsigned i = 0; i < 7; i++)
+    for (unsigned i = 0; i < 8; i++)
         if (mask & (1u << i))
             cr_assert(t->res.code & (1u << i),
                       "the guest's block device check %u failed: expected %s (result %#llx) "
@@ -162,7 +164,7 @@ VMM_TEST(run_blk_write) {
 VMM_TEST(run_blk_errors) {
     struct tvm t;
     run_blk(&t, kind);
-    expect_blk_bits(&t, 0x70);
+    expect_blk_bits(&t, 0xf0);
     cr_assert_eq(t.vm.blk.commands, 7,
                  "expected 7 doorbell writes counted in blk.commands, got "
                  "%llu (handout §4.4)",
@@ -237,5 +239,24 @@ Test(vmm, run_blk_registers) {
                      "sectors, then the buffer), got %u (handout §4.4)",
                      order[i].status, order[i].what, vm->blk.status);
     }
+    /* The last sector of the disk is on it; two from there are not. */
+    vmm_blk_write(vm, VMM_BLK_SECTOR, 4, T_SECTORS - 1);
+    vmm_blk_write(vm, VMM_BLK_COUNT, 4, 1);
+    vmm_blk_write(vm, VMM_BLK_ADDR_LO, 8, 0x40000);
+    vmm_blk_write(vm, VMM_BLK_CMD, 4, VMM_BLK_CMD_READ);
+    cr_assert_eq(vm->blk.status, VMM_BLK_OK,
+                 "expected a READ of the disk's last sector (%u of %u) to work, got STATUS %u "
+                 "(handout §4.4)",
+                 T_SECTORS - 1, T_SECTORS, vm->blk.status);
+    const uint8_t *buf = vlab_gpmem_hva(&vm->mem, 0x40000, VMM_BLK_SECTOR_SIZE);
+    for (unsigned i = 0; i < VMM_BLK_SECTOR_SIZE; i++)
+        cr_assert_eq(buf[i], vmm_disk_pattern((T_SECTORS - 1) * VMM_BLK_SECTOR_SIZE + i, T_SEED),
+                     "expected byte %u of the last sector at 0x40000 (handout §4.4)", i);
+    vmm_blk_write(vm, VMM_BLK_COUNT, 4, 2);
+    vmm_blk_write(vm, VMM_BLK_CMD, 4, VMM_BLK_CMD_READ);
+    cr_assert_eq(vm->blk.status, VMM_BLK_ERR_RANGE,
+                 "expected a READ of 2 sectors from the last one to give STATUS 1, got %u "
+                 "(handout §4.4)",
+                 vm->blk.status);
     tvm_free(&t);
 }
