@@ -35,6 +35,7 @@
 #define MSR_GS_BASE      0xc0000101u
 #define WATCHDOG_TICK_NS 200000
 #define TB_RESERVE       (((size_t)1 << 30) + ((size_t)64 << 20))
+#define PIO_DATA         1024 /* KVM's read-ahead buffer for rep ins (emulate.c's rc->data) */
 
 struct ucv;
 
@@ -66,7 +67,8 @@ struct ucv {
     uc_err emu_err;
     struct vlab_exit pending;
     struct vlab_exit *answer; /* the exit struct the VMM fills before the next run */
-    uint8_t iobuf[8];
+    uint8_t iobuf[PIO_DATA];
+    unsigned ins_left, ins_next; /* rep ins elements still to hand out of iobuf, and which */
     /* The data access the guest is making, as it issued it: Unicorn hands an 8-byte access
      * to MMIO to the callbacks as two 4-byte halves (QEMU's default for a device with no
      * access sizes), KVM as one exit of 8. The first half becomes that one exit; the second
@@ -463,6 +465,7 @@ static int apply_sregs(struct ucv *v) {
 
 /* Hands the exit in v->pending to the VMM and waits for the next vlab_hv_run. */
 static void suspend(struct ucv *v) {
+    v->ins_left = 0; /* any other exit ends a rep ins read-ahead */
     v->state = CORO_SUSPENDED;
     vlab_coro_yield(&v->coro);
     v->state = CORO_IDLE;
@@ -483,21 +486,70 @@ static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, voi
     suspend(v);
 }
 
+/* How many elements of a `rep ins` at RIP one exit reads, as KVM's emulator counts them:
+ * RCX (masked to the address size), at most what fits in the rest of the destination's page
+ * and in its 1 KiB read-ahead buffer; 1 for anything else. */
+static unsigned ins_elements(struct ucv *v, unsigned size) {
+    struct vlab_regs r;
+    engine_get_regs(v, &r);
+    uint64_t at = r.rip;
+    if (v->mode == UC_MODE_16) {
+        uint16_t cs = 0;
+        uc_reg_read(v->uc, UC_X86_REG_CS, &cs);
+        at = (uint64_t)cs * 16 + (r.rip & 0xffff);
+    }
+    uint8_t insn[15];
+    if (uc_mem_read(v->uc, at, insn, sizeof insn) != UC_ERR_OK) return 1;
+    unsigned abits = v->mode == UC_MODE_64 ? 64 : v->mode == UC_MODE_32 ? 32 : 16;
+    bool rep = false;
+    unsigned i = 0;
+    for (; i < sizeof insn; i++) {
+        uint8_t b = insn[i];
+        if (b == 0xf3 || b == 0xf2)
+            rep = true;
+        else if (b == 0x67)
+            abits = abits == 64 ? 32 : abits == 32 ? 16 : 32;
+        else if (b == 0x66 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 ||
+                 b == 0x65 || (v->mode == UC_MODE_64 && (b & 0xf0) == 0x40))
+            continue;
+        else
+            break;
+    }
+    if (!rep || i == sizeof insn || (insn[i] != 0x6c && insn[i] != 0x6d)) return 1;
+    uint64_t mask = abits == 64 ? ~0ull : (1ull << abits) - 1;
+    uint64_t count = r.rcx & mask, off = (r.rdi & mask) & 0xfff;
+    uint64_t in_page = (r.rflags & X86_RFLAGS_DF) ? off + size : 4096 - off;
+    uint64_t n = count;
+    if (n > in_page / size) n = in_page / size;
+    if (n > PIO_DATA / size) n = PIO_DATA / size;
+    return n ? (unsigned)n : 1;
+}
+
 static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *arg) {
     (void)uc;
     struct ucv *v = arg;
     if (v->aborting) return 0;
+    uint32_t val = 0;
     struct vlab_exit *e = &v->pending;
+    if (v->ins_left && e->io.port == port && e->io.size == size) {
+        /* The rest of a rep ins that one exit answered: no exit, as KVM reads ahead. */
+        memcpy(&val, v->iobuf + (size_t)v->ins_next++ * (unsigned)size, (size_t)size);
+        v->ins_left--;
+        return val;
+    }
+    v->ins_left = 0;
+    unsigned n = ins_elements(v, (unsigned)size);
     e->reason = VLAB_EXIT_IO;
     e->io.direction = VLAB_IO_IN;
     e->io.port = (uint16_t)port;
     e->io.size = (uint8_t)size;
-    e->io.count = 1;
+    e->io.count = n;
     /* What the guest reads if the VMM writes nothing (KVM leaves the old buffer). */
     memset(v->iobuf, 0, sizeof v->iobuf);
     suspend(v);
-    uint32_t val = 0;
     memcpy(&val, v->iobuf, (size_t)size <= sizeof val ? (size_t)size : sizeof val);
+    v->ins_left = n - 1;
+    v->ins_next = 1;
     return val;
 }
 
@@ -696,6 +748,7 @@ static int build_engine(struct ucv *v) {
     v->uc = uc;
     pthread_mutex_unlock(&v->wd_lock);
     v->mode = mode;
+    v->ins_left = 0;
     /* Slots sorted by gpa, then every hole below MMIO_TOP becomes MMIO. */
     const struct vlab_hv_slot *sorted[VLAB_HV_MAX_SLOTS];
     unsigned n = 0;
