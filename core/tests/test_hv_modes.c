@@ -185,3 +185,21 @@ Test(core, hv_unicorn_real_mode_base_mismatch) {
               vlab_strerror(rc), err);
     gvm_close(&g);
 }
+
+/* The vCPU's CPUID is the host's as the backend can virtualize it: long mode included. */
+HV_TEST(cpuid_has_long_mode) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "cpuid_lm", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    cr_assert(g.exit.reason == VLAB_EXIT_IO && g.exit.io.port == 0x11 && g.exit.io.size == 4,
+              "expected the guest's OUT of CPUID 0x80000001's EDX on port 0x11");
+    uint32_t edx;
+    memcpy(&edx, g.exit.io.data, 4);
+    cr_assert(edx & (1u << 29),
+              "expected CPUID 0x80000001 EDX bit 29 (long mode) set, EDX %#x: the vCPU's CPUID "
+              "was never set (KVM_SET_CPUID2)",
+              edx);
+    gvm_close(&g);
+}
