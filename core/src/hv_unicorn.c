@@ -517,7 +517,13 @@ static unsigned ins_elements(struct ucv *v, unsigned size) {
     }
     if (!rep || i == sizeof insn || (insn[i] != 0x6c && insn[i] != 0x6d)) return 1;
     uint64_t mask = abits == 64 ? ~0ull : (1ull << abits) - 1;
-    uint64_t count = r.rcx & mask, off = (r.rdi & mask) & 0xfff;
+    uint64_t es = 0; /* real mode: the destination is ES * 16 + DI; flat elsewhere */
+    if (v->mode == UC_MODE_16) {
+        uint16_t sel = 0;
+        uc_reg_read(v->uc, UC_X86_REG_ES, &sel);
+        es = (uint64_t)sel << 4;
+    }
+    uint64_t count = r.rcx & mask, off = (es + (r.rdi & mask)) & 0xfff;
     uint64_t in_page = (r.rflags & X86_RFLAGS_DF) ? off + size : 4096 - off;
     uint64_t n = count;
     if (n > in_page / size) n = in_page / size;
