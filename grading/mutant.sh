@@ -143,5 +143,23 @@ make -s NO_DEPS=1 LAB="$lab" SOL="$work/src" SOLOUT="$work/build" VLAB_POLICY=$p
 # Only the named tests run: the others say nothing about this mutant, and a mutant that breaks
 # every guest would run each of them into its watchdog.
 only=$(printf '%s\n' $kills | sed "s|^$lab/||" | tr '\n' ' ')
+rc=0
 "${BUILD:-build}"/grading/vlab-grade --quiet --build "$work/build" --sol "mutant-$name" \
-    --out "$work/grade" --kills "$kills" --only "$only" "$lab"
+    --out "$work/grade" --kills "$kills" --only "$only" "$lab" || rc=$?
+# "Hint: TEXT" (ASCII) in a patch: the mutant ends at least one named test in a CRASH or
+# TIMEOUT, and each that ends so shows the student the rubric's hint containing TEXT (issue 20:
+# not a bare "the test crashed"). A named test that fails with its own message needs none.
+hint=$(sed -n 's/^Hint:[[:space:]]*//p' "$patch" | head -n 1)
+if [ "$rc" = 0 ] && [ -n "$hint" ]; then
+    res=$work/grade/results.json
+    bad=$(grep -o -E '"output":[[:space:]]*"(CRASH|TIMEOUT):' "$res" | wc -l || true)
+    got=$(grep -o -F "hint: $hint" "$res" | wc -l || true)
+    if [ "$bad" = 0 ] || [ "$got" != "$bad" ]; then
+        echo "$name: expected the hint 'hint: $hint' on each of the named tests that crashed" \
+            "or timed out ($bad), found $got (see $work/grade/summary.md)" >&2
+        rc=1
+    else
+        echo "$name: the $bad test(s) that crashed or timed out show the hint"
+    fi
+fi
+exit $rc

@@ -31,10 +31,18 @@ struct kvm_vm {
     int vm_fd;
     int run_size;
     bool readonly_mem;
+    /* KVM_GET_SUPPORTED_CPUID, fetched by a thread started with the VM: on a nested host each
+     * of its CPUID instructions traps to the outer hypervisor, and the VMM's start-up (memory,
+     * vCPU, image, entry state) goes on meanwhile. Joined before the first SET_SREGS or RUN. */
+    pthread_t cpuid_thread;
+    bool cpuid_started;
+    struct kvm_cpuid2 *cpuid;
+    int cpuid_errno;
 };
 
 struct kvm_cpu {
     int fd;
+    bool cpuid_set;
     struct kvm_run *run;
     struct vlab_exit *answer; /* the exit the VMM fills (MMIO read data) before the next run */
     bool mmio_read_pending;
@@ -95,6 +103,50 @@ static int kfail(struct vlab_hv *hv, int rc, const char *what) {
     return vlab_hv_fail(hv, rc, "%s: %s", what, strerror(errno));
 }
 
+/* The host CPU's features as KVM can virtualize them (the thread's work, or the caller's when
+ * no thread could start); without KVM_SET_CPUID2 the guest sees an almost empty CPUID (no long
+ * mode bit, for one). */
+static void *fetch_cpuid(void *arg) {
+    struct kvm_vm *k = arg;
+    for (unsigned n = 256; n <= 4096; n *= 2) { /* 256: one call on the CPUs seen so far */
+        struct kvm_cpuid2 *cp = calloc(1, sizeof *cp + n * sizeof(struct kvm_cpuid_entry2));
+        if (!cp) {
+            k->cpuid_errno = ENOMEM;
+            return NULL;
+        }
+        cp->nent = n;
+        if (ioctl(k->sys_fd, KVM_GET_SUPPORTED_CPUID, cp) == 0) {
+            k->cpuid = cp;
+            return NULL;
+        }
+        k->cpuid_errno = errno;
+        free(cp);
+        if (errno != E2BIG) return NULL;
+    }
+    return NULL;
+}
+
+static void join_cpuid(struct kvm_vm *k) {
+    if (k->cpuid_started) pthread_join(k->cpuid_thread, NULL);
+    k->cpuid_started = false;
+}
+
+/* Before the vCPU's first SET_SREGS (CR4 bits KVM checks against the guest's CPUID) or RUN. */
+static int set_cpuid(struct vlab_vcpu *c) {
+    struct kvm_vm *k = c->hv->priv;
+    struct kvm_cpu *p = c->priv;
+    if (p->cpuid_set) return VLAB_OK;
+    join_cpuid(k);
+    if (!k->cpuid) fetch_cpuid(k);
+    if (!k->cpuid) {
+        errno = k->cpuid_errno;
+        return kfail(c->hv, VLAB_EIO, "KVM_GET_SUPPORTED_CPUID");
+    }
+    if (ioctl(p->fd, KVM_SET_CPUID2, k->cpuid) < 0) return kfail(c->hv, VLAB_EIO, "KVM_SET_CPUID2");
+    p->cpuid_set = true;
+    return VLAB_OK;
+}
+
 static int k_open(struct vlab_hv *hv) {
     struct kvm_vm *k = calloc(1, sizeof *k);
     if (!k) return vlab_hv_fail(hv, VLAB_ENOMEM, "out of memory");
@@ -124,6 +176,7 @@ static int k_open(struct vlab_hv *hv) {
     k->readonly_mem = ioctl(k->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
     /* Needed by Intel hosts without unrestricted guest to run real mode; harmless elsewhere. */
     ioctl(k->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR);
+    k->cpuid_started = pthread_create(&k->cpuid_thread, NULL, fetch_cpuid, k) == 0;
     hv->priv = k;
     return VLAB_OK;
 }
@@ -131,6 +184,8 @@ static int k_open(struct vlab_hv *hv) {
 static void k_close(struct vlab_hv *hv) {
     struct kvm_vm *k = hv->priv;
     if (!k) return;
+    join_cpuid(k);
+    free(k->cpuid);
     close(k->vm_fd);
     close(k->sys_fd);
     free(k);
@@ -159,25 +214,6 @@ static int k_code_changed(struct vlab_hv *hv, uint64_t gpa, uint64_t len) {
     return VLAB_OK;
 }
 
-/* The host CPU's features as KVM can virtualize them; without KVM_SET_CPUID2 the guest sees
- * an almost empty CPUID (no long mode bit, for one). */
-static int set_cpuid(struct vlab_vcpu *c, struct kvm_vm *k, int fd) {
-    for (unsigned n = 64; n <= 4096; n *= 2) {
-        struct kvm_cpuid2 *cp = calloc(1, sizeof *cp + n * sizeof(struct kvm_cpuid_entry2));
-        if (!cp) return vlab_hv_fail(c->hv, VLAB_ENOMEM, "out of memory");
-        cp->nent = n;
-        if (ioctl(k->sys_fd, KVM_GET_SUPPORTED_CPUID, cp) < 0) {
-            free(cp);
-            if (errno == E2BIG) continue;
-            return kfail(c->hv, VLAB_EIO, "KVM_GET_SUPPORTED_CPUID");
-        }
-        int r = ioctl(fd, KVM_SET_CPUID2, cp);
-        free(cp);
-        return r < 0 ? kfail(c->hv, VLAB_EIO, "KVM_SET_CPUID2") : VLAB_OK;
-    }
-    return vlab_hv_fail(c->hv, VLAB_EIO, "KVM_GET_SUPPORTED_CPUID: too many entries");
-}
-
 static int k_vcpu_create(struct vlab_vcpu *c) {
     struct kvm_vm *k = c->hv->priv;
     struct kvm_cpu *p = calloc(1, sizeof *p);
@@ -191,13 +227,6 @@ static int k_vcpu_create(struct vlab_vcpu *c) {
     p->run = mmap(NULL, (size_t)k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
     if (p->run == MAP_FAILED) {
         int rc = kfail(c->hv, VLAB_EIO, "mmap kvm_run");
-        close(p->fd);
-        free(p);
-        return rc;
-    }
-    int rc = set_cpuid(c, k, p->fd);
-    if (rc != VLAB_OK) {
-        munmap(p->run, (size_t)k->run_size);
         close(p->fd);
         free(p);
         return rc;
@@ -299,6 +328,8 @@ static int k_get_sregs(struct vlab_vcpu *c, struct vlab_sregs *s) {
 static int k_set_sregs(struct vlab_vcpu *c, const struct vlab_sregs *s) {
     struct kvm_cpu *p = c->priv;
     struct kvm_sregs k;
+    int rc = set_cpuid(c);
+    if (rc != VLAB_OK) return rc;
     /* Read first: interrupt_bitmap (pending external interrupts) must survive. */
     if (ioctl(p->fd, KVM_GET_SREGS, &k) < 0) return kfail(c->hv, VLAB_EIO, "KVM_GET_SREGS");
     seg_out(&k.cs, &s->cs);
@@ -370,6 +401,8 @@ static void internal_desc(struct vlab_exit *e, const struct kvm_run *run) {
 static int k_run(struct vlab_vcpu *c, struct vlab_exit *e) {
     struct kvm_cpu *p = c->priv;
     struct kvm_run *run = p->run;
+    int rc = set_cpuid(c);
+    if (rc != VLAB_OK) return rc;
     /* MMIO read data goes where KVM looks for it when it completes the instruction. */
     if (p->mmio_read_pending && p->answer) memcpy(run->mmio.data, p->answer->mmio.data, 8);
     p->mmio_read_pending = false;

@@ -35,6 +35,7 @@
 #define MSR_GS_BASE      0xc0000101u
 #define WATCHDOG_TICK_NS 200000
 #define TB_RESERVE       (((size_t)1 << 30) + ((size_t)64 << 20))
+#define PIO_DATA         1024 /* KVM's read-ahead buffer for rep ins (emulate.c's rc->data) */
 
 struct ucv;
 
@@ -50,7 +51,7 @@ struct ucv {
     uc_engine *uc;
     int mode; /* UC_MODE_16/32/64 of uc */
     bool rebuild;
-    uc_hook h_in, h_out, h_intr, h_inval;
+    uc_hook h_in, h_out, h_intr, h_inval, h_rd, h_wr;
     struct mmio_gap gap[VLAB_HV_MAX_SLOTS + 1];
 
     /* Shadow state: what the VMM set, used while no engine exists and for the fields Unicorn
@@ -66,7 +67,19 @@ struct ucv {
     uc_err emu_err;
     struct vlab_exit pending;
     struct vlab_exit *answer; /* the exit struct the VMM fills before the next run */
-    uint8_t iobuf[8];
+    uint8_t iobuf[PIO_DATA];
+    unsigned ins_left, ins_next; /* rep ins elements still to hand out of iobuf, and which */
+    /* The data access the guest is making, as it issued it: Unicorn hands an 8-byte access
+     * to MMIO to the callbacks as two 4-byte halves (QEMU's default for a device with no
+     * access sizes), KVM as one exit of 8. The first half becomes that one exit; the second
+     * (at wide_next) is answered from wide_data without another. */
+    struct {
+        uint64_t addr, value;
+        int size;
+        bool write;
+    } acc;
+    uint64_t wide_next;
+    uint8_t wide_data[8];
     bool dead;
     struct vlab_exit dead_exit;
     /* the last invalid memory access Unicorn reported */
@@ -265,10 +278,7 @@ static const char *unsupported(const struct vlab_sregs *s) {
     int mode = mode_for(s);
     for (unsigned i = 0; i < 6; i++) {
         const struct vlab_seg *g = segs[i];
-        if (mode == UC_MODE_16) {
-            if (g->base != (uint64_t)g->selector << 4)
-                return "real mode with a segment base other than selector << 4";
-        } else if (mode == UC_MODE_32) {
+        if (mode == UC_MODE_32) {
             if (!g->unusable && g->base != 0 && i != 3 && i != 4)
                 return "protected mode with a non-zero segment base";
         }
@@ -350,8 +360,28 @@ static int u_get_sregs(struct vlab_vcpu *c, struct vlab_sregs *s) {
     return VLAB_OK;
 }
 
+/* Real mode with a base that is not selector * 16: what a VMM gets wrong when it forgets
+ * that the CPU derives the base from the selector, so it is said as that, not as a limit of
+ * this backend (kvm would run such a guest, from the base given). */
+static int real_mode_base(struct vlab_vcpu *c, const struct vlab_sregs *s) {
+    static const char *const names[] = {"CS", "DS", "ES", "FS", "GS", "SS"};
+    const struct vlab_seg *segs[] = {&s->cs, &s->ds, &s->es, &s->fs, &s->gs, &s->ss};
+    if (mode_for(s) != UC_MODE_16) return VLAB_OK;
+    for (unsigned i = 0; i < 6; i++)
+        if (segs[i]->base != (uint64_t)segs[i]->selector << 4)
+            return vlab_hv_fail(c->hv, VLAB_EINVAL,
+                                "real mode: %s has selector %#x but base %#llx; a real-mode "
+                                "segment's base is its selector times 16 (%#llx), as the CPU "
+                                "loads it",
+                                names[i], segs[i]->selector, (unsigned long long)segs[i]->base,
+                                (unsigned long long)segs[i]->selector << 4);
+    return VLAB_OK;
+}
+
 static int u_set_sregs(struct vlab_vcpu *c, const struct vlab_sregs *s) {
     struct ucv *v = c->priv;
+    int rc = real_mode_base(c, s);
+    if (rc != VLAB_OK) return rc;
     const char *why = unsupported(s);
     if (why) return vlab_hv_fail(c->hv, VLAB_EUNSUPP, "unicorn backend: %s is not supported", why);
     if (v->dead) {
@@ -435,6 +465,7 @@ static int apply_sregs(struct ucv *v) {
 
 /* Hands the exit in v->pending to the VMM and waits for the next vlab_hv_run. */
 static void suspend(struct ucv *v) {
+    v->ins_left = 0; /* any other exit ends a rep ins read-ahead */
     v->state = CORO_SUSPENDED;
     vlab_coro_yield(&v->coro);
     v->state = CORO_IDLE;
@@ -455,22 +486,96 @@ static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, voi
     suspend(v);
 }
 
+/* How many elements of a `rep ins` at RIP one exit reads, as KVM's emulator counts them:
+ * RCX (masked to the address size), at most what fits in the rest of the destination's page
+ * and in its 1 KiB read-ahead buffer; 1 for anything else. */
+static unsigned ins_elements(struct ucv *v, unsigned size) {
+    struct vlab_regs r;
+    engine_get_regs(v, &r);
+    uint64_t at = r.rip;
+    if (v->mode == UC_MODE_16) {
+        uint16_t cs = 0;
+        uc_reg_read(v->uc, UC_X86_REG_CS, &cs);
+        at = (uint64_t)cs * 16 + (r.rip & 0xffff);
+    }
+    uint8_t insn[15];
+    if (uc_mem_read(v->uc, at, insn, sizeof insn) != UC_ERR_OK) return 1;
+    unsigned abits = v->mode == UC_MODE_64 ? 64 : v->mode == UC_MODE_32 ? 32 : 16;
+    bool rep = false;
+    unsigned i = 0;
+    for (; i < sizeof insn; i++) {
+        uint8_t b = insn[i];
+        if (b == 0xf3 || b == 0xf2)
+            rep = true;
+        else if (b == 0x67)
+            abits = abits == 64 ? 32 : abits == 32 ? 16 : 32;
+        else if (b == 0x66 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 ||
+                 b == 0x65 || (v->mode == UC_MODE_64 && (b & 0xf0) == 0x40))
+            continue;
+        else
+            break;
+    }
+    if (!rep || i == sizeof insn || (insn[i] != 0x6c && insn[i] != 0x6d)) return 1;
+    uint64_t mask = abits == 64 ? ~0ull : (1ull << abits) - 1;
+    uint64_t es = 0; /* real mode: the destination is ES * 16 + DI; flat elsewhere */
+    if (v->mode == UC_MODE_16) {
+        uint16_t sel = 0;
+        uc_reg_read(v->uc, UC_X86_REG_ES, &sel);
+        es = (uint64_t)sel << 4;
+    }
+    uint64_t count = r.rcx & mask, off = (es + (r.rdi & mask)) & 0xfff;
+    uint64_t in_page = (r.rflags & X86_RFLAGS_DF) ? off + size : 4096 - off;
+    uint64_t n = count;
+    if (n > in_page / size) n = in_page / size;
+    if (n > PIO_DATA / size) n = PIO_DATA / size;
+    return n ? (unsigned)n : 1;
+}
+
 static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *arg) {
     (void)uc;
     struct ucv *v = arg;
     if (v->aborting) return 0;
+    uint32_t val = 0;
     struct vlab_exit *e = &v->pending;
+    if (v->ins_left && e->io.port == port && e->io.size == size) {
+        /* The rest of a rep ins that one exit answered: no exit, as KVM reads ahead. */
+        memcpy(&val, v->iobuf + (size_t)v->ins_next++ * (unsigned)size, (size_t)size);
+        v->ins_left--;
+        return val;
+    }
+    v->ins_left = 0;
+    unsigned n = ins_elements(v, (unsigned)size);
     e->reason = VLAB_EXIT_IO;
     e->io.direction = VLAB_IO_IN;
     e->io.port = (uint16_t)port;
     e->io.size = (uint8_t)size;
-    e->io.count = 1;
+    e->io.count = n;
     /* What the guest reads if the VMM writes nothing (KVM leaves the old buffer). */
     memset(v->iobuf, 0, sizeof v->iobuf);
     suspend(v);
-    uint32_t val = 0;
     memcpy(&val, v->iobuf, (size_t)size <= sizeof val ? (size_t)size : sizeof val);
+    v->ins_left = n - 1;
+    v->ins_next = 1;
     return val;
+}
+
+/* Records each data access before Unicorn performs it (see ucv.acc). */
+static void hook_access(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                        void *arg) {
+    (void)uc;
+    struct ucv *v = arg;
+    v->acc.addr = addr;
+    v->acc.value = (uint64_t)value;
+    v->acc.size = size;
+    v->acc.write = type == UC_MEM_WRITE;
+    v->wide_next = UINT64_MAX;
+}
+
+/* The first half of an 8-byte access the guest made at gpa: one exit for all of it. The
+ * access was recorded by its virtual address; paging keeps the offset in the page. */
+static bool wide_first(const struct ucv *v, uint64_t gpa, unsigned size, bool write) {
+    return size == 4 && v->acc.size == 8 && v->acc.write == write &&
+           ((v->acc.addr ^ gpa) & 0xfff) == 0;
 }
 
 static uint64_t mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *arg) {
@@ -478,16 +583,27 @@ static uint64_t mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *arg)
     struct mmio_gap *g = arg;
     struct ucv *v = g->v;
     if (v->aborting) return 0;
+    uint64_t gpa = g->base + off;
+    uint32_t half;
+    if (gpa == v->wide_next && size == 4) {
+        v->wide_next = UINT64_MAX;
+        memcpy(&half, v->wide_data + 4, 4);
+        return half;
+    }
+    bool wide = wide_first(v, gpa, size, false);
     struct vlab_exit *e = &v->pending;
     e->reason = VLAB_EXIT_MMIO;
-    e->mmio.gpa = g->base + off;
-    e->mmio.len = size;
+    e->mmio.gpa = gpa;
+    e->mmio.len = wide ? 8 : size;
     e->mmio.is_write = 0;
     memset(e->mmio.data, 0, sizeof e->mmio.data);
     suspend(v);
     uint64_t val = 0;
     if (v->answer) memcpy(&val, v->answer->mmio.data, size <= 8 ? size : 8);
-    return val;
+    if (!wide) return val;
+    if (v->answer) memcpy(v->wide_data, v->answer->mmio.data, 8);
+    v->wide_next = gpa + 4;
+    return (uint32_t)val;
 }
 
 static void mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t value, void *arg) {
@@ -495,12 +611,20 @@ static void mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t valu
     struct mmio_gap *g = arg;
     struct ucv *v = g->v;
     if (v->aborting) return;
+    uint64_t gpa = g->base + off;
+    if (gpa == v->wide_next && size == 4) {
+        v->wide_next = UINT64_MAX; /* the second half went out with the first */
+        return;
+    }
+    bool wide = wide_first(v, gpa, size, true) && (uint32_t)v->acc.value == (uint32_t)value;
     struct vlab_exit *e = &v->pending;
     e->reason = VLAB_EXIT_MMIO;
-    e->mmio.gpa = g->base + off;
-    e->mmio.len = size;
+    e->mmio.gpa = gpa;
+    e->mmio.len = wide ? 8 : size;
     e->mmio.is_write = 1;
+    if (wide) value = v->acc.value;
     memcpy(e->mmio.data, &value, sizeof value);
+    if (wide) v->wide_next = gpa + 4;
     suspend(v);
 }
 
@@ -630,6 +754,7 @@ static int build_engine(struct ucv *v) {
     v->uc = uc;
     pthread_mutex_unlock(&v->wd_lock);
     v->mode = mode;
+    v->ins_left = 0;
     /* Slots sorted by gpa, then every hole below MMIO_TOP becomes MMIO. */
     const struct vlab_hv_slot *sorted[VLAB_HV_MAX_SLOTS];
     unsigned n = 0;
@@ -665,7 +790,9 @@ static int build_engine(struct ucv *v) {
     if ((e = uc_hook_add(uc, &v->h_out, UC_HOOK_INSN, (void *)hook_out, v, 1, 0, UC_X86_INS_OUT)) ||
         (e = uc_hook_add(uc, &v->h_in, UC_HOOK_INSN, (void *)hook_in, v, 1, 0, UC_X86_INS_IN)) ||
         (e = uc_hook_add(uc, &v->h_intr, UC_HOOK_INTR, (void *)hook_intr, v, 1, 0)) ||
-        (e = uc_hook_add(uc, &v->h_inval, UC_HOOK_MEM_INVALID, (void *)hook_invalid, v, 1, 0)))
+        (e = uc_hook_add(uc, &v->h_inval, UC_HOOK_MEM_INVALID, (void *)hook_invalid, v, 1, 0)) ||
+        (e = uc_hook_add(uc, &v->h_rd, UC_HOOK_MEM_READ, (void *)hook_access, v, 1, 0)) ||
+        (e = uc_hook_add(uc, &v->h_wr, UC_HOOK_MEM_WRITE, (void *)hook_access, v, 1, 0)))
         return ufail(v, VLAB_EIO, "uc_hook_add", e);
     int rc = apply_sregs(v);
     if (rc != VLAB_OK) return rc;
@@ -833,6 +960,7 @@ static int u_vcpu_create(struct vlab_vcpu *c) {
     struct ucv *v = calloc(1, sizeof *v);
     if (!v) return vlab_hv_fail(c->hv, VLAB_ENOMEM, "out of memory");
     v->vcpu = c;
+    v->wide_next = UINT64_MAX;
     pthread_mutex_init(&v->wd_lock, NULL);
     if (vlab_coro_init(&v->coro, CORO_STACK, coro_main, v) != VLAB_OK) {
         free(v);

@@ -167,3 +167,39 @@ HV_TEST(mode_refusals_say_why) {
     expect_refusal(&g, vlab_mode_long(g.vcpu, &g.mem, &s), "is too small");
     gvm_close(&g);
 }
+
+/* A real-mode base that is not selector * 16 is the VMM's error, and is said as one (on kvm
+ * the guest would run from the base given; Unicorn derives the base from the selector). */
+Test(core, hv_unicorn_real_mode_base_mismatch) {
+    struct gvm g;
+    gvm_open(&g, VLAB_HV_UNICORN);
+    struct vlab_sregs s;
+    cr_assert_eq(vlab_hv_get_sregs(g.vcpu, &s), VLAB_OK, "expected sregs");
+    s.cs.selector = 0x1000;
+    s.cs.base = 0;
+    int rc = vlab_hv_set_sregs(g.vcpu, &s);
+    const char *err = vlab_hv_error(g.hv);
+    cr_assert(rc == VLAB_EINVAL && strstr(err, "CS") && strstr(err, "0x10000"),
+              "expected VLAB_EINVAL naming CS and the base it should have (0x10000), not a limit "
+              "of the backend; got %s: %s",
+              vlab_strerror(rc), err);
+    gvm_close(&g);
+}
+
+/* The vCPU's CPUID is the host's as the backend can virtualize it: long mode included. */
+HV_TEST(cpuid_has_long_mode) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "cpuid_lm", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    cr_assert(g.exit.reason == VLAB_EXIT_IO && g.exit.io.port == 0x11 && g.exit.io.size == 4,
+              "expected the guest's OUT of CPUID 0x80000001's EDX on port 0x11");
+    uint32_t edx;
+    memcpy(&edx, g.exit.io.data, 4);
+    cr_assert(edx & (1u << 29),
+              "expected CPUID 0x80000001 EDX bit 29 (long mode) set, EDX %#x: the vCPU's CPUID "
+              "was never set (KVM_SET_CPUID2)",
+              edx);
+    gvm_close(&g);
+}

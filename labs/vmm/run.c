@@ -27,6 +27,6 @@ int vmm_run(struct vmm *vm, struct vmm_result *res) {
     (void)vm;
     memset(res, 0, sizeof *res);
     res->outcome = VMM_ERROR;
-    snprintf(res->why, sizeof res->why, "vmm_run: not implemented (handout §4.1)");
+    snprintf(res->why, sizeof res->why, "vmm_run is still the skeleton's stub");
     return VLAB_ENOTIMPL;
 }

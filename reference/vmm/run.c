@@ -225,6 +225,38 @@ static uint64_t total_exits(const struct vmm *vm) {
     return n;
 }
 
+/* One exit to its device model; true when the guest is done (*res filled, *rc the result). */
+static bool dispatch(struct vmm *vm, struct vlab_exit *e, struct vmm_result *res, int *rc) {
+    *rc = VLAB_OK;
+    switch (e->reason) {
+    case VLAB_EXIT_IO:
+        for (uint32_t i = 0; i < e->io.count; i++)
+            if (port_io(vm, e, e->io.data + (size_t)i * e->io.size, res)) return true;
+        return false;
+    case VLAB_EXIT_MMIO: return mmio(vm, e, res);
+    case VLAB_EXIT_HLT:
+        /* A clean end: nothing to explain (vmm.h), and the tool prints no reason. */
+        res->outcome = VMM_HALTED;
+        return true;
+    case VLAB_EXIT_SHUTDOWN: say(res, VMM_SHUTDOWN, "triple fault: %s", e->desc); break;
+    case VLAB_EXIT_FAIL_ENTRY:
+        say(res, VMM_FAIL_ENTRY, "VM entry failed (reason %#llx): %s",
+            (unsigned long long)e->fail_entry.hardware_entry_failure_reason, e->desc);
+        break;
+    case VLAB_EXIT_INTERNAL_ERROR:
+        say(res, VMM_INTERNAL_ERROR, "internal error (suberror %u): %s", e->internal.suberror,
+            e->desc);
+        break;
+    case VLAB_EXIT_TIMEOUT: say(res, VMM_TIMEOUT, "%s", e->desc); break;
+    default:
+        say(res, VMM_ERROR, "an exit the VMM does not know: %d", (int)e->reason);
+        *rc = VLAB_EINVAL;
+        return true;
+    }
+    dump(vm, res);
+    return true;
+}
+
 int vmm_run(struct vmm *vm, struct vmm_result *res) {
     memset(res, 0, sizeof *res);
     /* One exit structure for the whole loop, like KVM's kvm_run: the answer to an IN or an
@@ -248,40 +280,9 @@ int vmm_run(struct vmm *vm, struct vmm_result *res) {
             return rc;
         }
         if ((unsigned)e.reason <= VLAB_EXIT_TIMEOUT) vm->exits[e.reason]++;
+        bool done = dispatch(vm, &e, res, &rc);
+        /* Traced after the answer, so an IN or MMIO read shows what the guest will read. */
         vmm_trace_exit(vm, &e);
-        switch (e.reason) {
-        case VLAB_EXIT_IO:
-            for (uint32_t i = 0; i < e.io.count; i++)
-                if (port_io(vm, &e, e.io.data + (size_t)i * e.io.size, res)) return VLAB_OK;
-            break;
-        case VLAB_EXIT_MMIO:
-            if (mmio(vm, &e, res)) return VLAB_OK;
-            break;
-        case VLAB_EXIT_HLT:
-            /* A clean end: nothing to explain (vmm.h), and the tool prints no reason. */
-            res->outcome = VMM_HALTED;
-            return VLAB_OK;
-        case VLAB_EXIT_SHUTDOWN:
-            say(res, VMM_SHUTDOWN, "triple fault: %s", e.desc);
-            dump(vm, res);
-            return VLAB_OK;
-        case VLAB_EXIT_FAIL_ENTRY:
-            say(res, VMM_FAIL_ENTRY, "VM entry failed (reason %#llx): %s",
-                (unsigned long long)e.fail_entry.hardware_entry_failure_reason, e.desc);
-            dump(vm, res);
-            return VLAB_OK;
-        case VLAB_EXIT_INTERNAL_ERROR:
-            say(res, VMM_INTERNAL_ERROR, "internal error (suberror %u): %s", e.internal.suberror,
-                e.desc);
-            dump(vm, res);
-            return VLAB_OK;
-        case VLAB_EXIT_TIMEOUT:
-            say(res, VMM_TIMEOUT, "%s", e.desc);
-            dump(vm, res);
-            return VLAB_OK;
-        default:
-            say(res, VMM_ERROR, "an exit the VMM does not know: %d", (int)e.reason);
-            return VLAB_EINVAL;
-        }
+        if (done) return rc;
     }
 }

@@ -3,7 +3,9 @@
  * 16 lines printed one byte per exit (UART) and one hypercall per line. Medians of RUNS runs.
  * On /dev/kvm also the exit cost against a bare KVM_RUN loop (raw ioctls, nothing per exit but
  * the exit reason check) running the same storm guest's bytes in real mode, beside the VMM
- * on the kvm backend in real mode: what the backend and vmm_run add to each exit.
+ * on the kvm backend in real mode: what the backend and vmm_run add to each exit; and the
+ * start-up, process start to the guest's first byte, of vlab-vmm against kvm-hello-raw
+ * (kvm-hello-world's sequence, harness/vmm/bench/raw/), same guest, interleaved.
  * Writes build/bench/vmm.md and prints it. Reports only: no bound on time. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +36,7 @@
 #define LINES_FLAG 0x500  /* lines.bin: 0 = UART, 1 = hypercall per line */
 
 static char guest_dir[PATH_MAX + 16];
+static char exe_dir[PATH_MAX];
 static uint64_t storm = STORM;
 
 /* Time of the first byte the guest prints: the console's echo stream is this cookie. */
@@ -161,6 +165,75 @@ out:
     return rc;
 }
 
+/* Process start to the first byte the program writes on stdout (a pipe), in ns; 0 if none.
+ * The whole process is timed, exec and dynamic linking included, as a user waits for it. */
+static uint64_t first_byte_ns(char *const argv[]) {
+    int p[2];
+    if (pipe(p) < 0) return 0;
+    uint64_t t0 = vlab_now_ns(), at = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        close(p[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    char c;
+    if (pid > 0 && read(p[0], &c, 1) == 1) at = vlab_now_ns() - t0;
+    while (pid > 0 && read(p[0], &c, 1) > 0) {
+    }
+    close(p[0]);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    return at;
+}
+
+/* Issue 14: vlab-vmm on kvm against kvm-hello-world's start-up sequence (kvm-hello-raw, built
+ * beside this binary; VLAB_KVM_HELLO_WORLD may name the real kvm-hello-world, run with -l),
+ * the same guest, interleaved, medians of STARTS runs. */
+#define STARTS 21
+static int bench_startup(char *table, size_t cap, size_t *len) {
+    char vmm[PATH_MAX + 16], raw[PATH_MAX + 16], guest[PATH_MAX + 32];
+    snprintf(vmm, sizeof vmm, "%s/vlab-vmm", exe_dir);
+    snprintf(raw, sizeof raw, "%s/kvm-hello-raw", exe_dir);
+    snprintf(guest, sizeof guest, "%s/zero_long.bin", guest_dir);
+    char *const av_vmm[] = {vmm, "--backend", "kvm", "--mode", "long", "--load",
+                            "0", "--entry",   "0",   guest,    NULL};
+    char *const av_raw[] = {raw, guest, NULL};
+    const char *khw = getenv("VLAB_KVM_HELLO_WORLD");
+    char *const av_khw[] = {(char *)khw, "-l", NULL};
+    uint64_t v[STARTS], r[STARTS], k[STARTS];
+    for (int i = 0; i < STARTS; i++) {
+        v[i] = first_byte_ns(av_vmm);
+        r[i] = first_byte_ns(av_raw);
+        k[i] = khw ? first_byte_ns(av_khw) : 1;
+        if (!v[i] || !r[i] || !k[i]) {
+            fprintf(stderr, "bench-vmm: start-up: %s printed nothing\n",
+                    !v[i]   ? vmm
+                    : !r[i] ? raw
+                            : khw);
+            return -1;
+        }
+    }
+    double mv = (double)vlab_median_u64(v, STARTS) / 1e6,
+           mr = (double)vlab_median_u64(r, STARTS) / 1e6;
+    *len += (size_t)snprintf(table + *len, cap - *len,
+                             "\nStart-up on kvm, process start to the guest's first byte "
+                             "(zero_long.bin, medians of %d interleaved runs): vlab-vmm %.2f ms, "
+                             "kvm-hello-raw (kvm-hello-world's sequence in raw ioctls) %.2f ms: "
+                             "%.2fx (goal: under 2x)",
+                             STARTS, mv, mr, mv / mr);
+    if (khw) {
+        double mk = (double)vlab_median_u64(k, STARTS) / 1e6;
+        *len += (size_t)snprintf(table + *len, cap - *len, "; kvm-hello-world -l %.2f ms: %.2fx",
+                                 mk, mv / mk);
+    }
+    *len += (size_t)snprintf(table + *len, cap - *len, ".\n");
+    return 0;
+}
+
 /* Median over RUNS runs of one field. */
 #define MEDIAN(runs, field)                                                                        \
     ({                                                                                             \
@@ -258,6 +331,7 @@ int main(int argc, char **argv) {
     if (n <= 0) return 1;
     exe[n] = 0;
     *strrchr(exe, '/') = 0;
+    snprintf(exe_dir, sizeof exe_dir, "%s", exe);
     snprintf(guest_dir, sizeof guest_dir, "%s/guests", exe);
     const char *env = getenv("VLAB_VMM_BENCH_EXITS");
     if (env && strtoull(env, NULL, 0) > 0) storm = strtoull(env, NULL, 0);
@@ -279,6 +353,7 @@ int main(int argc, char **argv) {
         close(fd);
         if (bench_backend(VLAB_HV_KVM, table, sizeof table, &len)) return 1;
         if (bench_exit_cost(table, sizeof table, &len)) return 1;
+        if (bench_startup(table, sizeof table, &len)) return 1;
     } else {
         char why[128];
         snprintf(why, sizeof why, "/dev/kvm: %s", strerror(errno));

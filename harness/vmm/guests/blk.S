@@ -9,6 +9,7 @@
 #   bit 4  sectors past the end, and COUNT 0: STATUS 1 (range)
 #   bit 5  a buffer straddling the end of RAM, and one above 4 GiB: STATUS 2 (address)
 #   bit 6  an unknown command: STATUS 3
+#   bit 7  the page's last bytes (an 8-byte read at 0xff8, a 4-byte one at 0xffc) read 0
 # The capacity (SECTORS) is left at 0x900 and RAM size at 0x908 for the test.
 .code64
     mov $0xd0000000, %ebp
@@ -84,5 +85,14 @@
     cmpl $3, 0x1c(%rbp)
     jne 7f
     or $0x40, %r8d
-7:  mov %r8d, %eax
+7:  mov $-1, %rax
+    mov 0xff8(%rbp), %rax         # no register there, but inside the device's page
+    test %rax, %rax
+    jnz 8f
+    movl $-1, %eax
+    movl 0xffc(%rbp), %eax
+    test %eax, %eax
+    jnz 8f
+    or $0x80, %r8d
+8:  mov %r8d, %eax
     out %eax, $0xf4

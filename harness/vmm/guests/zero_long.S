@@ -2,7 +2,9 @@
 # vlab-base: 0x0
 # kvm-hello-world's guest in long mode: linked at 0 and addressing its string absolutely (no
 # RIP-relative lea), so it works only loaded at 0. The whole string goes out in one
-# `rep outsb` to port 0xe9 (a string I/O exit with a count), then 42 at 0x400 and hlt.
+# `rep outsb` to port 0xe9, then a `rep insb` reads 100 bytes from port 0xe9 at 0x9000 (on
+# KVM, and on the Unicorn backend, one IN exit with a count of 100: the VMM must answer every
+# element), then 42 at 0x400 if all 100 read 0xe9 (0xbad if not) and hlt.
 .code64
 start:
     mov $msg, %esi
@@ -10,7 +12,17 @@ start:
     mov $0xe9, %dx
     cld
     rep outsb
+    mov $0x9000, %edi
+    mov $100, %ecx
+    rep insb
+    mov $0x9000, %edi
+    mov $100, %ecx
+    mov $0xe9, %al
+    repe scasb
+    jne 1f
     movq $42, 0x400
+    hlt
+1:  movq $0xbad, 0x400
     hlt
 msg: .ascii "Hello, world! (long mode, linked at 0)\n"
 msg_end:

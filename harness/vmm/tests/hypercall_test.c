@@ -127,6 +127,12 @@ Test(vmm, hc_bounds_exact) {
     cr_assert_eq((int64_t)r.rax, -VMM_EFAULT,
                  "expected -EFAULT for 6 bytes at RAM's last 5, got %lld (handout §5.4)",
                  (long long)r.rax);
+    r.rax = VMM_HC_CONSOLE_WRITE, r.rbx = T_RAM + 0x1000, r.rcx = VMM_HC_MAX_WRITE + 1;
+    vmm_hypercall(&t.vm, &r, &code);
+    cr_assert_eq((int64_t)r.rax, -VMM_EINVAL,
+                 "expected -EINVAL for a %u-byte write from outside RAM: the length is checked "
+                 "before the pointer, got %lld (handout §5.1)",
+                 VMM_HC_MAX_WRITE + 1, (long long)r.rax);
     r.rax = VMM_HC_CONSOLE_WRITE, r.rbx = 0, r.rcx = VMM_HC_MAX_WRITE;
     vmm_hypercall(&t.vm, &r, &code);
     cr_assert_eq(r.rax, VMM_HC_MAX_WRITE,

@@ -30,6 +30,11 @@ static void expect_matches_gdt(struct tvm *t, const struct vlab_sregs *s,
                                const struct vlab_seg *seg, const char *name) {
     struct x86_segment d = gdt_entry(t, s, seg->selector);
     uint16_t attr = d.attr;
+    cr_assert_eq(d.limit, seg->limit,
+                 "%s (selector %#x): the GDT entry's limit %#x (after G scaling) does not match "
+                 "the segment register's %#x: the guest's first reload would change it (handout "
+                 "§3.2)",
+                 name, seg->selector, d.limit, seg->limit);
     cr_assert(d.base == seg->base && (attr & 0xf) == seg->type && !!(attr & X86_SEG_S) == seg->s &&
                   !!(attr & X86_SEG_P) == seg->present && !!(attr & X86_SEG_L) == seg->l &&
                   !!(attr & X86_SEG_DB) == seg->db,
@@ -39,6 +44,16 @@ static void expect_matches_gdt(struct tvm *t, const struct vlab_sregs *s,
               name, seg->selector, (unsigned long long)d.base, attr & 0xf, !!(attr & X86_SEG_S),
               !!(attr & X86_SEG_P), !!(attr & X86_SEG_L), !!(attr & X86_SEG_DB),
               (unsigned long long)seg->base, seg->type, seg->s, seg->present, seg->l, seg->db);
+}
+
+/* TR: the 104-byte TSS at VMM_TSS_GPA, its limit 0x67, as the GDT's descriptor says. */
+static void expect_tss(struct tvm *t, const struct vlab_sregs *s) {
+    cr_assert(s->tr.selector == 0x18 && s->tr.base == VMM_TSS_GPA && s->tr.limit == 0x67,
+              "expected TR selector 0x18, base %#llx, limit 0x67 (a 104-byte TSS), got %#x base "
+              "%#llx limit %#x (handout §3.2)",
+              (unsigned long long)VMM_TSS_GPA, s->tr.selector, (unsigned long long)s->tr.base,
+              s->tr.limit);
+    expect_matches_gdt(t, s, &s->tr, "TR");
 }
 
 static void expect_flat(const struct vlab_seg *seg, const char *name, bool code) {
@@ -89,6 +104,26 @@ Test(vmm, mode_real_state) {
     cr_assert(s.ss.selector == 0 && s.ss.base == 0,
               "expected SS = 0 with base 0, got %#x base %#llx (handout §3.1)", s.ss.selector,
               (unsigned long long)s.ss.base);
+    cr_assert(s.cs.limit == 0xffff && s.ds.limit == 0xffff && s.ss.limit == 0xffff,
+              "expected 64 KiB limits (0xffff) in real mode, got CS %#x DS %#x SS %#x (§3.1)",
+              s.cs.limit, s.ds.limit, s.ss.limit);
+    cr_assert(s.tr.present && !s.tr.s && s.tr.type == X86_SEG_TYPE_TSS_BUSY && s.tr.limit == 0xffff,
+              "expected TR a present busy TSS even in real mode (type 0xb, S 0, P 1, limit "
+              "0xffff: VMX checks TR in every mode), got type %#x S %d P %d limit %#x (§3.1)",
+              s.tr.type, s.tr.s, s.tr.present, s.tr.limit);
+    cr_assert(s.ldt.present && !s.ldt.s && s.ldt.type == X86_SEG_TYPE_LDT && s.ldt.limit == 0xffff,
+              "expected LDTR a present LDT (type 0x2, S 0, P 1, limit 0xffff) in real mode, got "
+              "type %#x S %d P %d limit %#x (§3.1)",
+              s.ldt.type, s.ldt.s, s.ldt.present, s.ldt.limit);
+    cr_assert(s.gdt.base == 0 && s.gdt.limit == 0xffff && s.idt.base == 0 && s.idt.limit == 0x3ff,
+              "expected GDTR base 0 limit 0xffff and IDTR base 0 limit 0x3ff (the vector table) "
+              "in real mode, got GDTR %#llx/%#x IDTR %#llx/%#x (§3.1)",
+              (unsigned long long)s.gdt.base, s.gdt.limit, (unsigned long long)s.idt.base,
+              s.idt.limit);
+    cr_assert(!(s.cr0 & (X86_CR0_PE | X86_CR0_PG)),
+              "expected CR0.PE and CR0.PG clear in real mode (0x10, ET alone, will do), got %#llx "
+              "(§3.1)",
+              (unsigned long long)s.cr0);
     expect_common(&r, 0);
     tvm_free(&t);
 }
@@ -121,6 +156,7 @@ Test(vmm, mode_protected_state) {
     cr_assert(s.tr.present && !s.tr.s && s.tr.type == X86_SEG_TYPE_TSS_BUSY,
               "expected TR a present busy TSS (S 0, type 0xb), got P %d S %d type %#x (§3.2)",
               s.tr.present, s.tr.s, s.tr.type);
+    expect_tss(&t, &s);
     expect_common(&r, VMM_LOAD_GPA);
     tvm_free(&t);
 }
@@ -163,6 +199,7 @@ Test(vmm, mode_long_code_segment) {
     cr_assert(s.tr.present && !s.tr.s && s.tr.type == X86_SEG_TYPE_TSS_BUSY,
               "expected TR a busy 64-bit TSS (type 0xb, S 0, P 1), got type %#x S %d P %d (§3.3)",
               s.tr.type, s.tr.s, s.tr.present);
+    expect_tss(&t, &s);
     tvm_free(&t);
 }
 

@@ -342,16 +342,22 @@ VMM_TEST(run_debugcon_string) {
     cr_assert_str_eq(t.vm.console.buf, "Hello, world! (long mode, linked at 0)\n",
                      "expected a `rep outsb` to port 0xe9 on the console, every byte once "
                      "(handout §4.2)");
-    cr_assert_eq(tvm_read_u64(&t, 0x400), 42, "expected 42 at 0x400 (handout §4.2)");
+    uint64_t v = tvm_read_u64(&t, 0x400);
+    cr_assert_eq(v, 42,
+                 "expected 42 at 0x400, got %#llx (0xbad: a `rep insb` of 100 bytes from port "
+                 "0xe9, one IN exit with count 100, did not read 0xe9 into every element: "
+                 "answer each of the exit's count elements) (handout §4.2)",
+                 (unsigned long long)v);
+    cr_assert_eq(t.vm.unknown_io, 0, "expected port 0xe9 not counted as unknown I/O (§4.2)");
     tvm_free(&t);
 }
 
 VMM_TEST(run_debug_exit) {
     struct tvm t;
     tvm_run_guest(&t, kind, VMM_MODE_PROTECTED, "debug_exit.bin", VMM_EXITED, "§4.3");
-    cr_assert_eq(t.res.code, 0x10,
-                 "expected the value written to isa-debug-exit (0x10) in "
-                 "res.code, got %#llx (handout §4.3)",
+    cr_assert_eq(t.res.code, 0xabcd0010,
+                 "expected the whole 4-byte value written to isa-debug-exit (0xabcd0010) in "
+                 "res.code, got %#llx: every byte of the OUT counts, little-endian (handout §4.3)",
                  (unsigned long long)t.res.code);
     cr_assert_str_eq(t.vm.console.buf, "tests passed\n",
                      "expected the guest stopped at its OUT to port 0xf4 (handout §4.3)");

@@ -71,22 +71,36 @@ VMM_TEST(run_console_exact) {
     tvm_free(&t);
 }
 
-Test(vmm, run_trace_exits) {
+/* The trace of guests/<file>: one line per exit, from vmm_trace_exit. */
+static char *trace_of(const char *file) {
     struct tvm t;
     tvm_config(&t, VLAB_HV_UNICORN, VMM_MODE_LONG);
     char *text = NULL;
     size_t len = 0;
     t.cfg.trace = open_memstream(&text, &len);
     cr_assert_not_null(t.cfg.trace);
-    tvm_boot_cfg(&t, "compute.bin");
+    tvm_boot_cfg(&t, file);
     tvm_run(&t);
     fclose(t.cfg.trace);
+    tvm_free(&t);
+    return text;
+}
+
+Test(vmm, run_trace_exits) {
+    char *text = trace_of("compute.bin");
     cr_assert(text && strstr(text, "HLT"),
               "expected one trace line per exit (vmm_trace_exit), with the hlt in it, got \"%s\" "
               "(handout §4.1)",
               text ? text : "");
     free(text);
-    tvm_free(&t);
+    /* A read is traced after the VMM answered it: the line shows what the guest read. */
+    text = trace_of("blk.bin");
+    cr_assert(text && strstr(text, "MMIO read gpa 0xd0000000 len 4 data 0x4b4c4256\n"),
+              "expected the block device's MAGIC read traced with the value the guest got "
+              "(\"MMIO read gpa 0xd0000000 len 4 data 0x4b4c4256\"): call vmm_trace_exit after "
+              "the exit is answered, not before; the trace has \"%.400s\" (handout §4.1)",
+              text ? text : "");
+    free(text);
 }
 
 static const char *const blk_checks[] = {
@@ -97,6 +111,8 @@ static const char *const blk_checks[] = {
     "sectors past the end of the disk, and COUNT 0, give STATUS 1",
     "a buffer straddling the end of RAM, and one above 4 GiB, give STATUS 2",
     "an unknown command gives STATUS 3",
+    "the last bytes of the device's page (an 8-byte read at 0xff8, a 4-byte one at 0xffc) read "
+    "0: they are inside the device, not a bad MMIO",
 };
 
 static void run_blk(struct tvm *t, enum vlab_hv_kind kind) {
@@ -107,7 +123,7 @@ static void run_blk(struct tvm *t, enum vlab_hv_kind kind) {
 }
 
 static void expect_blk_bits(const struct tvm *t, unsigned mask) {
-    for (unsigned i = 0; i < 7; i++)
+    for (unsigned i = 0; i < 8; i++)
         if (mask & (1u << i))
             cr_assert(t->res.code & (1u << i),
                       "the guest's block device check %u failed: expected %s (result %#llx) "
@@ -148,7 +164,7 @@ VMM_TEST(run_blk_write) {
 VMM_TEST(run_blk_errors) {
     struct tvm t;
     run_blk(&t, kind);
-    expect_blk_bits(&t, 0x70);
+    expect_blk_bits(&t, 0xf0);
     cr_assert_eq(t.vm.blk.commands, 7,
                  "expected 7 doorbell writes counted in blk.commands, got "
                  "%llu (handout §4.4)",
@@ -182,5 +198,65 @@ Test(vmm, run_blk_registers) {
                   vmm_blk_read(vm, 0x800, 4) == 0,
               "expected MAGIC read-only and unknown registers reading 0 (handout §4.4)");
     cr_assert_eq(vm->blk.commands, 0, "expected no command without a doorbell write (§4.4)");
+    /* Odd sizes and offsets: only a register's own offset reaches it; a write of any size
+     * replaces the whole register; an 8-byte access covers ADDR alone of the registers. */
+    cr_assert_eq(vmm_blk_read(vm, VMM_BLK_MAGIC + 1, 1), 0,
+                 "expected a 1-byte read at offset 1 (inside MAGIC, no register's offset) to "
+                 "read 0, got %#llx (handout §4.4)",
+                 (unsigned long long)vmm_blk_read(vm, VMM_BLK_MAGIC + 1, 1));
+    vmm_blk_write(vm, VMM_BLK_COUNT, 4, 0xffffffff);
+    vmm_blk_write(vm, VMM_BLK_COUNT, 2, 5);
+    cr_assert_eq(vm->blk.count, 5,
+                 "expected a 2-byte write of 5 to COUNT to replace the whole register (COUNT 5), "
+                 "got %#x (handout §4.4)",
+                 vm->blk.count);
+    vmm_blk_write(vm, VMM_BLK_SECTOR, 8, 0x0000000700000003ull);
+    vmm_blk_write(vm, VMM_BLK_SECTOR + 1, 1, 0xff);
+    cr_assert(vm->blk.sector == 3 && vm->blk.count == 5,
+              "expected an 8-byte write at SECTOR to set SECTOR (3) and not COUNT, and a byte "
+              "write inside SECTOR (offset 9) ignored; got SECTOR %#x COUNT %#x (handout §4.4)",
+              vm->blk.sector, vm->blk.count);
+    cr_assert_eq(vmm_blk_read(vm, VMM_BLK_SECTOR, 8), 3,
+                 "expected an 8-byte read at SECTOR to give SECTOR alone (3), got %#llx (§4.4)",
+                 (unsigned long long)vmm_blk_read(vm, VMM_BLK_SECTOR, 8));
+    /* The order of the checks: the command, then the sectors, then the buffer. */
+    static const struct {
+        uint32_t cmd, count;
+        uint32_t status;
+        const char *what;
+    } order[] = {
+        {9, 0, VMM_BLK_ERR_CMD, "an unknown command with COUNT 0 and a buffer outside RAM"},
+        {VMM_BLK_CMD_READ, 0, VMM_BLK_ERR_RANGE, "a READ with COUNT 0 and a buffer outside RAM"},
+        {VMM_BLK_CMD_WRITE, 1, VMM_BLK_ERR_ADDR, "a WRITE of one sector from outside RAM"},
+    };
+    vmm_blk_write(vm, VMM_BLK_SECTOR, 4, 0);
+    vmm_blk_write(vm, VMM_BLK_ADDR_LO, 8, T_RAM);
+    for (unsigned i = 0; i < 3; i++) {
+        vmm_blk_write(vm, VMM_BLK_COUNT, 4, order[i].count);
+        vmm_blk_write(vm, VMM_BLK_CMD, 4, order[i].cmd);
+        cr_assert_eq(vm->blk.status, order[i].status,
+                     "expected STATUS %u for %s (the command is checked first, then the "
+                     "sectors, then the buffer), got %u (handout §4.4)",
+                     order[i].status, order[i].what, vm->blk.status);
+    }
+    /* The last sector of the disk is on it; two from there are not. */
+    vmm_blk_write(vm, VMM_BLK_SECTOR, 4, T_SECTORS - 1);
+    vmm_blk_write(vm, VMM_BLK_COUNT, 4, 1);
+    vmm_blk_write(vm, VMM_BLK_ADDR_LO, 8, 0x40000);
+    vmm_blk_write(vm, VMM_BLK_CMD, 4, VMM_BLK_CMD_READ);
+    cr_assert_eq(vm->blk.status, VMM_BLK_OK,
+                 "expected a READ of the disk's last sector (%u of %u) to work, got STATUS %u "
+                 "(handout §4.4)",
+                 T_SECTORS - 1, T_SECTORS, vm->blk.status);
+    const uint8_t *buf = vlab_gpmem_hva(&vm->mem, 0x40000, VMM_BLK_SECTOR_SIZE);
+    for (unsigned i = 0; i < VMM_BLK_SECTOR_SIZE; i++)
+        cr_assert_eq(buf[i], vmm_disk_pattern((T_SECTORS - 1) * VMM_BLK_SECTOR_SIZE + i, T_SEED),
+                     "expected byte %u of the last sector at 0x40000 (handout §4.4)", i);
+    vmm_blk_write(vm, VMM_BLK_COUNT, 4, 2);
+    vmm_blk_write(vm, VMM_BLK_CMD, 4, VMM_BLK_CMD_READ);
+    cr_assert_eq(vm->blk.status, VMM_BLK_ERR_RANGE,
+                 "expected a READ of 2 sectors from the last one to give STATUS 1, got %u "
+                 "(handout §4.4)",
+                 vm->blk.status);
     tvm_free(&t);
 }

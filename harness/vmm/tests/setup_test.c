@@ -29,6 +29,14 @@ Test(vmm, setup_create) {
                      "expected the UART's output wired to the console (vmm_uart_tx), got "
                      "\"%s\" (handout §2.1)",
                      t.vm.console.buf);
+    /* Destroy after a successful create: everything released and NULL, and safe again. */
+    vmm_destroy(&t.vm);
+    cr_assert(!t.vm.hv && !t.vm.vcpu && !t.vm.console.buf && t.vm.mem.nregions == 0,
+              "expected vmm_destroy to release everything and set what it freed to NULL "
+              "(vm->hv %p, vm->vcpu %p, console.buf %p, %u RAM region(s) left) (handout §2.1)",
+              (void *)t.vm.hv, (void *)t.vm.vcpu, (void *)t.vm.console.buf, t.vm.mem.nregions);
+    vmm_destroy(&t.vm); /* twice is safe (vmm.h) */
+    t.created = false;
     tvm_free(&t);
 }
 
