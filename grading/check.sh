@@ -95,6 +95,8 @@ if [ "${LABS_ONLY:-0}" != 1 ]; then
     check grader/self-tests "$BUILD/grading/test-grader"
     check grader/policy-tests grading/policy-test.sh
     check rubric/hints grading/hints-check.sh
+    # the mutator of `make mutate` on a small file of its own (kinds, counts, each compiles)
+    check mutate/self-check grading/mutate/selfcheck.sh
     # The project's own tests are killable too: seeded bugs in core, the grader and the
     # policy checker.
     for part in core grader policy; do

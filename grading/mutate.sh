@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Automatic mutation analysis (`make mutate`): every small bug of the kinds grading/mutate/
+# mutator.c finds with libclang, applied one at a time to the reference (or core, or the grader),
+# built, and graded on the whole rubric (or the whole unit / self-test suite); a mutant the tests
+# do not catch is a survivor. Writes $BUILD/mutate/PART.md (survivors, score per file) and
+# $BUILD/mutate/PART.tsv (every mutant run and its outcome).
+#   grading/mutate.sh PART        PART: a lab, core or grader
+# Environment (the Makefile sets them):
+#   MUTATOR        the built grading/mutate/mutator.c
+#   MUTATE_CFLAGS  what clang needs to parse PART's files (includes, pkg-config cflags)
+#   MUTATE_MAX     run at most this many mutants (default 100; 0: all). When there are more, the
+#                  sample is the MUTATE_MAX with the smallest cksum of "SEED:KEY": the same for
+#                  the same seed and source, and a mutant stays in it while others come and go
+#   MUTATE_SEED    the seed (default 1)
+#   MUTATE_JOBS    mutants at once (default 2)
+#   MUTATE_TIMEOUT seconds one mutant's grading may take (default: 3x the original's, +30);
+#                  past it the mutant counts as killed, as a grade with a timeout would be
+# grading/mutate/equivalent/PART.txt lists mutants (by KEY) that cannot be told from the
+# original, each with the reason; they are not run and not in the score.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. grading/lib.sh
+part=${1:?usage: grading/mutate.sh LAB|core|grader}
+BUILD=${BUILD:-build}
+MUTATOR=${MUTATOR:-$BUILD/mutate/vlab-mutator}
+MAX=${MUTATE_MAX:-100}
+SEED=${MUTATE_SEED:-1}
+JOBS=${MUTATE_JOBS:-2}
+read -r -a cflags <<<"${MUTATE_CFLAGS:-}"
+out=$BUILD/mutate/$part
+report=$BUILD/mutate/$part.md
+equiv=grading/mutate/equivalent/$part.txt
+# Test uids of their own per job slot (the lab grader's default is 64999, the self-tests'
+# 64998): two graders on one uid take turns, and would kill each other's leftovers.
+LAB_UID_BASE=64970 SELFTEST_UID_BASE=64960
+
+case $part in
+core) srcdir=core/src ;;
+grader) srcdir=grading/src ;;
+*)
+    [ -d "reference/$part" ] || { echo "mutate: no lab $part (reference/$part)" >&2; exit 2; }
+    srcdir=reference/$part
+    ;;
+esac
+started=$(date +%s)
+rm -rf "$out" && mkdir -p "$out"
+
+# ---- the mutants: PATH KEY OP LINE COL OFFSET LENGTH FROM TO REPLACEMENT, tab-separated
+for f in "$srcdir"/*.c; do
+    "$MUTATOR" "$f" "${cflags[@]}" | sed "s|^|$f\t|" # prefixes a path: not a look at C source
+done >"$out/all.tsv"
+generated=$(wc -l <"$out/all.tsv")
+
+# ---- known equivalents: KEY REASON per line; a key no longer generated is stale (said, not run)
+declare -A is_equiv=()
+if [ -f "$equiv" ]; then
+    while read -r key reason; do
+        case $key in '' | '#'*) continue ;; esac
+        [ -n "$reason" ] || { echo "mutate: $equiv: $key has no reason" >&2; exit 2; }
+        is_equiv[$key]=1
+    done <"$equiv"
+fi
+declare -A generated_keys=()
+while IFS=$'\t' read -r _ key _; do generated_keys[$key]=1; done <"$out/all.tsv"
+stale=()
+for key in "${!is_equiv[@]}"; do [ -n "${generated_keys[$key]:-}" ] || stale+=("$key"); done
+
+# ---- the sample: the MAX non-equivalent mutants with the smallest cksum of SEED:KEY
+while IFS= read -r line; do
+    key=$(cut -f2 <<<"$line")
+    [ -z "${is_equiv[$key]:-}" ] || continue
+    printf '%s\t%s\n' "$(printf '%s:%s' "$SEED" "$key" | cksum | cut -d' ' -f1)" "$line"
+done <"$out/all.tsv" | sort -n -k1,1 | cut -f2- >"$out/candidates.tsv"
+candidates=$(wc -l <"$out/candidates.tsv")
+if [ "$MAX" -gt 0 ]; then head -n "$MAX" "$out/candidates.tsv" >"$out/sample.tsv"; else
+    cp "$out/candidates.tsv" "$out/sample.tsv"; fi
+sampled=$(wc -l <"$out/sample.tsv")
+echo "mutate $part: $generated mutants, ${#is_equiv[@]} known equivalent, running $sampled" \
+    "(MUTATE_MAX=$MAX, MUTATE_SEED=$SEED, $JOBS at once)"
+
+# ---- the original must pass what each mutant is held to; its time bounds theirs
+t0=$(date +%s%N)
+case $part in
+core) "$BUILD/core/test-core" --jobs 1 >"$out/original.log" 2>&1 ;;
+grader)
+    VLAB_SELFTEST_UID=$SELFTEST_UID_BASE "$BUILD/grading/test-grader" >"$out/original.log" 2>&1
+    ;;
+*)
+    VLAB_GRADE_UID=$LAB_UID_BASE "$BUILD/grading/vlab-grade" --quiet --build "$BUILD/reference" \
+        --sol reference --out "$out/original" --expect full "$part" >"$out/original.log" 2>&1
+    ;;
+esac || {
+    echo "mutate $part: the original does not pass (log: $out/original.log)" >&2
+    exit 1
+}
+orig_s=$((($(date +%s%N) - t0) / 1000000000 + 1))
+TIMEOUT=${MUTATE_TIMEOUT:-$((3 * orig_s + 30))}
+echo "mutate $part: the original passes in ${orig_s}s; each mutant gets ${TIMEOUT}s"
+
+# run_one N SLOT: builds and tests mutant N of the sample; writes its outcome to m/N/outcome:
+# killed, timeout (killed by the time bound), survived, stillborn (does not compile) or error.
+run_one() {
+    local n=$1 slot=$2 w="$out/m/$1" path key op line col off len from to repl rel rc
+    IFS=$'\t' read -r path key op line col off len from to repl < <(sed -n "${n}p" "$out/sample.tsv")
+    mkdir -p "$w/src"
+    rel=${path#"$srcdir"/}
+    case $part in
+    core | grader)
+        # core's tests and headers come along (CORE_DIR); the grader is its sources alone
+        local top=$srcdir
+        [ "$part" = grader ] || top=core
+        mkdir -p "$w/src/$(dirname "$top")"
+        cp -rp "$top" "$w/src/$top"
+        mutate_apply "$path" "$off" "$len" "$repl" >"$w/src/$srcdir/$rel"
+        if [ "$part" = core ]; then
+            reuse_objects "$BUILD/core/obj" "$w/build/core/obj"
+            reuse_objects "$BUILD/core/tests" "$w/build/core/tests"
+            reuse_objects "$BUILD/core/guests" "$w/build/core/guests"
+            make -s NO_DEPS=1 CORE_DIR="$w/src/core" BUILD="$w/build" "$w/build/core/test-core" \
+                >"$w/build.log" 2>&1 || { echo stillborn >"$w/outcome"; return; }
+            timeout -k 5 "$TIMEOUT" "$w/build/core/test-core" --jobs 1 >"$w/test.log" 2>&1
+            rc=$?
+        else
+            reuse_objects "$BUILD/grading/obj" "$w/build/grading/obj"
+            make -s NO_DEPS=1 GRADER_DIR="$w/src/grading/src" BUILD="$w/build" \
+                "$w/build/grading/vlab-grade" >"$w/build.log" 2>&1 ||
+                { echo stillborn >"$w/outcome"; return; }
+            # A mutant may drop one of the grader's fences: the limits set here still bind the
+            # hostile self-tests (the fork bomb, the memory hog) once they run as the test uid.
+            local uid=$((SELFTEST_UID_BASE + slot))
+            VLAB_GRADE_BIN="$w/build/grading/vlab-grade" VLAB_SELFTEST_BUILD="$BUILD/selftest" \
+                VLAB_SELFTEST_UID=$uid timeout -k 5 "$TIMEOUT" \
+                prlimit --nproc=1024 --fsize=$((512 << 20)) -- "$BUILD/grading/test-grader" \
+                >"$w/test.log" 2>&1
+            rc=$?
+            # what an unfenced hostile test left behind: processes of this slot's test uid,
+            # which only these runs use, each ended by its pid
+            local p
+            for p in $(ps -o pid= -u "$uid" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+        fi
+        ;;
+    *)
+        cp -rp "reference/$part" "$w/src/$part"
+        mutate_apply "$path" "$off" "$len" "$repl" >"$w/src/$part/$rel"
+        # the harness's and the unmutated files' objects are the reference's (times kept):
+        # only the mutated file is compiled, then the link
+        reuse_harness_build "$BUILD/reference" "$w/build" "$part"
+        reuse_objects "$BUILD/reference/$part/obj/sol" "$w/build/$part/obj/sol"
+        make -s NO_DEPS=1 LAB="$part" SOL="$w/src" SOLOUT="$w/build" \
+            "$w/build/$part/test-$part" >"$w/build.log" 2>&1 ||
+            { echo stillborn >"$w/outcome"; return; }
+        VLAB_GRADE_UID=$((LAB_UID_BASE + slot)) timeout -k 10 "$TIMEOUT" \
+            "$BUILD/grading/vlab-grade" --quiet --build "$w/build" --sol "mutant-$n" \
+            --out "$w/grade" --expect full "$part" >"$w/test.log" 2>&1
+        rc=$?
+        ;;
+    esac
+    case $rc in
+    0) echo survived ;;
+    124 | 137) echo timeout ;;
+    1) echo killed ;;
+    *) [ "$part" = core ] || [ "$part" = grader ] && echo killed || echo "error $rc" ;;
+    esac >"$w/outcome"
+    # the sources and builds of survivors only: the rest is scratch (logs and reports stay)
+    if [ "$(cat "$w/outcome")" != survived ]; then rm -rf "$w/src" "$w/build"; fi
+}
+
+# ---- run the sample, JOBS at once, each in a slot of its own (its test uid)
+declare -a slot_pid=()
+for n in $(seq 1 "$sampled"); do
+    while :; do
+        free=-1
+        for s in $(seq 0 $((JOBS - 1))); do
+            p=${slot_pid[$s]:-}
+            if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then free=$s && break; fi
+        done
+        [ $free -ge 0 ] && break
+        wait -n || true
+    done
+    (set +e; run_one "$n" "$free") &
+    slot_pid[$free]=$!
+    printf '\r  %d/%d started' "$n" "$sampled" >&2
+done
+wait
+printf '\n' >&2
+
+# ---- results: sample.tsv + outcome
+: >"$out/results.tsv"
+n=0
+while IFS= read -r line; do
+    n=$((n + 1))
+    printf '%s\t%s\n' "$line" "$(cat "$out/m/$n/outcome" 2>/dev/null || echo error)"
+done <"$out/sample.tsv" >"$out/results.tsv"
+cp "$out/results.tsv" "$BUILD/mutate/$part.tsv"
+elapsed=$(($(date +%s) - started))
+
+# the line of source a mutant changes, for the survivors' table (Markdown-safe)
+src_line() { sed -n "$2p" "$1" | sed 's/^[[:space:]]*//; s/|/\\|/g' | cut -c1-90; }
+md() { sed 's/|/\\|/g' <<<"$1"; }
+
+{
+    echo "# Mutation analysis: $part"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo '?')," \
+        "${elapsed}s. Mutants of \`$srcdir/*.c\` found by \`grading/mutate/mutator.c\` (libclang);" \
+        "$generated generated, ${#is_equiv[@]} known equivalent (\`$equiv\`, not run)," \
+        "$sampled run of $candidates (MUTATE_MAX=$MAX: the smallest cksum of \"$SEED:KEY\"," \
+        "MUTATE_SEED=$SEED), ${TIMEOUT}s each at most."
+    case $part in
+    core) echo "Each mutant: core/test-core, every unit test." ;;
+    grader) echo "Each mutant: build/grading/test-grader, every self-test." ;;
+    *) echo "Each mutant: graded on the whole rubric (\`vlab-grade --expect full\`)." ;;
+    esac
+    echo
+    # per file: run, killed (a timeout is a kill), survived, stillborn, error
+    awk -F'\t' '
+        { f = $1; sub(".*/", "", f); o = $NF; sub(" .*", "", o); t[f]++
+          if (o == "killed" || o == "timeout") k[f]++; else if (o == "survived") s[f]++
+          else if (o == "stillborn") sb[f]++; else er[f]++ }
+        END { for (f in t) printf "%s\t%d\t%d\t%d\t%d\t%d\n", f, t[f], k[f], s[f], sb[f], er[f] }
+        ' "$out/results.tsv" | sort >"$out/files.tsv"
+    echo "| file | run | killed | survived | stillborn | error | score |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    awk -F'\t' -v part="$part" '
+        function pct(a, b, d) { return b ? sprintf("%." d "f %%", 100 * a / b) : "-" }
+        { printf "| %s | %d | %d | %d | %d | %d | %s |\n", $1, $2, $3, $4, $5, $6, pct($3, $3 + $4, 0)
+          T += $2; K += $3; S += $4; SB += $5; ER += $6 }
+        END { printf "| **all** | %d | %d | %d | %d | %d | **%s** |\n", T, K, S, SB, ER, pct(K, K + S, 1)
+              printf "\nmutation score %s: %s (%d of %d killed; stillborn and errors left out)\n",
+                     part, pct(K, K + S, 1), K, K + S }' "$out/files.tsv"
+    echo
+    echo "Survivors by kind: $(awk -F'\t' '$NF == "survived" { c[$3]++ } END { for (o in c) printf "%s %d, ", o, c[o] }' "$out/results.tsv" | sed 's/, $//')"
+    echo
+    echo "## Survivors"
+    echo
+    echo "Each is a bug the tests let through, or an equivalent mutant: then add its key and why to"
+    echo "\`$equiv\`. Logs: \`$out/m/N/\` (N: the row)."
+    echo
+    echo "| N | file | line | kind | change | source | key |"
+    echo "| ---: | --- | ---: | --- | --- | --- | --- |"
+    n=0
+    while IFS=$'\t' read -r path key op line col off len from to repl outcome; do
+        n=$((n + 1))
+        [ "$outcome" = survived ] || continue
+        if [ "$op" = call ] || [ "$op" = return ]; then change="\`$(md "$from")\` deleted"
+        else change="\`$(md "$from")\` → \`$(md "$to")\`"; fi
+        printf '| %d | %s | %d | %s | %s | `%s` | `%s` |\n' "$n" "${path##*/}" "$line" "$op" \
+            "$change" "$(src_line "$path" "$line")" "$(md "$key")"
+    done <"$out/results.tsv"
+    if [ ${#stale[@]} -gt 0 ]; then
+        echo
+        echo "Stale keys in \`$equiv\` (no such mutant any more): ${stale[*]}"
+    fi
+    if grep -q $'\terror' "$out/results.tsv"; then
+        echo
+        echo "Errors (the grader or test run failed in another way; see \`$out/m/N/test.log\`):" \
+            "$(awk -F'\t' '$NF ~ /^error/ { printf "%d ", NR }' "$out/results.tsv")"
+    fi
+} >"$report"
+tail -n +1 "$report" | sed -n '/^| file/,/^mutation score/p'
+echo "mutate $part: ${elapsed}s; report: $report"
