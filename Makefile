@@ -339,7 +339,7 @@ endif
 PART          ?=
 MUTATE_MAX    ?= 100
 MUTATE_SEED   ?= 1
-MUTATE_JOBS   ?= 2
+MUTATE_JOBS   ?=
 MUTATE_TIMEOUT ?=
 MUTATOR       := $(BUILD)/mutate/vlab-mutator
 LLVM_DIR       = $(shell ls -d /usr/lib/llvm-*/include/clang-c 2>/dev/null | sort -V | tail -n 1 | sed 's|/include/clang-c$$||')
