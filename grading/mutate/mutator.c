@@ -177,7 +177,7 @@ static void literal_pm1(const char *text, CXSourceLocation at, unsigned off, boo
         if (d < 0 && v == 0 && unsigned_use)
             continue; /* 0 - 1 where an unsigned is wanted: a sign-compare error, not a bug */
         else if (d < 0 && v == 0)
-            snprintf(to, sizeof to, "(%s - 1)", text);
+            snprintf(to, sizeof to, "(%s-1)", text); /* no space: keys are one word */
         else if (d > 0 && v == ULLONG_MAX)
             continue;
         else if (hex)
