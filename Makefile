@@ -341,6 +341,8 @@ MUTATE_MAX    ?= 100
 MUTATE_SEED   ?= 1
 MUTATE_JOBS   ?=
 MUTATE_TIMEOUT ?=
+MUTATE_BUDGET ?= 0
+MUTATE_RESUME ?= 0
 MUTATOR       := $(BUILD)/mutate/vlab-mutator
 LLVM_DIR       = $(shell ls -d /usr/lib/llvm-*/include/clang-c 2>/dev/null | sort -V | tail -n 1 | sed 's|/include/clang-c$$||')
 MUTATE_PARTS  := $(if $(PART),$(PART),$(if $(filter command line,$(origin LAB)),$(LABS),$(ALL_LABS) core grader))
@@ -366,7 +368,7 @@ $(MUTATOR): grading/mutate/mutator.c | mutate-deps
 define MUTATE_RUN
 	$(Q)MUTATOR=$(MUTATOR) MUTATE_CFLAGS='$(call mutate_cflags,$(1))' MUTATE_MAX=$(MUTATE_MAX) \
 	  MUTATE_SEED=$(MUTATE_SEED) MUTATE_JOBS=$(MUTATE_JOBS) MUTATE_TIMEOUT=$(MUTATE_TIMEOUT) \
-	  BUILD=$(BUILD) grading/mutate.sh $(1)
+	  MUTATE_BUDGET=$(MUTATE_BUDGET) MUTATE_RESUME=$(MUTATE_RESUME) BUILD=$(BUILD) grading/mutate.sh $(1)
 
 endef
 MUTATE_LABS := $(filter $(ALL_LABS),$(MUTATE_PARTS))

@@ -15,6 +15,10 @@
 #   MUTATE_JOBS    mutants at once (default 2; the grader's: 1)
 #   MUTATE_TIMEOUT seconds one mutant's grading may take (default: 3x the original's, +30);
 #                  past it the mutant counts as killed, as a grade with a timeout would be
+#   MUTATE_BUDGET  seconds: no mutant is started after this long (default 0: no bound); the
+#                  report covers those that ran. Ctrl-C does the same at once.
+#   MUTATE_RESUME  1: keep the mutants of the last run of this PART that have an outcome (by
+#                  key) and run only the others, e.g. after a budget or Ctrl-C cut a run short
 # grading/mutate/equivalent/PART.txt lists mutants (by KEY) that cannot be told from the
 # original, each with the reason; they are not run and not in the score.
 set -euo pipefail
@@ -45,7 +49,9 @@ grader) srcdir=grading/src ;;
     ;;
 esac
 started=$(date +%s)
-rm -rf "$out" && mkdir -p "$out"
+BUDGET=${MUTATE_BUDGET:-0}
+if [ "${MUTATE_RESUME:-0}" = 1 ]; then rm -f "$out"/*.tsv; else rm -rf "$out"; fi
+mkdir -p "$out/m"
 
 # ---- the mutants: PATH KEY OP LINE COL OFFSET LENGTH FROM TO REPLACEMENT, tab-separated
 for f in "$srcdir"/*.c; do
@@ -67,12 +73,13 @@ while IFS=$'\t' read -r _ key _; do generated_keys[$key]=1; done <"$out/all.tsv"
 stale=()
 for key in "${!is_equiv[@]}"; do [ -n "${generated_keys[$key]:-}" ] || stale+=("$key"); done
 
-# ---- the sample: the MAX non-equivalent mutants with the smallest cksum of SEED:KEY
+# ---- the sample: the MAX non-equivalent mutants with the smallest cksum of SEED:KEY; that
+# cksum is also the mutant's id (its directory m/ID) and the first column from here on
 while IFS= read -r line; do
     key=$(cut -f2 <<<"$line")
     [ -z "${is_equiv[$key]:-}" ] || continue
     printf '%s\t%s\n' "$(printf '%s:%s' "$SEED" "$key" | cksum | cut -d' ' -f1)" "$line"
-done <"$out/all.tsv" | sort -n -k1,1 | cut -f2- >"$out/candidates.tsv"
+done <"$out/all.tsv" | sort -n -k1,1 >"$out/candidates.tsv"
 candidates=$(wc -l <"$out/candidates.tsv")
 if [ "$MAX" -gt 0 ]; then head -n "$MAX" "$out/candidates.tsv" >"$out/sample.tsv"; else
     cp "$out/candidates.tsv" "$out/sample.tsv"; fi
@@ -110,8 +117,10 @@ echo "mutate $part: the original passes in ${orig_s}s; each mutant gets ${TIMEOU
 # run_one N SLOT: builds and tests mutant N of the sample; writes its outcome to m/N/outcome:
 # killed, timeout (killed by the time bound), survived, stillborn (does not compile) or error.
 run_one() {
-    local n=$1 slot=$2 w="$out/m/$1" path key op line col off len from to repl rel rc
-    IFS=$'\t' read -r path key op line col off len from to repl < <(sed -n "${n}p" "$out/sample.tsv")
+    local n=$1 slot=$2 id w path key op line col off len from to repl rel rc
+    IFS=$'\t' read -r id path key op line col off len from to repl < <(sed -n "${n}p" "$out/sample.tsv")
+    w=$out/m/$id
+    rm -rf "$w"
     mkdir -p "$w/src"
     rel=${path#"$srcdir"/}
     case $part in
@@ -191,6 +200,7 @@ run_one() {
         done
     fi
     case $rc in
+    130) rm -f "$w/outcome" && return ;; # interrupted (Ctrl-C): not run
     flaky) echo flaky ;;
     0) echo survived ;;
     124 | 137) echo timeout ;;
@@ -200,8 +210,20 @@ run_one() {
 }
 
 # ---- run the sample, JOBS at once, each in a slot of its own (its test uid)
+stop=
+trap 'stop="interrupted"' INT TERM
 declare -a slot_pid=()
+skipped=0
 for n in $(seq 1 "$sampled"); do
+    id=$(sed -n "${n}p" "$out/sample.tsv" | cut -f1)
+    if [ "${MUTATE_RESUME:-0}" = 1 ] && [ -s "$out/m/$id/outcome" ]; then
+        skipped=$((skipped + 1))
+        continue
+    fi
+    if [ "$BUDGET" -gt 0 ] && [ $(($(date +%s) - started)) -ge "$BUDGET" ]; then
+        stop="the time budget (MUTATE_BUDGET=$BUDGET s) ran out"
+    fi
+    [ -z "$stop" ] || break
     while :; do
         free=-1
         for s in $(seq 0 $((JOBS - 1))); do
@@ -211,25 +233,28 @@ for n in $(seq 1 "$sampled"); do
         [ $free -ge 0 ] && break
         wait -n || true
     done
+    [ -z "$stop" ] || break
     # the sources and builds of survivors are kept: the rest is scratch (logs stay)
     (
+        trap - INT TERM
         set +e
         run_one "$n" "$free"
-        grep -qx survived "$out/m/$n/outcome" || rm -rf "$out/m/$n/src" "$out/m/$n/build"
+        grep -qx survived "$out/m/$id/outcome" 2>/dev/null || rm -rf "$out/m/$id/src" "$out/m/$id/build"
     ) &
     slot_pid[$free]=$!
     printf '\r  %d/%d started' "$n" "$sampled" >&2
 done
-wait
+while [ -n "$(jobs -rp)" ]; do wait || true; done
 printf '\n' >&2
+[ "$skipped" = 0 ] || echo "mutate $part: $skipped mutants kept from the last run (MUTATE_RESUME=1)"
+[ -z "$stop" ] || echo "mutate $part: stopped starting mutants: $stop"
 
-# ---- results: sample.tsv + outcome
-: >"$out/results.tsv"
-n=0
+# ---- results: the sample's rows that have an outcome, the outcome last
 while IFS= read -r line; do
-    n=$((n + 1))
-    printf '%s\t%s\n' "$line" "$(cat "$out/m/$n/outcome" 2>/dev/null || echo error)"
-done <"$out/sample.tsv" >"$out/results.tsv"
+    o=$out/m/$(cut -f1 <<<"$line")/outcome
+    [ -s "$o" ] && printf '%s\t%s\n' "$line" "$(cat "$o")"
+done <"$out/sample.tsv" >"$out/results.tsv" || true
+ran=$(wc -l <"$out/results.tsv")
 cp "$out/results.tsv" "$BUILD/mutate/$part.tsv"
 elapsed=$(($(date +%s) - started))
 
@@ -243,8 +268,9 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo '?')," \
         "${elapsed}s. Mutants of \`$srcdir/*.c\` found by \`grading/mutate/mutator.c\` (libclang);" \
         "$generated generated, ${#is_equiv[@]} known equivalent (\`$equiv\`, not run)," \
-        "$sampled run of $candidates (MUTATE_MAX=$MAX: the smallest cksum of \"$SEED:KEY\"," \
-        "MUTATE_SEED=$SEED), ${TIMEOUT}s each at most."
+        "a sample of $sampled of the $candidates others (MUTATE_MAX=$MAX: the smallest cksum of" \
+        "\"$SEED:KEY\", MUTATE_SEED=$SEED), of which $ran ran${stop:+ (then $stop)}," \
+        "${TIMEOUT}s each at most."
     case $part in
     core) echo "Each mutant: core/test-core, every unit test." ;;
     grader) echo "Each mutant: build/grading/test-grader, every self-test." ;;
@@ -253,7 +279,7 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
     echo
     # per file: run, killed (a timeout is a kill), survived, stillborn, error
     awk -F'\t' '
-        { f = $1; sub(".*/", "", f); o = $NF; sub(" .*", "", o); t[f]++
+        { f = $2; sub(".*/", "", f); o = $NF; sub(" .*", "", o); t[f]++
           if (o == "killed" || o == "timeout") k[f]++; else if (o == "survived") s[f]++
           else if (o == "stillborn") sb[f]++; else er[f]++ } # flaky, error
         END { for (f in t) printf "%s\t%d\t%d\t%d\t%d\t%d\n", f, t[f], k[f], s[f], sb[f], er[f] }
@@ -272,22 +298,20 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
         "Stillborn: does not compile under the project's warnings. Flaky: failed, then passed" \
         "the failed tests when run again (core, grader). Neither is in the score."
     echo
-    echo "Survivors by kind: $(awk -F'\t' '$NF == "survived" { c[$3]++ } END { for (o in c) printf "%s %d, ", o, c[o] }' "$out/results.tsv" | sed 's/, $//')"
+    echo "Survivors by kind: $(awk -F'\t' '$NF == "survived" { c[$4]++ } END { for (o in c) printf "%s %d, ", o, c[o] }' "$out/results.tsv" | sed 's/, $//')"
     echo
     echo "## Survivors"
     echo
     echo "Each is a bug the tests let through, or an equivalent mutant: then add its key and why to"
-    echo "\`$equiv\`. Logs: \`$out/m/N/\` (N: the row)."
+    echo "\`$equiv\`. Logs, and the survivor's sources and build: \`$out/m/ID/\`."
     echo
-    echo "| N | file | line | kind | change | source | key |"
+    echo "| id | file | line | kind | change | source | key |"
     echo "| ---: | --- | ---: | --- | --- | --- | --- |"
-    n=0
-    while IFS=$'\t' read -r path key op line col off len from to repl outcome; do
-        n=$((n + 1))
+    while IFS=$'\t' read -r id path key op line col off len from to repl outcome; do
         [ "$outcome" = survived ] || continue
         if [ "$op" = call ] || [ "$op" = return ]; then change="\`$(md "$from")\` deleted"
         else change="\`$(md "$from")\` → \`$(md "$to")\`"; fi
-        printf '| %d | %s | %d | %s | %s | `%s` | `%s` |\n' "$n" "${path##*/}" "$line" "$op" \
+        printf '| %s | %s | %d | %s | %s | `%s` | `%s` |\n' "$id" "${path##*/}" "$line" "$op" \
             "$change" "$(src_line "$path" "$line")" "$(md "$key")"
     done <"$out/results.tsv"
     if [ ${#stale[@]} -gt 0 ]; then
@@ -296,8 +320,8 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
     fi
     if grep -q $'\t\(error\|flaky\)' "$out/results.tsv"; then
         echo
-        echo "Flaky or errors (see \`$out/m/N/test.log\`, \`retry.log\`):" \
-            "$(awk -F'\t' '$NF ~ /^(error|flaky)/ { printf "%d (%s) ", NR, $NF }' "$out/results.tsv")"
+        echo "Flaky or errors (see \`$out/m/ID/test.log\`, \`retry.log\`):" \
+            "$(awk -F'\t' '$NF ~ /^(error|flaky)/ { printf "%s (%s) ", $1, $NF }' "$out/results.tsv")"
     fi
 } >"$report"
 tail -n +1 "$report" | sed -n '/^| file/,/^mutation score/p'
