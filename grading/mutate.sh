@@ -268,7 +268,7 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo '?')," \
         "${elapsed}s. Mutants of \`$srcdir/*.c\` found by \`grading/mutate/mutator.c\` (libclang);" \
         "$generated generated, ${#is_equiv[@]} known equivalent (\`$equiv\`, not run)," \
-        "a sample of $sampled of the $candidates others (MUTATE_MAX=$MAX: the smallest cksum of" \
+        "a sample of $sampled of the $candidates not known equivalent (MUTATE_MAX=$MAX: the smallest cksum of" \
         "\"$SEED:KEY\", MUTATE_SEED=$SEED), of which $ran ran${stop:+ (then $stop)}," \
         "${TIMEOUT}s each at most."
     case $part in
