@@ -8,6 +8,7 @@
 #   make gradescope [LAB=name]                    Gradescope autograder zip(s) in build/gradescope/
 #   make classroom                                GitHub Classroom workflows in build/classroom/
 #   make deps-grade | deps                        packages to grade | everything instructors use
+#   make mutate [LAB=name | PART=core|grader] [MUTATE_MAX=n]   mutation analysis (grading/mutate.sh)
 # See docs/architecture.md for the layout and docs/instructor-guide.md for extending it.
 
 SHELL := /bin/bash
@@ -374,6 +375,51 @@ ifneq ($(NO_DEPS),1)
 	fi
 endif
 
+# ---------------------------------------------------------------- mutation analysis
+# `make mutate LAB=x` (or PART=core|grader; neither: every lab, core and the grader): mutants
+# of the reference found with libclang (grading/mutate/mutator.c), each built and graded on the
+# whole rubric, MUTATE_JOBS at once; report in $(BUILD)/mutate/<part>.md. libclang's headers are
+# installed here, not by `deps`: students never need them.
+PART          ?=
+MUTATE_MAX    ?= 100
+MUTATE_SEED   ?= 1
+MUTATE_JOBS   ?=
+MUTATE_TIMEOUT ?=
+MUTATE_BUDGET ?= 0
+MUTATE_RESUME ?= 0
+MUTATOR       := $(BUILD)/mutate/vlab-mutator
+LLVM_DIR       = $(shell ls -d /usr/lib/llvm-*/include/clang-c 2>/dev/null | sort -V | tail -n 1 | sed 's|/include/clang-c$$||')
+MUTATE_PARTS  := $(if $(PART),$(PART),$(if $(filter command line,$(origin LAB)),$(LABS),$(ALL_LABS) core grader))
+ifneq ($(filter mutate,$(MAKECMDGOALS)),)
+$(foreach p,$(MUTATE_PARTS),$(if $(filter $(p),$(ALL_LABS) core grader),,$(error PART=$(p): not core, grader or a lab)))
+endif
+# what clang needs to parse a part's files: the flags its objects are compiled with
+mutate_cflags = $(CSTD) $(if $(filter core,$(1)),$(CORE_INC) $(call pc,--cflags,$(CORE_PKGS)),$(if $(filter grader,$(1)),$(GRADER_CF),$($(1)_CF)))
+
+.PHONY: mutate mutate-deps
+mutate-deps:
+ifneq ($(NO_DEPS),1)
+	$(Q)if ! ls /usr/lib/llvm-*/include/clang-c/Index.h >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends libclang-dev >/dev/null; \
+	  else echo "mutate: needs libclang's C API: sudo apt-get install libclang-dev"; exit 1; fi; \
+	fi
+endif
+$(MUTATOR): grading/mutate/mutator.c | mutate-deps
+	@mkdir -p $(@D)
+	$(if $(filter 1,$(V)),,@echo "  CC      $@")
+	$(Q)$(CC) $(CSTD) $(WARN) -O2 -I$(LLVM_DIR)/include -o $@ $< -L$(LLVM_DIR)/lib -lclang -Wl,-rpath,$(LLVM_DIR)/lib
+define MUTATE_RUN
+	$(Q)MUTATOR=$(MUTATOR) MUTATE_CFLAGS='$(call mutate_cflags,$(1))' MUTATE_MAX=$(MUTATE_MAX) \
+	  MUTATE_SEED=$(MUTATE_SEED) MUTATE_JOBS=$(MUTATE_JOBS) MUTATE_TIMEOUT=$(MUTATE_TIMEOUT) \
+	  MUTATE_BUDGET=$(MUTATE_BUDGET) MUTATE_RESUME=$(MUTATE_RESUME) BUILD=$(BUILD) grading/mutate.sh $(1)
+
+endef
+MUTATE_LABS := $(filter $(ALL_LABS),$(MUTATE_PARTS))
+mutate: deps $(MUTATOR)
+	$(Q)$(MAKE) -s --no-print-directory NO_DEPS=1 SOL=reference $(if $(MUTATE_LABS),LAB="$(MUTATE_LABS)" all) \
+	  $(if $(filter core,$(MUTATE_PARTS)),core) $(if $(filter grader,$(MUTATE_PARTS)),selftest-bins)
+	$(foreach p,$(MUTATE_PARTS),$(call MUTATE_RUN,$(p)))
 bench: all
 	$(Q)mkdir -p $(BUILD)/bench; \
 	for l in $(LABS); do \
@@ -386,6 +432,9 @@ bench: all
 	elif [ -x $(SOLOUT)/vmm/bench-vmm ]; then \
 	  echo "== bench vmm in the test VM: skipped, the VM is not set up (make test-vm)"; \
 	fi
+	$(Q)for p in $(LABS) core grader; do \
+	  [ -f $(BUILD)/mutate/$$p.md ] && grep -h '^mutation score' $(BUILD)/mutate/$$p.md; \
+	done; true
 
 # `make report`: SOL's build and the reference's, each bench run again only where its results
 # (build/bench/<sol>/<lab>.json, written by the bench) are missing or older than its binary; a lab

@@ -21,3 +21,11 @@ reuse_objects() {
     mkdir -p "$(dirname "$to")"
     cp -rp "$from" "$to"
 }
+
+# mutate_apply SRC OFFSET LENGTH REPLACEMENT: SRC with LENGTH bytes at OFFSET replaced (to stdout);
+# REPLACEMENT as grading/mutate/mutator.c writes it (\\, \n, \t escaped, read by printf %b).
+mutate_apply() {
+    head -c "$2" "$1"
+    printf '%b' "$4"
+    tail -c +$(($2 + $3 + 1)) "$1"
+}
