@@ -99,14 +99,11 @@ if [ "${LABS_ONLY:-0}" != 1 ]; then
     check report/page report/check.sh
     # each handout's grading table says what its rubric scores (and a wrong one fails the check)
     check rubric/grading-tables grading/table-check.sh --prove
+    # the mutator of `make mutate` on a small file of its own (kinds, counts, each compiles)
+    check mutate/self-check grading/mutate/selfcheck.sh
     # The project's own tests are killable too: seeded bugs in core, the grader, the
     # policy checker and the report.
     for part in core grader policy report; do
-    # the mutator of `make mutate` on a small file of its own (kinds, counts, each compiles)
-    check mutate/self-check grading/mutate/selfcheck.sh
-    # The project's own tests are killable too: seeded bugs in core, the grader and the
-    # policy checker.
-    for part in core grader policy; do
         mutants $part grading/mutants/$part/*.patch
     done
 fi
