@@ -13,8 +13,8 @@ struct rubric_test {
     char *name;
     double points;
     char *visibility;
-    const char *hint; /* the first `hint` line matching it, or NULL (points into hints) */
-    char *twin_base;  /* `twin NAME BASE`: BASE as written, else NULL */
+    const char *hint;   /* the first `hint` line matching it, or NULL (points into hints) */
+    char *twin_base;    /* `twin NAME BASE`: BASE as written, else NULL */
     long twin_of;       /* index of BASE in tests, or -1 */
     double twin_points; /* what the twin is worth where it runs: half of BASE's points */
     int twin_line;
