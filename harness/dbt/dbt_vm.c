@@ -100,6 +100,9 @@ static void *wd_main(void *arg) {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     double s = vm->cfg.watchdog_s > 0 ? vm->cfg.watchdog_s : 2.0;
+    /* a safety net, not a measure: stretched where the host is emulated (grading/src/rubric.c) */
+    const char *scale = getenv("VLAB_TIME_SCALE");
+    if (scale && strtod(scale, NULL) > 1 && strtod(scale, NULL) <= 1000) s *= strtod(scale, NULL);
     until.tv_sec += (time_t)s;
     until.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
     if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
