@@ -9,6 +9,8 @@
 #   make classroom                                GitHub Classroom workflows in build/classroom/
 #   make deps-grade | deps                        packages to grade | everything instructors use
 #   make mutate [LAB=name | PART=core|grader] [MUTATE_MAX=n]   mutation analysis (grading/mutate.sh)
+#   make image | test-image | test-arm64          the container image (Containerfile) built from
+#                                                 Debian packages, graded inside; the same on arm64
 # See docs/architecture.md for the layout and docs/instructor-guide.md for extending it.
 
 SHELL := /bin/bash
@@ -58,6 +60,20 @@ LAB_DEBS :=
 VM_GRADE :=
 -include $(wildcard harness/*/lab.mk)
 DEB_PKGS += $(LAB_DEBS)
+# The guests are x86 whatever the host: on an x86-64 host its own as/ld/gcc, elsewhere (arm64:
+# Apple Silicon under a container, Graviton) Debian's cross tools for x86-64.
+HOST_ARCH := $(shell uname -m)
+ifeq ($(HOST_ARCH),x86_64)
+X86_AS ?= as
+X86_LD ?= ld
+X86_CC ?= $(CC)
+else
+X86_AS ?= x86_64-linux-gnu-as
+X86_LD ?= x86_64-linux-gnu-ld
+X86_CC ?= x86_64-linux-gnu-gcc
+GRADE_DEBS += binutils-x86-64-linux-gnu gcc-x86-64-linux-gnu
+DEB_PKGS += binutils-x86-64-linux-gnu gcc-x86-64-linux-gnu
+endif
 GRADE_PKGS = $(sort $(GRADE_DEBS) $(foreach l,$(LABS),$(GRADE_DEBS_$(l))))
 
 # $(call install_debs,packages)
@@ -128,8 +144,8 @@ define assemble
 	base=$$(sed -n 's/^# vlab-base: *\(0x[0-9a-fA-F]*\).*/\1/p' $< | head -n 1); \
 	bits=$${bits:-64}; base=$${base:-0x1000}; \
 	if [ "$$bits" = 64 ]; then asf=--64; ldm=elf_x86_64; else asf=--32; ldm=elf_i386; fi; \
-	as $$asf -o $@.o $< && \
-	ld -m $$ldm -Ttext=$$base -e 0 --oformat binary -o $@ $@.o && rm -f $@.o
+	$(X86_AS) $$asf -o $@.o $< && \
+	$(X86_LD) -m $$ldm -Ttext=$$base -e 0 --oformat binary -o $@ $@.o && rm -f $@.o
 endef
 
 # A freestanding C guest: no libc, no PIE, no red zone (the guest may take interrupts on its
@@ -137,7 +153,7 @@ endef
 define cguest
 	@mkdir -p $(@D)
 	$(if $(filter 1,$(V)),,@echo "  GUEST   $@")
-	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -ffreestanding -fno-pie -no-pie -nostdlib -static \
+	$(Q)$(X86_CC) -std=gnu11 $(WARN) -O2 -ffreestanding -fno-pie -no-pie -nostdlib -static \
 	  -fno-stack-protector -fno-asynchronous-unwind-tables -mno-red-zone -mgeneral-regs-only \
 	  -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T $(word 2,$^) -o $@ $<
 endef
@@ -495,6 +511,21 @@ endif
 .PHONY: gradescope
 gradescope:
 	$(Q)grading/gradescope/build.sh --out $(BUILD)/gradescope $(LABS)
+
+# The container image (Containerfile) from Debian packages only: mmdebstrap | podman import, then
+# podman build (harness/image/vlab-image; needs root for mmdebstrap and podman, installs them).
+# `make test-image` grades the reference (full) and the handout's skeletons (zero) inside it;
+# `make test-arm64` does both for linux/arm64 under qemu-user-static (not in `make test`: slow).
+IMAGE_ARCH ?=
+.PHONY: image test-image image-arm64 test-arm64
+image:
+	$(Q)harness/image/vlab-image build $(if $(IMAGE_ARCH),--arch $(IMAGE_ARCH))
+test-image: image
+	$(Q)harness/image/vlab-image test $(if $(IMAGE_ARCH),--arch $(IMAGE_ARCH))
+image-arm64:
+	$(Q)harness/image/vlab-image build --arch arm64
+test-arm64: image-arm64
+	$(Q)harness/image/vlab-image test --arch arm64
 
 # GitHub Classroom workflows, one per lab with the lab set: build/classroom/<lab>/classroom.yml
 # (copy one to .github/workflows/ of the lab's template repository; `make handout LAB=x` does).

@@ -120,7 +120,8 @@ for obj in "$@"; do
             /^[0-9a-f]+ <.*>:$/ { fn = $2; gsub(/[<>:]/, "", fn) }
             /^ *[0-9a-f]+:\t/ {
                 split($0, a, "\t"); ins = a[2]; sub(/ +$/, "", ins); gsub(/ +/, " ", ins)
-                if (ins ~ /^(syscall|sysenter)$/ || ins ~ /^int +\$0x80$/) {
+                # x86-64 and i386 system calls, and AArch64 svc (an arm64 host, its own objdump)
+                if (ins ~ /^(syscall|sysenter|svc)$/ || ins ~ /^int +\$0x80$/) {
                     print fn, ins
                 }
             }')

@@ -50,8 +50,57 @@ __asm__(".text\n"
         "  callq *%r13\n"
         "  ud2\n"
         ".size vlab_coro_trampoline, .-vlab_coro_trampoline\n");
+#define FRAME_WORDS 8 /* FP words, r15..r12, rbx, rbp, then the return address */
+#elif defined(__aarch64__)
+/* The same on AArch64: x19-x30 (x30 is the return address), d8-d15 and FPCR, 176 bytes. */
+void vlab_coro_switch(void **save_sp, void *load_sp);
+void vlab_coro_trampoline(void);
+__asm__(".text\n"
+        ".globl vlab_coro_switch\n"
+        ".type vlab_coro_switch,%function\n"
+        "vlab_coro_switch:\n"
+        "  sub sp, sp, #176\n"
+        "  stp x19, x20, [sp, #0]\n"
+        "  stp x21, x22, [sp, #16]\n"
+        "  stp x23, x24, [sp, #32]\n"
+        "  stp x25, x26, [sp, #48]\n"
+        "  stp x27, x28, [sp, #64]\n"
+        "  stp x29, x30, [sp, #80]\n"
+        "  stp d8, d9, [sp, #96]\n"
+        "  stp d10, d11, [sp, #112]\n"
+        "  stp d12, d13, [sp, #128]\n"
+        "  stp d14, d15, [sp, #144]\n"
+        "  mrs x9, fpcr\n"
+        "  str x9, [sp, #160]\n"
+        "  mov x9, sp\n"
+        "  str x9, [x0]\n"
+        "  mov sp, x1\n"
+        "  ldp x19, x20, [sp, #0]\n"
+        "  ldp x21, x22, [sp, #16]\n"
+        "  ldp x23, x24, [sp, #32]\n"
+        "  ldp x25, x26, [sp, #48]\n"
+        "  ldp x27, x28, [sp, #64]\n"
+        "  ldp x29, x30, [sp, #80]\n"
+        "  ldp d8, d9, [sp, #96]\n"
+        "  ldp d10, d11, [sp, #112]\n"
+        "  ldp d12, d13, [sp, #128]\n"
+        "  ldp d14, d15, [sp, #144]\n"
+        "  ldr x9, [sp, #160]\n"
+        "  msr fpcr, x9\n"
+        "  add sp, sp, #176\n"
+        "  ret\n"
+        ".size vlab_coro_switch, .-vlab_coro_switch\n"
+        /* First entry: x19 = arg, x20 = fn (loaded above); fn never returns. */
+        ".globl vlab_coro_trampoline\n"
+        ".type vlab_coro_trampoline,%function\n"
+        "vlab_coro_trampoline:\n"
+        "  mov x0, x19\n"
+        "  blr x20\n"
+        "  brk #0\n"
+        ".size vlab_coro_trampoline, .-vlab_coro_trampoline\n");
+#define FRAME_WORDS 22 /* 176 bytes: keeps sp 16-byte aligned, as AArch64 requires */
 #else
-#error "vlab_coro: only x86-64 hosts are supported"
+#error "vlab_coro: only x86-64 and AArch64 hosts are supported"
 #endif
 
 int vlab_coro_init(struct vlab_coro *c, size_t stack_size, void (*fn)(void *), void *arg) {
@@ -67,19 +116,23 @@ int vlab_coro_init(struct vlab_coro *c, size_t stack_size, void (*fn)(void *), v
     c->stack_size = stack_size;
     c->fn = fn;
     c->arg = arg;
-    /* The frame vlab_coro_switch pops: FP words, r15..r12, rbx, rbp, then the return address.
-     * After `ret` rsp must be 16-byte aligned minus nothing: the trampoline's `call` pushes
-     * the return address, so rsp is 16-aligned right before it. */
+    /* The frame vlab_coro_switch pops, lowest address first. x86-64: FP words, r15, r14, r13,
+     * r12, rbx, rbp, then the return address; after `ret` rsp is 16-byte aligned, as the
+     * trampoline's `call` needs. AArch64: x19..x30, d8..d15, FPCR. */
     uint64_t *top = (uint64_t *)(p + GUARD + stack_size);
-    uint64_t *sp = top - 2; /* keep a 16-byte pad; sp + 8 words must be 16-aligned */
-    *--sp = (uint64_t)(uintptr_t)vlab_coro_trampoline;
-    *--sp = 0;                             /* rbp */
-    *--sp = 0;                             /* rbx */
-    *--sp = (uint64_t)(uintptr_t)arg;      /* r12 */
-    *--sp = (uint64_t)(uintptr_t)fn;       /* r13 */
-    *--sp = 0;                             /* r14 */
-    *--sp = 0;                             /* r15 */
-    *--sp = 0x1f80ull | (0x037full << 32); /* default MXCSR, x87 control word */
+    uint64_t *sp = top - 2 - FRAME_WORDS; /* keep a 16-byte pad below the top */
+    memset(sp, 0, FRAME_WORDS * sizeof *sp);
+#if defined(__x86_64__)
+    sp[7] = (uint64_t)(uintptr_t)vlab_coro_trampoline;
+    sp[4] = (uint64_t)(uintptr_t)arg;      /* r12 */
+    sp[3] = (uint64_t)(uintptr_t)fn;       /* r13 */
+    sp[0] = 0x1f80ull | (0x037full << 32); /* default MXCSR, x87 control word */
+#else
+    /* FPCR stays 0: round to nearest, no traps (the AArch64 default) */
+    sp[0] = (uint64_t)(uintptr_t)arg;                   /* x19 */
+    sp[1] = (uint64_t)(uintptr_t)fn;                    /* x20 */
+    sp[11] = (uint64_t)(uintptr_t)vlab_coro_trampoline; /* x30 */
+#endif
     c->self_sp = sp;
     return VLAB_OK;
 }

@@ -18,13 +18,30 @@
 #include "hv_impl.h"
 #include "vlab/err.h"
 
+#if !defined(__x86_64__)
+#include <sys/utsname.h>
+
+/* KVM's registers, segments and exits used below are x86's: on another host (arm64: Apple
+ * Silicon in a container, Graviton) this backend only says so, and `auto` picks unicorn. */
+static int k_open(struct vlab_hv *hv) {
+    struct utsname u;
+    if (uname(&u)) strcpy(u.machine, "unknown");
+    return vlab_hv_fail(hv, VLAB_EUNSUPP,
+                        "the kvm backend needs an x86-64 host (this one is %s): use the unicorn "
+                        "backend",
+                        u.machine);
+}
+
+const struct vlab_hv_ops vlab_hv_kvm_ops = {.name = "kvm", .open = k_open};
+#else
+
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
 #endif
 
 /* Where KVM on Intel without unrestricted guest keeps its real-mode TSS (3 pages): a hole
  * just below the BIOS area that no lab guest maps. */
-#define KVM_TSS_ADDR 0xfffbd000ul
+#define KVM_TSS_ADDR    0xfffbd000ul
 
 struct kvm_vm {
     int sys_fd; /* /dev/kvm */
@@ -494,3 +511,4 @@ const struct vlab_hv_ops vlab_hv_kvm_ops = {
     .run = k_run,
     .set_watchdog = k_set_watchdog,
 };
+#endif /* __x86_64__ */

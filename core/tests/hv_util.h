@@ -33,6 +33,9 @@ struct gvm {
 
 static inline void skip_without_kvm(enum vlab_hv_kind kind) {
     if (kind != VLAB_HV_KVM) return;
+#if !defined(__x86_64__)
+    cr_skip_test("kvm backend not tested: it needs an x86-64 host, this one is not");
+#endif
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd < 0)
         cr_skip_test("kvm backend not tested: cannot open /dev/kvm (%s)%s", strerror(errno),

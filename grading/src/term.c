@@ -1,5 +1,6 @@
 #include "term.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +35,34 @@ void format_points(char *buf, size_t len, double x) {
         snprintf(buf, len, "%.2f", x);
 }
 
+/* Without a usable /dev/kvm (containers on macOS and Windows, Codespaces, arm64 hosts) the vmm
+ * lab's kvm tests skip and it is graded on the Unicorn backend alone: its header says so. */
+static const char *backend_note(const struct lab_result *lab) {
+    if (strcmp(lab->name, "vmm")) return "";
+#if defined(__x86_64__)
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        return "";
+    }
+    return " [no /dev/kvm: kvm tests skip, graded on the Unicorn backend]";
+#else
+    return " [not an x86-64 host: kvm tests skip, graded on the Unicorn backend]";
+#endif
+}
+
 void term_lab_header(const struct term *t, const struct lab_result *lab) {
     double points = 0;
     for (size_t i = 0; i < lab->ntests; i++)
         points += lab->tests[i].max_score;
     if (t->quiet) return;
-    printf("%s== %s: %s (%zu test%s, %g point%s)%s%s\n", t->color ? "\033[1m" : "", lab->name,
+    printf("%s== %s: %s (%zu test%s, %g point%s)%s%s%s\n", t->color ? "\033[1m" : "", lab->name,
            lab->title, lab->ntests, lab->ntests == 1 ? "" : "s", round_score(points),
            round_score(points) == 1 ? "" : "s",
            !lab->privileged ? ""
            : geteuid() == 0 ? " [privileged: tests run as root]"
                             : " [needs root: running unprivileged]",
-           t->color ? "\033[0m" : "");
+           backend_note(lab), t->color ? "\033[0m" : "");
 }
 
 /* A message's first MESSAGE_LINES lines, and where the rest is: a student who sees "3 more

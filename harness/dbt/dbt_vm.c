@@ -112,6 +112,10 @@ static void *wd_main(void *arg) {
 #if defined(__SANITIZE_ADDRESS__)
     budget *= 10; /* make test-sanitize: every hook and CCF exit runs instrumented */
 #endif
+    /* a safety net, not a measure: stretched where the host is emulated (grading/src/rubric.c) */
+    const char *scale = getenv("VLAB_TIME_SCALE");
+    if (scale && strtod(scale, NULL) > 1 && strtod(scale, NULL) <= 1000)
+        budget *= strtod(scale, NULL);
     double start = thread_cpu_s(vm->wd_clock);
     pthread_mutex_lock(&vm->wd_mu);
     while (!vm->wd_stop) {
