@@ -114,6 +114,17 @@ static void devices(void) {
     fd = open("/dev/urandom", O_RDONLY);
     result("dev_urandom_read", fd < 0 ? -1 : (int)read(fd, buf, sizeof buf));
     if (fd >= 0) close(fd);
+    /* their permission bits, octal: what a program inside may do with them */
+    static const char *const nodes[] = {"null", "zero", "urandom", "tty"};
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        char p[32];
+        struct stat st;
+        snprintf(p, sizeof p, "/dev/%s", nodes[i]);
+        if (stat(p, &st))
+            printf("mode_%s=%s\n", nodes[i], strerrorname_np(errno));
+        else
+            printf("mode_%s=%o\n", nodes[i], (unsigned)(st.st_mode & 07777));
+    }
 }
 
 static void info(void) {
@@ -653,7 +664,19 @@ static void forkbomb(void) {
         if (p < 0) break;
         if (++n >= 4096) break;
     }
-    printf("forks=%d\nerrno=%s\n", n, strerrorname_np(errno));
+    int e = errno;
+    /* then 12 more tries, all refused while the children pause: the group's count of refused
+     * forks (pids.events "max") must come to exactly 1 + refused */
+    int refused = 0;
+    for (int i = 0; i < 12 && n < 4096; i++) {
+        pid_t p = fork();
+        if (p == 0) _exit(0);
+        if (p < 0)
+            refused++;
+        else
+            waitpid(p, NULL, 0);
+    }
+    printf("forks=%d\nerrno=%s\nrefused=%d\n", n, strerrorname_np(e), refused);
     fflush(stdout);
 }
 

@@ -2,6 +2,7 @@
  * limits written, processes go into it, its usage is read, and it goes away with everything
  * in it. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,17 @@ static void expect_num(const char *dir, const char *file, unsigned long long wan
               ok ? "got" : "cannot read it, got", v, sec);
 }
 
+/* The caller's open file descriptors (the listing's own counted in every call alike). */
+static int open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 static void create_ok(struct sb_cgroup *cg, const char *name, const struct sb_limits *lim) {
     int rc = sb_cgroup_create(cg, name, lim);
     if (rc == VLAB_ENOTIMPL)
@@ -61,6 +73,7 @@ Test(sandbox, cg_create_limits, .timeout = SB_TIMEOUT) {
     cg_name(name, sizeof name, "limits");
     struct sb_cgroup cg;
     struct sb_limits lim = {.memory = 32u << 20, .pids = 16, .cpus = 0.5};
+    int fds = open_fds();
     create_ok(&cg, name, &lim);
     int v = machine_version();
     cr_expect(cg.version == v, "cgroup version: expected %d on this machine, got %d %s", v,
@@ -103,6 +116,13 @@ Test(sandbox, cg_create_limits, .timeout = SB_TIMEOUT) {
               vlab_strerror(rc), SB_SEC_CLEAN);
     cr_expect(!is_dir(mem) && !is_dir(pids) && !is_dir(cpu),
               "after sb_cgroup_destroy the group's directories should be gone %s", SB_SEC_CLEAN);
+    /* sb_run creates a group per container: a file left open each time runs a long-lived
+     * caller out of descriptors */
+    int now = open_fds();
+    cr_expect(now == fds,
+              "sb_cgroup_create and _destroy should close every file they open: %d descriptors "
+              "open before, %d after %s",
+              fds, now, SB_SEC_CG1);
     sbt_fini(&t);
 }
 

@@ -177,6 +177,14 @@ Test(sandbox, fs_dev_minimal, .timeout = SB_TIMEOUT) {
         snprintf(line, sizeof line, "try %s = ok\n", use[i]);
         cr_expect(strstr(t.out, line), "inside, %s failed: %.400s %s", use[i], t.out, SB_SEC_DEV);
     }
+    /* read and write for everyone, nothing more (no execute, no setuid/sticky bits) */
+    for (int i = 0; i < 4; i++) {
+        char key[32], mode[32] = "?";
+        snprintf(key, sizeof key, "mode_%s", need[i]);
+        sbt_get(&t, key, mode, sizeof mode);
+        cr_expect_str_eq(mode, "666", "/dev/%s inside should have mode 0666, it has %s %s", need[i],
+                         mode, SB_SEC_DEV);
+    }
     sbt_fini(&t);
 }
 

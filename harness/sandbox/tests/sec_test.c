@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,50 @@ Test(sandbox, sec_fds_closed, .timeout = SB_TIMEOUT) {
     /* a signal mask survives execve too: one the runtime set for itself must not */
     cr_expect(strtoull(blk, NULL, 16) == 0 && blk[0] != '?',
               "signals blocked in the program inside: expected none (SigBlk 0), got %s %s", blk,
+              SB_SEC_FDS);
+
+    /* stdout_fd and stderr_fd -1: the caller's own fds 1 and 2. Again from a child, whose 1
+     * and 2 are files the test reads and whose 3 is /dev/null (not the framework's). */
+    cr_assert(!pipe2(rp, O_CLOEXEC), "harness: pipe2 failed");
+    fflush(NULL);
+    c = fork();
+    if (c == 0) {
+        int o = memfd_create("sbt-1", 0), e = memfd_create("sbt-2", 0);
+        int null = open("/dev/null", O_RDWR);
+        if (o < 0 || e < 0 || null < 0 || dup2(null, 3) != 3 || dup2(o, 1) != 1 || dup2(e, 2) != 2)
+            _exit(2);
+        struct sb_config cfg = t.cfg;
+        char *out_argv[] = {"/bin/prober", "info", NULL};
+        char *err_argv[] = {"/bin/prober", "no-such-command", NULL};
+        struct sb_result res;
+        cfg.stdin_fd = cfg.stdout_fd = cfg.stderr_fd = -1;
+        cfg.argv = out_argv;
+        int rc1 = sb_run(&cfg, &res);
+        cfg.argv = err_argv;
+        int rc2 = sb_run(&cfg, &res);
+        char ob[256] = "", eb[256] = "";
+        ssize_t on = pread(o, ob, sizeof ob - 1, 0), en = pread(e, eb, sizeof eb - 1, 0);
+        ob[on > 0 ? on : 0] = 0;
+        eb[en > 0 ? en : 0] = 0;
+        dprintf(rp[1], "%d %d %d %d", rc1, rc2, !!strstr(ob, "pid="), !!strstr(eb, "unknown"));
+        _exit(0);
+    }
+    close(rp[1]);
+    n = c > 0 ? read(rp[0], got, sizeof got - 1) : -1;
+    got[n > 0 ? n : 0] = 0;
+    close(rp[0]);
+    if (c > 0) waitpid(c, NULL, 0);
+    int rc2 = -1, on_out = 0, on_err = 0;
+    k = sscanf(got, "%d %d %d %d", &rc, &rc2, &on_out, &on_err);
+    cr_assert(k == 4, "harness: the test's child reported nothing (it could not set up its fds)");
+    cr_expect(rc == VLAB_OK && rc2 == VLAB_OK,
+              "sb_run with stdin_fd, stdout_fd, stderr_fd all -1: expected VLAB_OK, got %d (%s) "
+              "and %d (%s) %s",
+              rc, vlab_strerror(rc), rc2, vlab_strerror(rc2), SB_SEC_FDS);
+    cr_expect(on_out && on_err,
+              "with stdout_fd and stderr_fd -1 the program's output belongs on the caller's own "
+              "fd 1 and fd 2: stdout %s, stderr %s %s",
+              on_out ? "arrived" : "did not arrive", on_err ? "arrived" : "did not arrive",
               SB_SEC_FDS);
     sbt_fini(&t);
 }
