@@ -102,6 +102,44 @@ HV_TEST(sregs_lma_missing_refused) {
     gvm_close(&g);
 }
 
+/* What the VMM set and the guest did not touch reads back the same after a run, from the live
+ * CPU: CR3, CR4, CR8 (0: kvm without an in-kernel APIC reads a CR8 of 5 back as 0, Unicorn
+ * 2.0 does not read CR8 at all) and TR with its every attribute (AVL too, which is not L).
+ * Not CR2: Unicorn leaves a fault address of its own there after a run. */
+HV_TEST(sregs_read_back_after_run) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "lm_hello", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    struct vlab_sregs s, t;
+    vlab_hv_get_sregs(g.vcpu, &s);
+    s.tr.avl = 1;
+    cr_assert_eq(vlab_hv_set_sregs(g.vcpu, &s), VLAB_OK, "expected the sregs accepted: %s",
+                 vlab_hv_error(g.hv));
+    char out[64];
+    run_collect(&g, 0x10, out, sizeof out);
+    expect_exit(&g, VLAB_EXIT_HLT, "long-mode hello ends with hlt");
+    cr_assert_eq(vlab_hv_get_sregs(g.vcpu, &t), VLAB_OK, "expected sregs");
+    cr_assert_eq(t.cr3, s.cr3, "expected CR3 %#llx, got %#llx", (unsigned long long)s.cr3,
+                 (unsigned long long)t.cr3);
+    cr_assert_eq(t.cr4, s.cr4, "expected CR4 %#llx, got %#llx", (unsigned long long)s.cr4,
+                 (unsigned long long)t.cr4);
+    cr_assert_eq(t.cr8, s.cr8, "expected CR8 %#llx, got %#llx", (unsigned long long)s.cr8,
+                 (unsigned long long)t.cr8);
+    const struct vlab_seg *a = &s.tr, *b = &t.tr;
+    cr_assert(
+        b->selector == a->selector && b->base == a->base && b->limit == a->limit &&
+            b->type == a->type && b->present == a->present && b->s == a->s && b->dpl == a->dpl &&
+            b->avl == 1 && b->l == a->l && b->db == a->db && b->g == a->g && !b->unusable,
+        "expected TR sel %#x base %#llx limit %#x type %u P %u S %u DPL %u AVL 1 L %u DB %u G "
+        "%u usable, got sel %#x base %#llx limit %#x type %u P %u S %u DPL %u AVL %u L %u DB "
+        "%u G %u unusable %u",
+        a->selector, (unsigned long long)a->base, a->limit, a->type, a->present, a->s, a->dpl, a->l,
+        a->db, a->g, b->selector, (unsigned long long)b->base, b->limit, b->type, b->present, b->s,
+        b->dpl, b->avl, b->l, b->db, b->g, b->unusable);
+    gvm_close(&g);
+}
+
 /* A data-segment type in CS: VMX refuses the entry. */
 HV_TEST(bad_cs_type_fails_entry) {
     struct gvm g;
