@@ -165,6 +165,42 @@ HV_TEST(long_mode_wide_registers) {
     gvm_close(&g);
 }
 
+/* The KVM_SET_SREGS rule for long mode without PAE, checked the same on every backend, with a
+ * message that says which bit is missing. */
+HV_TEST(sregs_long_mode_without_pae_refused) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "lm_hello", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    struct vlab_sregs s;
+    vlab_hv_get_sregs(g.vcpu, &s);
+    s.cr4 &= ~X86_CR4_PAE;
+    int rc = vlab_hv_set_sregs(g.vcpu, &s);
+    cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for long mode without CR4.PAE, got %d", rc);
+    cr_assert(strstr(vlab_hv_error(g.hv), "PAE"), "expected the message to name CR4.PAE, got %s",
+              vlab_hv_error(g.hv));
+    gvm_close(&g);
+}
+
+/* The entry states write their GDT and TSS and not a byte past them: the TSS is 104 bytes
+ * (limit 0x67), what follows it is the VMM's. */
+Test(core, mode_tss_written_exactly) {
+    for (int mode = PROTECTED; mode <= LONG; mode++) {
+        struct gvm g;
+        gvm_open(&g, VLAB_HV_UNICORN);
+        cr_assert_eq(vlab_gpmem_fill(&g.mem, 0x600, 0xee, 0x100), VLAB_OK, "expected a fill");
+        gvm_enter(&g, (enum guest_mode)mode, GUEST_GPA);
+        for (uint64_t a = 0x600; a < 0x700; a++) {
+            uint8_t b;
+            vlab_gpmem_read_u8(&g.mem, a, &b);
+            cr_assert_eq(b, a < 0x668 ? 0 : 0xee, "%s mode: expected byte %#llx %s, got %#x",
+                         mode == LONG ? "long" : "protected", (unsigned long long)a,
+                         a < 0x668 ? "zeroed (TSS)" : "untouched (past the TSS)", b);
+        }
+        gvm_close(&g);
+    }
+}
+
 /* A data-segment type in CS: VMX refuses the entry. */
 HV_TEST(bad_cs_type_fails_entry) {
     struct gvm g;
