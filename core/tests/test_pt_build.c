@@ -355,6 +355,9 @@ Test(core, pt_build_pte_str) {
     s = vlab_pte_str(e, tiny, sizeof tiny);
     cr_assert_eq(strlen(s), sizeof tiny - 1, "expected truncation to %zu chars, got \"%s\"",
                  sizeof tiny - 1, s);
+    char one[1] = {'x'}; /* room for the terminator alone: still the caller's, terminated */
+    s = vlab_pte_str(e, one, sizeof one);
+    cr_assert(s == one && one[0] == 0, "expected the 1-byte buffer returned, emptied");
     s = vlab_pte_str(e, NULL, 0);
     cr_assert_not_null(s, "expected a non-NULL string for a NULL buffer");
 }
