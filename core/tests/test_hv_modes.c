@@ -201,6 +201,26 @@ Test(core, mode_tss_written_exactly) {
     }
 }
 
+/* An entry state starts from a clean slate, not from what the vCPU held: real mode after
+ * long mode runs (no EFER.LME/LMA, CR4.PAE or CR3 left over from before). */
+HV_TEST(mode_real_after_long) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "real_hello", 0x10000);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_enter(&g, REAL, 0x10000);
+    struct vlab_sregs s;
+    cr_assert_eq(vlab_hv_get_sregs(g.vcpu, &s), VLAB_OK, "expected sregs");
+    cr_assert(s.efer == 0 && s.cr4 == 0 && s.cr3 == 0,
+              "expected EFER, CR4 and CR3 cleared, got %#llx %#llx %#llx",
+              (unsigned long long)s.efer, (unsigned long long)s.cr4, (unsigned long long)s.cr3);
+    char out[64];
+    run_collect(&g, 0x10, out, sizeof out);
+    expect_exit(&g, VLAB_EXIT_HLT, "real-mode hello ends with hlt");
+    cr_assert_str_eq(out, "hello from real mode\n", "expected the greeting, got \"%s\"", out);
+    gvm_close(&g);
+}
+
 /* A data-segment type in CS: VMX refuses the entry. */
 HV_TEST(bad_cs_type_fails_entry) {
     struct gvm g;
