@@ -381,6 +381,37 @@ Test(core, hv_unicorn_engine_rebuilds_do_not_leak) {
     gvm_close(&g);
 }
 
+/* What Unicorn cannot represent (hidden segment state it can only load from a descriptor) is
+ * refused up front with a sentence, not run differently: a non-zero DS base in protected mode,
+ * 16-bit protected mode, compatibility mode. */
+Test(core, hv_unicorn_unrepresentable_state_refused) {
+    struct gvm g;
+    gvm_open(&g, VLAB_HV_UNICORN);
+    gvm_load(&g, "pm_hello", GUEST_GPA);
+    static const struct {
+        enum guest_mode mode;
+        const char *what;
+    } c[] = {{PROTECTED, "segment base"}, {PROTECTED, "16-bit"}, {LONG, "compatibility"}};
+    for (unsigned i = 0; i < sizeof c / sizeof c[0]; i++) {
+        gvm_enter(&g, c[i].mode, GUEST_GPA);
+        struct vlab_sregs s;
+        cr_assert_eq(vlab_hv_get_sregs(g.vcpu, &s), VLAB_OK, "expected sregs");
+        if (i == 0) s.ds.base = 0x1000;
+        if (i == 1) s.cs.db = 0;
+        if (i == 2) s.cs.l = 0, s.cs.db = 1;
+        int rc = vlab_hv_set_sregs(g.vcpu, &s);
+        cr_assert(rc == VLAB_EUNSUPP && strstr(vlab_hv_error(g.hv), c[i].what),
+                  "expected EUNSUPP naming \"%s\", got %s: %s", c[i].what, vlab_strerror(rc),
+                  vlab_hv_error(g.hv));
+    }
+    gvm_enter(&g, PROTECTED, GUEST_GPA); /* the flat state still runs after the refusals */
+    char out[64];
+    run_collect(&g, 0x10, out, sizeof out);
+    expect_exit(&g, VLAB_EXIT_HLT, "protected-mode hello ends with hlt");
+    cr_assert_str_eq(out, "hello from protected mode\n", "expected the greeting, got \"%s\"", out);
+    gvm_close(&g);
+}
+
 /* The vCPU's CPUID is the host's as the backend can virtualize it: long mode included. */
 HV_TEST(cpuid_has_long_mode) {
     struct gvm g;
