@@ -16,6 +16,9 @@ HV_TEST(real_mode_hello) {
                  s.cs.selector);
     cr_assert_eq(s.cs.base, 0x10000, "expected CS base = selector << 4, got %#llx",
                  (unsigned long long)s.cs.base);
+    /* TR as at reset (a busy TSS, present): what a later switch to protected mode finds. */
+    cr_assert(s.tr.present && s.tr.type == X86_SEG_TYPE_TSS_BUSY && !s.tr.unusable,
+              "expected TR a present busy TSS, got type %u P %u", s.tr.type, s.tr.present);
     char out[64];
     run_collect(&g, 0x10, out, sizeof out);
     expect_exit(&g, VLAB_EXIT_HLT, "real-mode hello ends with hlt");
