@@ -102,6 +102,15 @@ Test(core, loader_elf64_truncated_header, .init = setup, .fini = teardown) {
     cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for 3 bytes, got %d", rc);
 }
 
+Test(core, loader_elf64_null_arguments, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    cr_assert_eq(vlab_load_elf64(&m, NULL, sizeof im, NULL, err, sizeof err), VLAB_EINVAL,
+                 "expected EINVAL for no image");
+    cr_assert_eq(vlab_load_elf64(NULL, &im, sizeof im, NULL, err, sizeof err), VLAB_EINVAL,
+                 "expected EINVAL for no guest memory");
+}
+
 Test(core, loader_elf64_wrong_class_machine_type, .init = setup, .fini = teardown) {
     struct image im;
     make_image(&im);

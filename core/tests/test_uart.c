@@ -50,6 +50,8 @@ Test(core, uart_output_callback) {
 Test(core, uart_dlab_divisor_latch, .init = setup) {
     vlab_uart_write(&u, VLAB_UART_IER, 0x01);
     vlab_uart_write(&u, VLAB_UART_LCR, VLAB_UART_LCR_DLAB | 0x03);
+    cr_assert(vlab_uart_read(&u, VLAB_UART_DLL) == 12 && vlab_uart_read(&u, VLAB_UART_DLM) == 0,
+              "expected the reset divisor 12 (9600 baud, the BIOS default)");
     vlab_uart_write(&u, VLAB_UART_DLL, 0x01); /* 115200 baud */
     vlab_uart_write(&u, VLAB_UART_DLM, 0x00);
     cr_assert_eq(u.out_len, 0, "expected a DLL write with DLAB set not to transmit, sent \"%s\"",
