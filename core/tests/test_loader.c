@@ -102,6 +102,15 @@ Test(core, loader_elf64_truncated_header, .init = setup, .fini = teardown) {
     cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for 3 bytes, got %d", rc);
 }
 
+Test(core, loader_elf64_null_arguments, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    cr_assert_eq(vlab_load_elf64(&m, NULL, sizeof im, NULL, err, sizeof err), VLAB_EINVAL,
+                 "expected EINVAL for no image");
+    cr_assert_eq(vlab_load_elf64(NULL, &im, sizeof im, NULL, err, sizeof err), VLAB_EINVAL,
+                 "expected EINVAL for no guest memory");
+}
+
 Test(core, loader_elf64_wrong_class_machine_type, .init = setup, .fini = teardown) {
     struct image im;
     make_image(&im);
@@ -192,6 +201,70 @@ Test(core, loader_elf64_entry_outside_text, .init = setup, .fini = teardown) {
     make_image(&im);
     im.ph[0].p_type = PT_INTERP;
     cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL, "expected PT_INTERP refused");
+}
+
+/* The entry must lie in [p_vaddr, p_vaddr + p_memsz): its first byte counts, the byte just past
+ * the end does not. */
+Test(core, loader_elf64_entry_at_segment_bounds, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    im.eh.e_entry = 0x10010; /* one past the 16 bytes of text */
+    cr_assert_eq(load(&im, sizeof im, NULL), VLAB_EINVAL,
+                 "expected entry at the text's end refused");
+    struct vlab_elf_info info;
+    for (uint64_t e = 0x10000; e < 0x10010; e += 0xf) {
+        make_image(&im);
+        im.eh.e_entry = e;
+        int rc = load(&im, sizeof im, &info);
+        cr_assert_eq(rc, VLAB_OK, "expected entry %#llx accepted, got %d: %s",
+                     (unsigned long long)e, rc, err);
+        cr_assert_eq(info.entry_phys, e, "expected entry_phys %#llx, got %#llx",
+                     (unsigned long long)e, (unsigned long long)info.entry_phys);
+    }
+}
+
+/* Only PT_LOAD segments with bytes in memory are loaded: a note is not copied (however large
+ * its p_memsz), an empty PT_LOAD is skipped wherever it claims to be. */
+Test(core, loader_elf64_skips_non_load_and_empty, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    im.ph[1].p_type = PT_NOTE;
+    struct vlab_elf_info info;
+    int rc = load(&im, sizeof im, &info);
+    cr_assert_eq(rc, VLAB_OK, "expected a PT_NOTE ignored, got %d: %s", rc, err);
+    cr_assert_eq(info.nload, 1, "expected 1 segment loaded, got %u", info.nload);
+    uint8_t b;
+    vlab_gpmem_read_u8(&m, 0x20000, &b);
+    cr_assert_eq(b, 0, "expected the note's bytes not copied to its p_paddr, got %#x", b);
+    make_image(&im);
+    im.ph[1].p_paddr = im.ph[1].p_vaddr = 0xfffffffffffff000ull; /* nowhere: but empty */
+    im.ph[1].p_filesz = im.ph[1].p_memsz = 0;
+    rc = load(&im, sizeof im, &info);
+    cr_assert_eq(rc, VLAB_OK, "expected an empty PT_LOAD skipped, got %d: %s", rc, err);
+    cr_assert_eq(info.nload, 1, "expected the empty segment not counted, got %u", info.nload);
+}
+
+/* A higher-half kernel may link a segment that ends exactly at 2^64 (the last virtual byte):
+ * that does not wrap. One whose physical end is 2^64 lies outside guest memory (ERANGE), it
+ * does not wrap either. */
+Test(core, loader_elf64_segment_ends_at_top, .init = setup, .fini = teardown) {
+    struct image im;
+    make_image(&im);
+    im.ph[0].p_vaddr = 0xfffffffffffff000ull;
+    im.ph[0].p_offset = 0; /* p_vaddr and p_offset agree modulo p_align */
+    im.ph[0].p_filesz = 0;
+    im.ph[0].p_memsz = 0x1000;
+    im.eh.e_entry = 0xfffffffffffffff0ull;
+    struct vlab_elf_info info;
+    int rc = load(&im, sizeof im, &info);
+    cr_assert_eq(rc, VLAB_OK, "expected a segment ending at 2^64 loaded, got %d: %s", rc, err);
+    cr_assert_eq(info.entry_phys, 0x10ff0, "expected entry_phys 0x10ff0, got %#llx",
+                 (unsigned long long)info.entry_phys);
+    make_image(&im);
+    im.ph[1].p_paddr = 0xfffffffffffff000ull;
+    im.ph[1].p_memsz = 0x1000;
+    rc = load(&im, sizeof im, NULL);
+    cr_assert_eq(rc, VLAB_ERANGE, "expected ERANGE (not a wrap) at the top, got %d: %s", rc, err);
 }
 
 Test(core, loader_flat, .init = setup, .fini = teardown) {

@@ -159,6 +159,36 @@ Test(core, pt_build_map_rejects_bad_arguments, .init = setup, .fini = teardown) 
     cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for NULL builder, got %d", rc);
 }
 
+/* Only the frame field is refused in leaf_flags: a large leaf's reserved bits (20:13 of a 2 MiB
+ * leaf, 29:13 of a 1 GiB one) are written as given, so a test can build the entry that makes
+ * the walk fault with RSVD. */
+Test(core, pt_build_large_leaf_reserved_bits_kept, .init = setup, .fini = teardown) {
+    const struct {
+        uint64_t gva, size, flag;
+        int level;
+    } c[] = {
+        {0x40000000, X86_PAGE_1G, 1ull << 21, 3},
+        {0x40000000, X86_PAGE_1G, 1ull << 29, 3},
+        {0x200000, X86_PAGE_2M, 1ull << 13, 2},
+        {0x200000, X86_PAGE_2M, 1ull << 20, 2},
+    };
+    for (unsigned i = 0; i < sizeof c / sizeof c[0]; i++) {
+        if (i) { /* a fresh VM per case: .init made the first */
+            teardown();
+            setup();
+        }
+        int rc = vlab_pt_map(&b, cr3, c[i].gva, c[i].gva, c[i].size, c[i].flag);
+        cr_assert_eq(rc, VLAB_OK, "expected reserved bit %#llx kept in a %#llx leaf, got %d",
+                     (unsigned long long)c[i].flag, (unsigned long long)c[i].size, rc);
+        struct vlab_walk w;
+        rc = translate(c[i].gva, VLAB_ACC_READ, &w);
+        cr_assert_eq(rc, VLAB_EPF, "expected the reserved bit to fault, got %d", rc);
+        cr_assert(w.pf_error & X86_PF_RSVD, "expected RSVD in the error code %#x", w.pf_error);
+        cr_assert_eq(w.fault_level, c[i].level, "expected the leaf at level %d to fault, got %d",
+                     c[i].level, w.fault_level);
+    }
+}
+
 Test(core, pt_build_map_eexist, .init = setup, .fini = teardown) {
     cr_assert_eq(vlab_pt_map(&b, cr3, 0x1000, 0x1000, X86_PAGE_SIZE, 0), VLAB_OK, "expected map");
     int rc = vlab_pt_map(&b, cr3, 0x1000, 0x2000, X86_PAGE_SIZE, 0);
@@ -325,6 +355,9 @@ Test(core, pt_build_pte_str) {
     s = vlab_pte_str(e, tiny, sizeof tiny);
     cr_assert_eq(strlen(s), sizeof tiny - 1, "expected truncation to %zu chars, got \"%s\"",
                  sizeof tiny - 1, s);
+    char one[1] = {'x'}; /* room for the terminator alone: still the caller's, terminated */
+    s = vlab_pte_str(e, one, sizeof one);
+    cr_assert(s == one && one[0] == 0, "expected the 1-byte buffer returned, emptied");
     s = vlab_pte_str(e, NULL, 0);
     cr_assert_not_null(s, "expected a non-NULL string for a NULL buffer");
 }

@@ -50,6 +50,8 @@ Test(core, uart_output_callback) {
 Test(core, uart_dlab_divisor_latch, .init = setup) {
     vlab_uart_write(&u, VLAB_UART_IER, 0x01);
     vlab_uart_write(&u, VLAB_UART_LCR, VLAB_UART_LCR_DLAB | 0x03);
+    cr_assert(vlab_uart_read(&u, VLAB_UART_DLL) == 12 && vlab_uart_read(&u, VLAB_UART_DLM) == 0,
+              "expected the reset divisor 12 (9600 baud, the BIOS default)");
     vlab_uart_write(&u, VLAB_UART_DLL, 0x01); /* 115200 baud */
     vlab_uart_write(&u, VLAB_UART_DLM, 0x00);
     cr_assert_eq(u.out_len, 0, "expected a DLL write with DLAB set not to transmit, sent \"%s\"",
@@ -108,4 +110,25 @@ Test(core, uart_iir_scr_mcr_msr, .init = setup) {
     puts_uart("L");
     cr_assert_eq(u.out_len, 0, "expected loopback output not to leave the UART");
     cr_assert_eq(vlab_uart_read(&u, VLAB_UART_RBR), 'L', "expected the byte looped back to RBR");
+}
+
+/* An interrupt source reports in IIR only while IER enables it: a THRE left pending with
+ * IER.THRE clear is not one (a guest polling with interrupts off must not see it). */
+Test(core, uart_iir_needs_ier, .init = setup) {
+    vlab_uart_write(&u, VLAB_UART_IER, VLAB_UART_IER_RDA);
+    puts_uart("x"); /* the transmitter empties: THRE pending, not enabled */
+    cr_assert_eq(vlab_uart_read(&u, VLAB_UART_IIR) & 0x0f, VLAB_UART_IIR_NONE,
+                 "expected no THRE interrupt with IER.THRE clear");
+    vlab_uart_write(&u, VLAB_UART_IER, 0);
+    vlab_uart_input(&u, "q", 1);
+    cr_assert_eq(vlab_uart_read(&u, VLAB_UART_IIR) & 0x0f, VLAB_UART_IIR_NONE,
+                 "expected no RDA interrupt with IER clear");
+}
+
+/* Loopback maps every modem-control output to its status input: OUT1->RI, OUT2->DCD too. */
+Test(core, uart_loopback_out1_out2, .init = setup) {
+    vlab_uart_write(&u, VLAB_UART_MCR, VLAB_UART_MCR_LOOP | 0x04);
+    cr_assert_eq(vlab_uart_read(&u, VLAB_UART_MSR), 0x40, "expected loopback OUT1->RI");
+    vlab_uart_write(&u, VLAB_UART_MCR, VLAB_UART_MCR_LOOP | 0x08);
+    cr_assert_eq(vlab_uart_read(&u, VLAB_UART_MSR), 0x80, "expected loopback OUT2->DCD");
 }

@@ -82,7 +82,8 @@ int vlab_pt_new_root(struct vlab_pt_builder *b, uint64_t *cr3);
 /* Maps gva -> gpa with a leaf of page_size (4 KiB, 2 MiB or 1 GiB; both addresses aligned to it,
  * gva canonical). leaf_flags are X86_PTE_* bits for the leaf (P is implied; PS is added for
  * large leaves). Missing tables are allocated. VLAB_EEXIST if a leaf already maps gva at a
- * different level or the same slot is present; VLAB_EINVAL for misalignment or bad size. */
+ * different level or the same slot is present; VLAB_EINVAL for misalignment, bad size or
+ * leaf_flags in the leaf's frame field (a large leaf's reserved bits are written as given). */
 int vlab_pt_map(struct vlab_pt_builder *b, uint64_t cr3, uint64_t gva, uint64_t gpa,
                 uint64_t page_size, uint64_t leaf_flags);
 /* Maps [gva, gva+len) with the largest leaves alignment allows (identity maps use gva == gpa). */
