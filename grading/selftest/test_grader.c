@@ -1518,6 +1518,7 @@ Test(grader, worthless_skips_left_out) {
     cJSON_Delete(cls);
 
     /* a skip worth points lost them: it stays, as Classroom's "fail" */
+    free(out);
     grade_kept(&r, "clean", "test first 1\ntest second 1\ntest later 1\n", NULL, &out);
     cls = report_json(out, "classroom.json");
     cr_expect(lists_test(cls, "clean/later"), "a skip worth points is left out");
