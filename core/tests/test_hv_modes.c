@@ -91,20 +91,30 @@ HV_TEST(compute_result_in_rax_and_memory) {
     gvm_close(&g);
 }
 
-/* The KVM_SET_SREGS rules hold on every backend: the EFER.LMA pitfall fails the same way. */
-HV_TEST(sregs_lma_missing_refused) {
+/* Long mode's entry state with one bit cleared (in EFER when efer_bit, else in CR4) must be
+ * refused by KVM_SET_SREGS on every backend, with a message that names the bit. */
+static void expect_long_sregs_refused(enum vlab_hv_kind kind, bool efer_bit, uint64_t bit,
+                                      const char *name, const char *what) {
     struct gvm g;
     gvm_open(&g, kind);
     gvm_load(&g, "lm_hello", GUEST_GPA);
     gvm_enter(&g, LONG, GUEST_GPA);
     struct vlab_sregs s;
     vlab_hv_get_sregs(g.vcpu, &s);
-    s.efer &= ~X86_EFER_LMA;
+    if (efer_bit)
+        s.efer &= ~bit;
+    else
+        s.cr4 &= ~bit;
     int rc = vlab_hv_set_sregs(g.vcpu, &s);
-    cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for LME|PG without LMA, got %d", rc);
-    cr_assert(strstr(vlab_hv_error(g.hv), "LMA"), "expected the message to name EFER.LMA, got %s",
+    cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for %s, got %d", what, rc);
+    cr_assert(strstr(vlab_hv_error(g.hv), name), "expected the message to name %s, got %s", name,
               vlab_hv_error(g.hv));
     gvm_close(&g);
+}
+
+/* The KVM_SET_SREGS rules hold on every backend: the EFER.LMA pitfall fails the same way. */
+HV_TEST(sregs_lma_missing_refused) {
+    expect_long_sregs_refused(kind, true, X86_EFER_LMA, "LMA", "LME|PG without LMA");
 }
 
 /* What the VMM set and the guest did not touch reads back the same after a run, from the live
@@ -171,18 +181,7 @@ HV_TEST(long_mode_wide_registers) {
 /* The KVM_SET_SREGS rule for long mode without PAE, checked the same on every backend, with a
  * message that says which bit is missing. */
 HV_TEST(sregs_long_mode_without_pae_refused) {
-    struct gvm g;
-    gvm_open(&g, kind);
-    gvm_load(&g, "lm_hello", GUEST_GPA);
-    gvm_enter(&g, LONG, GUEST_GPA);
-    struct vlab_sregs s;
-    vlab_hv_get_sregs(g.vcpu, &s);
-    s.cr4 &= ~X86_CR4_PAE;
-    int rc = vlab_hv_set_sregs(g.vcpu, &s);
-    cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for long mode without CR4.PAE, got %d", rc);
-    cr_assert(strstr(vlab_hv_error(g.hv), "PAE"), "expected the message to name CR4.PAE, got %s",
-              vlab_hv_error(g.hv));
-    gvm_close(&g);
+    expect_long_sregs_refused(kind, false, X86_CR4_PAE, "PAE", "long mode without CR4.PAE");
 }
 
 /* The entry states write their GDT and TSS and not a byte past them: the TSS is 104 bytes
