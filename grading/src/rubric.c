@@ -325,15 +325,23 @@ static void parse_twin(struct parser *ps, struct rubric *r, char **tok, int n) {
     r->tests[before].twin_line = ps->line;
 }
 
+/* Each twin's twin_of, by its base's name: after parsing, and again after tests moved (a base
+ * left out by --only leaves its twin without one). */
+static void relink_twins(struct rubric *r) {
+    for (size_t i = 0; i < r->ntests; i++) {
+        r->tests[i].twin_of = -1;
+        for (size_t j = 0; r->tests[i].twin_base && j < r->ntests; j++)
+            if (strcmp(r->tests[j].name, r->tests[i].twin_base) == 0) r->tests[i].twin_of = (long)j;
+    }
+}
+
 /* Each twin's BASE is a scored `test` of the rubric with no other twin. */
 static void resolve_twins(struct parser *ps, struct rubric *r) {
+    relink_twins(r);
     for (size_t i = 0; i < r->ntests; i++) {
         struct rubric_test *t = &r->tests[i];
-        t->twin_of = -1;
         if (!t->twin_base) continue;
         ps->line = t->twin_line;
-        for (size_t j = 0; j < r->ntests; j++)
-            if (strcmp(r->tests[j].name, t->twin_base) == 0) t->twin_of = (long)j;
         if (t->twin_of < 0) {
             perr(ps, "twin '%s': no test '%s' in the rubric", t->name, t->twin_base);
             continue;
@@ -351,15 +359,6 @@ static void resolve_twins(struct parser *ps, struct rubric *r) {
                     perr(ps, "twin '%s': '%s' already has the twin '%s'", t->name, b->name,
                          r->tests[j].name);
         }
-    }
-}
-
-/* twin_of again after tests moved (a base left out by --only leaves its twin without one) */
-static void relink_twins(struct rubric *r) {
-    for (size_t i = 0; i < r->ntests; i++) {
-        r->tests[i].twin_of = -1;
-        for (size_t j = 0; r->tests[i].twin_base && j < r->ntests; j++)
-            if (strcmp(r->tests[j].name, r->tests[i].twin_base) == 0) r->tests[i].twin_of = (long)j;
     }
 }
 
