@@ -29,8 +29,8 @@ BUILD=${BUILD:-build}
 MUTATOR=${MUTATOR:-$BUILD/mutate/vlab-mutator}
 MAX=${MUTATE_MAX:-100}
 SEED=${MUTATE_SEED:-1}
-# The grader's self-tests plant files at the paths of the next pids the kernel hands out
-# (stale_criterion_sockets_do_not_crash_tests): two at once see each other's, so one at a time.
+# The grader's self-tests share one test uid (nothing_survives counts its processes, and a grader
+# waits for another that uses it): two runs at once fail each other, so one at a time.
 JOBS=${MUTATE_JOBS:-$([ "$part" = grader ] && echo 1 || echo 2)}
 read -r -a cflags <<<"${MUTATE_CFLAGS:-}"
 out=$BUILD/mutate/$part
