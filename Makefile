@@ -9,6 +9,7 @@
 #   make classroom                                GitHub Classroom workflows in build/classroom/
 #   make deps-grade | deps                        packages to grade | everything instructors use
 #   make mutate [LAB=name | PART=core|grader] [MUTATE_MAX=n]   mutation analysis (grading/mutate.sh)
+#   make mutate LAB=name MUTATE_PATCHES=dir                      grade hand-written bugs the same way
 #   make image | test-image | test-arm64          the container image (Containerfile) built from
 #                                                 Debian packages, graded inside; the same on arm64
 # See docs/architecture.md for the layout and docs/instructor-guide.md for extending it.
@@ -403,6 +404,7 @@ MUTATE_JOBS   ?=
 MUTATE_TIMEOUT ?=
 MUTATE_BUDGET ?= 0
 MUTATE_RESUME ?= 0
+MUTATE_PATCHES ?=
 MUTATOR       := $(BUILD)/mutate/vlab-mutator
 LLVM_DIR       = $(shell ls -d /usr/lib/llvm-*/include/clang-c 2>/dev/null | sort -V | tail -n 1 | sed 's|/include/clang-c$$||')
 MUTATE_PARTS  := $(if $(PART),$(PART),$(if $(filter command line,$(origin LAB)),$(LABS),$(ALL_LABS) core grader))
@@ -428,7 +430,8 @@ $(MUTATOR): grading/mutate/mutator.c | mutate-deps
 define MUTATE_RUN
 	$(Q)MUTATOR=$(MUTATOR) MUTATE_CFLAGS='$(call mutate_cflags,$(1))' MUTATE_MAX=$(MUTATE_MAX) \
 	  MUTATE_SEED=$(MUTATE_SEED) MUTATE_JOBS=$(MUTATE_JOBS) MUTATE_TIMEOUT=$(MUTATE_TIMEOUT) \
-	  MUTATE_BUDGET=$(MUTATE_BUDGET) MUTATE_RESUME=$(MUTATE_RESUME) BUILD=$(BUILD) grading/mutate.sh $(1)
+	  MUTATE_BUDGET=$(MUTATE_BUDGET) MUTATE_RESUME=$(MUTATE_RESUME) MUTATE_PATCHES=$(MUTATE_PATCHES) \
+	  BUILD=$(BUILD) grading/mutate.sh $(1)
 
 endef
 MUTATE_LABS := $(filter $(ALL_LABS),$(MUTATE_PARTS))

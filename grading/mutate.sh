@@ -19,6 +19,11 @@
 #                  report covers those that ran. Ctrl-C does the same at once.
 #   MUTATE_RESUME  1: keep the mutants of the last run of this PART that have an outcome (by
 #                  key) and run only the others, e.g. after a budget or Ctrl-C cut a run short
+#   MUTATE_PATCHES DIR: instead of libclang's mutants, the bugs in DIR/PART/*.patch (or DIR/*.patch
+#                  when there is no DIR/PART), each a unified diff whose first line is "Bug: what
+#                  is wrong" (paths a/FILE.c as in reference/LAB, a/src/FILE.c for core and the
+#                  grader): bugs written by people who never saw the tests, graded the same way.
+#                  Report in $BUILD/mutate/PART-bugs.md; equivalents and MUTATE_MAX do not apply
 # grading/mutate/equivalent/PART.txt lists mutants (by KEY) that cannot be told from the
 # original, each with the reason; they are not run and not in the score.
 set -euo pipefail
@@ -33,19 +38,27 @@ SEED=${MUTATE_SEED:-1}
 # waits for another that uses it): two runs at once fail each other, so one at a time.
 JOBS=${MUTATE_JOBS:-$([ "$part" = grader ] && echo 1 || echo 2)}
 read -r -a cflags <<<"${MUTATE_CFLAGS:-}"
-out=$BUILD/mutate/$part
-report=$BUILD/mutate/$part.md
+PATCHES=${MUTATE_PATCHES:-}
+name=$part
+if [ -n "$PATCHES" ]; then
+    [ -d "$PATCHES/$part" ] && PATCHES=$PATCHES/$part
+    PATCHES=$(realpath "$PATCHES")
+    name=$part-bugs MAX=0
+fi
+out=$BUILD/mutate/$name
+report=$BUILD/mutate/$name.md
 equiv=grading/mutate/equivalent/$part.txt
 # Test uids of their own per job slot (the lab grader's default is 64999, the self-tests'
 # 64998): two graders on one uid take turns, and would kill each other's leftovers.
 LAB_UID_BASE=64970 SELFTEST_UID_BASE=64960
 
+# srcdir: the files mutated; patchdir: where a bug's diff applies with -p1 (in the mutant's copy)
 case $part in
-core) srcdir=core/src ;;
-grader) srcdir=grading/src ;;
+core) srcdir=core/src patchdir=core bugtop=core ;;
+grader) srcdir=grading/src patchdir=grading bugtop=grading ;;
 *)
     [ -d "reference/$part" ] || { echo "mutate: no lab $part (reference/$part)" >&2; exit 2; }
-    srcdir=reference/$part
+    srcdir=reference/$part patchdir=$part bugtop=reference/$part
     ;;
 esac
 started=$(date +%s)
@@ -53,15 +66,29 @@ BUDGET=${MUTATE_BUDGET:-0}
 if [ "${MUTATE_RESUME:-0}" = 1 ]; then rm -f "$out"/*.tsv; else rm -rf "$out"; fi
 mkdir -p "$out/m"
 
-# ---- the mutants: PATH KEY OP LINE COL OFFSET LENGTH FROM TO REPLACEMENT, tab-separated
-for f in "$srcdir"/*.c; do
-    "$MUTATOR" "$f" "${cflags[@]}" | sed "s|^|$f\t|" # prefixes a path: not a look at C source
-done >"$out/all.tsv"
+# ---- the mutants: PATH KEY OP LINE COL OFFSET LENGTH FROM TO REPLACEMENT, tab-separated. A
+# written bug: the file it patches first, its name, "bug", its first hunk's line, FROM its Bug:
+# line, REPLACEMENT the patch file.
+if [ -n "$PATCHES" ]; then
+    for f in "$PATCHES"/*.patch; do
+        [ -e "$f" ] || { echo "mutate: no *.patch in $PATCHES" >&2; exit 2; }
+        target=$(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$f" | head -n 1)
+        [ -n "$target" ] || { echo "mutate: $f: no '+++ b/FILE' line" >&2; exit 2; }
+        line=$(sed -n 's/^@@ -\([0-9]*\).*/\1/p' "$f" | head -n 1)
+        bug=$(sed -n '/^--- /q; s/^Bug: *//p' "$f" | head -n 1 | tr '\t' ' ')
+        printf '%s\t%s\tbug\t%s\t0\t0\t0\t%s\t\t%s\n' "$bugtop/$target" \
+            "$(basename "$f" .patch)" "${line:-0}" "${bug:-(no Bug: line)}" "$f"
+    done
+else
+    for f in "$srcdir"/*.c; do
+        "$MUTATOR" "$f" "${cflags[@]}" | sed "s|^|$f\t|" # prefixes a path: not a look at C source
+    done
+fi >"$out/all.tsv"
 generated=$(wc -l <"$out/all.tsv")
 
 # ---- known equivalents: KEY REASON per line; a key no longer generated is stale (said, not run)
 declare -A is_equiv=()
-if [ -f "$equiv" ]; then
+if [ -f "$equiv" ] && [ -z "$PATCHES" ]; then
     while read -r key reason; do
         case $key in '' | '#'*) continue ;; esac
         [ -n "$reason" ] || { echo "mutate: $equiv: $key has no reason" >&2; exit 2; }
@@ -114,6 +141,16 @@ orig_s=$((($(date +%s%N) - t0) / 1000000000 + 1))
 TIMEOUT=${MUTATE_TIMEOUT:-$((3 * orig_s + 30))}
 echo "mutate $part: the original passes in ${orig_s}s; each mutant gets ${TIMEOUT}s"
 
+# apply_mutant DEST (in run_one, its copy made): DEST, the copy of the mutated file, rewritten;
+# a written bug is patched into the copy (it may touch other files too)
+apply_mutant() {
+    if [ "$op" = bug ]; then
+        patch -s -p1 -d "$w/src/$patchdir" <"$repl" >"$w/patch.log" 2>&1
+    else
+        mutate_apply "$path" "$off" "$len" "$repl" >"$1"
+    fi
+}
+
 # run_one N SLOT: builds and tests mutant N of the sample; writes its outcome to m/N/outcome:
 # killed, timeout (killed by the time bound), survived, stillborn (does not compile) or error.
 run_one() {
@@ -130,7 +167,7 @@ run_one() {
         [ "$part" = grader ] || top=core
         mkdir -p "$w/src/$(dirname "$top")"
         cp -rp "$top" "$w/src/$top"
-        mutate_apply "$path" "$off" "$len" "$repl" >"$w/src/$srcdir/$rel"
+        apply_mutant "$w/src/$srcdir/$rel" || { echo stillborn >"$w/outcome"; return; }
         if [ "$part" = core ]; then
             reuse_objects "$BUILD/core/obj" "$w/build/core/obj"
             reuse_objects "$BUILD/core/tests" "$w/build/core/tests"
@@ -156,7 +193,7 @@ run_one() {
         ;;
     *)
         cp -rp "reference/$part" "$w/src/$part"
-        mutate_apply "$path" "$off" "$len" "$repl" >"$w/src/$part/$rel"
+        apply_mutant "$w/src/$part/$rel" || { echo stillborn >"$w/outcome"; return; }
         # the harness's and the unmutated files' objects are the reference's (times kept):
         # only the mutated file is compiled, then the link
         reuse_harness_build "$BUILD/reference" "$w/build" "$part"
@@ -255,7 +292,7 @@ while IFS= read -r line; do
     [ -s "$o" ] && printf '%s\t%s\n' "$line" "$(cat "$o")"
 done <"$out/sample.tsv" >"$out/results.tsv" || true
 ran=$(wc -l <"$out/results.tsv")
-cp "$out/results.tsv" "$BUILD/mutate/$part.tsv"
+cp "$out/results.tsv" "$BUILD/mutate/$name.tsv"
 elapsed=$(($(date +%s) - started))
 
 # the line of source a mutant changes, for the survivors' table (Markdown-safe)
@@ -263,14 +300,22 @@ src_line() { sed -n "$2p" "$1" | sed 's/^[[:space:]]*//; s/|/\\|/g' | cut -c1-90
 md() { sed 's/|/\\|/g' <<<"$1"; }
 
 {
-    echo "# Mutation analysis: $part"
-    echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo '?')," \
-        "${elapsed}s. Mutants of \`$srcdir/*.c\` found by \`grading/mutate/mutator.c\` (libclang);" \
-        "$generated generated, ${#is_equiv[@]} known equivalent (\`$equiv\`, not run)," \
-        "a sample of $sampled of the $candidates not known equivalent (MUTATE_MAX=$MAX: the smallest cksum of" \
-        "\"$SEED:KEY\", MUTATE_SEED=$SEED), of which $ran ran${stop:+ (then $stop)}," \
-        "${TIMEOUT}s each at most."
+    if [ -n "$PATCHES" ]; then
+        echo "# Written bugs: $part"
+        echo
+        echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo '?')," \
+            "${elapsed}s. The $generated bugs in \`$PATCHES\`, of which $ran ran${stop:+ (then $stop)}," \
+            "${TIMEOUT}s each at most."
+    else
+        echo "# Mutation analysis: $part"
+        echo
+        echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo '?')," \
+            "${elapsed}s. Mutants of \`$srcdir/*.c\` found by \`grading/mutate/mutator.c\` (libclang);" \
+            "$generated generated, ${#is_equiv[@]} known equivalent (\`$equiv\`, not run)," \
+            "a sample of $sampled of the $candidates not known equivalent (MUTATE_MAX=$MAX: the smallest cksum of" \
+            "\"$SEED:KEY\", MUTATE_SEED=$SEED), of which $ran ran${stop:+ (then $stop)}," \
+            "${TIMEOUT}s each at most."
+    fi
     case $part in
     core) echo "Each mutant: core/test-core, every unit test." ;;
     grader) echo "Each mutant: build/grading/test-grader, every self-test." ;;
@@ -286,7 +331,7 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
         ' "$out/results.tsv" | sort >"$out/files.tsv"
     echo "| file | run | killed | survived | stillborn | flaky/error | score |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-    awk -F'\t' -v part="$part" '
+    awk -F'\t' -v part="$name" '
         function pct(a, b, d) { return b ? sprintf("%." d "f %%", 100 * a / b) : "-" }
         { printf "| %s | %d | %d | %d | %d | %d | %s |\n", $1, $2, $3, $4, $5, $6, pct($3, $3 + $4, 0)
           T += $2; K += $3; S += $4; SB += $5; ER += $6 }
@@ -309,7 +354,8 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
     echo "| ---: | --- | ---: | --- | --- | --- | --- |"
     while IFS=$'\t' read -r id path key op line col off len from to repl outcome; do
         [ "$outcome" = survived ] || continue
-        if [ "$op" = call ] || [ "$op" = return ]; then change="\`$(md "$from")\` deleted"
+        if [ "$op" = bug ]; then change="$(md "$from")"
+        elif [ "$op" = call ] || [ "$op" = return ]; then change="\`$(md "$from")\` deleted"
         else change="\`$(md "$from")\` → \`$(md "$to")\`"; fi
         printf '| %s | %s | %d | %s | %s | `%s` | `%s` |\n' "$id" "${path##*/}" "$line" "$op" \
             "$change" "$(src_line "$path" "$line")" "$(md "$key")"

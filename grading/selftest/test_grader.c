@@ -179,10 +179,46 @@ static void write_err(const char *what) {
     if (n > 0) (void)!write(2, buf, (size_t)n);
 }
 
+static int mkdir_p(char *path) {
+    for (char *q = path + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = 0;
+        int bad = mkdir(path, 0755) && errno != EEXIST;
+        *q = '/';
+        if (bad) return -1;
+    }
+    return mkdir(path, 0755) && errno != EEXIST ? -1 : 0;
+}
+
 /* In the child about to exec the grader: returns in pid 2 of a new pid and mount namespace whose
- * /tmp is a fresh tmpfs holding the planted files and, bound at the same path, the run dir. Pid 1
+ * /tmp is a fresh tmpfs holding the planted files and, bound at their own paths, whatever of the
+ * run dir, the project, the build and the grader lies under /tmp (a clean clone may). Pid 1
  * reaps and exits with the grader's status; it dies with our parent (the timeout's SIGKILL). */
 static void enter_planted_namespace(const struct planted *pl, const char *keep) {
+    enum { NKEEP = 5 };
+    char bin_dir[4096];
+    snprintf(bin_dir, sizeof bin_dir, "%s", grader_bin());
+    char *slash = strrchr(bin_dir, '/');
+    if (slash) *slash = 0;
+    const char *want[NKEEP] = {keep, ".", selftest_build(), selftest_rubric(),
+                               slash ? bin_dir : "."};
+    char *kept[NKEEP] = {0};
+    size_t nkept = 0;
+    for (size_t i = 0; i < NKEEP; i++) {
+        char *r = realpath(want[i], NULL);
+        if (r && strncmp(r, "/tmp/", 5) == 0)
+            kept[nkept++] = r;
+        else
+            free(r);
+    }
+    /* parents first, so a path inside one already bound is skipped */
+    for (size_t i = 0; i < nkept; i++)
+        for (size_t j = i + 1; j < nkept; j++)
+            if (strlen(kept[j]) < strlen(kept[i])) {
+                char *t = kept[i];
+                kept[i] = kept[j];
+                kept[j] = t;
+            }
     if (unshare(CLONE_NEWPID | CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
         write_err("cannot make a pid and mount namespace");
         _exit(125);
@@ -197,17 +233,31 @@ static void enter_planted_namespace(const struct planted *pl, const char *keep) 
     }
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* opened in the new mount namespace: a bind from a mount of another one is refused */
-    int keep_fd = open(keep, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    char fdpath[64];
-    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", keep_fd);
-    if (keep_fd < 0 ||
-        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m") ||
-        mkdir(keep, 0755) || mount(fdpath, keep, NULL, MS_BIND, NULL) ||
+    int fds[NKEEP];
+    for (size_t i = 0; i < nkept; i++)
+        if ((fds[i] = open(kept[i], O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+            write_err(kept[i]);
+            _exit(125);
+        }
+    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m") ||
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
         write_err("cannot mount the namespace's /tmp and /proc");
         _exit(125);
     }
-    close(keep_fd);
+    for (size_t i = 0; i < nkept; i++) {
+        bool inside = false;
+        for (size_t j = 0; j < i; j++) {
+            size_t n = strlen(kept[j]);
+            inside |= strncmp(kept[i], kept[j], n) == 0 && (kept[i][n] == '/' || !kept[i][n]);
+        }
+        char fdpath[64];
+        snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fds[i]);
+        if (!inside && (mkdir_p(kept[i]) || mount(fdpath, kept[i], NULL, MS_BIND, NULL))) {
+            write_err(kept[i]);
+            _exit(125);
+        }
+        close(fds[i]);
+    }
     for (long pid = 2; pid < 2 + pl->span; pid++) {
         char path[64];
         snprintf(path, sizeof path, "/tmp/criterion_%ld.sock", pid);
