@@ -68,7 +68,7 @@ mkdir -p "$out/m"
 
 # ---- the mutants: PATH KEY OP LINE COL OFFSET LENGTH FROM TO REPLACEMENT, tab-separated. A
 # written bug: the file it patches first, its name, "bug", its first hunk's line, FROM its Bug:
-# line, REPLACEMENT the patch file.
+# line, TO "-" (no field may be empty: read collapses tabs), REPLACEMENT the patch file.
 if [ -n "$PATCHES" ]; then
     for f in "$PATCHES"/*.patch; do
         [ -e "$f" ] || { echo "mutate: no *.patch in $PATCHES" >&2; exit 2; }
@@ -76,7 +76,7 @@ if [ -n "$PATCHES" ]; then
         [ -n "$target" ] || { echo "mutate: $f: no '+++ b/FILE' line" >&2; exit 2; }
         line=$(sed -n 's/^@@ -\([0-9]*\).*/\1/p' "$f" | head -n 1)
         bug=$(sed -n '/^--- /q; s/^Bug: *//p' "$f" | head -n 1 | tr '\t' ' ')
-        printf '%s\t%s\tbug\t%s\t0\t0\t0\t%s\t\t%s\n' "$bugtop/$target" \
+        printf '%s\t%s\tbug\t%s\t0\t0\t0\t%s\t-\t%s\n' "$bugtop/$target" \
             "$(basename "$f" .patch)" "${line:-0}" "${bug:-(no Bug: line)}" "$f"
     done
 else
@@ -145,7 +145,7 @@ echo "mutate $part: the original passes in ${orig_s}s; each mutant gets ${TIMEOU
 # a written bug is patched into the copy (it may touch other files too)
 apply_mutant() {
     if [ "$op" = bug ]; then
-        patch -s -p1 -d "$w/src/$patchdir" <"$repl" >"$w/patch.log" 2>&1
+        patch -s -p1 --fuzz=0 -d "$w/src/$patchdir" <"$repl" >"$w/patch.log" 2>&1
     else
         mutate_apply "$path" "$off" "$len" "$repl" >"$1"
     fi
