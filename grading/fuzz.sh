@@ -3,7 +3,7 @@
 # FUZZ_SECONDS (default 60) from the seed corpus in grading/fuzz/corpus/<name>/ (new inputs go to
 # a scratch copy, never into the repository). Any crash, hang (10 s per input), leak or
 # sanitizer report fails it; the input that did it is kept in build/fuzz/ and named.
-#   grading/fuzz.sh [NAME...]        names: rubric crit size loader dbt (default: all)
+#   grading/fuzz.sh [NAME...]        names: rubric crit size loader multiboot dbt (default: all)
 # "dbt" is the dbt lab's random-guest differential fuzzer (harness/dbt/dbt_gen.c, the dbtfuzz
 # tool) on the reference translator: DBT_SEEDS guests (default 10000), each against the oracle.
 set -uo pipefail
@@ -14,7 +14,7 @@ cc=${FUZZ_CC:-clang}
 out=$BUILD/fuzz
 mkdir -p "$out"
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(rubric crit size loader dbt)
+[ ${#names[@]} -gt 0 ] || names=(rubric crit size loader multiboot dbt)
 
 # the sources each harness needs beside its own file
 declare -A srcs=(
@@ -22,9 +22,13 @@ declare -A srcs=(
     [crit]="grading/src/crit.c grading/src/strbuf.c"
     [size]="harness/lib/tool.c"
     [loader]="core/src/loader.c core/src/gpmem.c core/src/err.c core/src/log.c"
+    # the vmm reference with core and the lab's harness: vmm_load is the code fuzzed
+    [multiboot]="reference/vmm/vm.c reference/vmm/run.c harness/vmm/console.c harness/vmm/disk.c
+                 harness/vmm/names.c $(ls core/src/*.c | tr '\n' ' ')"
 )
+declare -A libs=([multiboot]="$(pkg-config --libs unicorn 2>/dev/null) -lpthread")
 flags=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-    -Igrading/src -Iharness/lib -Icore/include)
+    -Igrading/src -Iharness/lib -Icore/include -Iharness/vmm -Icore/src)
 
 if ! command -v "$cc" >/dev/null; then
     echo "fuzz: $cc not found: make fuzz installs it when run as root (make fuzz-deps)" >&2
@@ -46,7 +50,7 @@ for n in "${names[@]}"; do
         continue
     fi
     bin=$out/fuzz-$n
-    if ! $cc "${flags[@]}" -o "$bin" "grading/fuzz/fuzz_$n.c" ${srcs[$n]} 2>"$out/$n.build.log"; then
+    if ! $cc "${flags[@]}" -o "$bin" "grading/fuzz/fuzz_$n.c" ${srcs[$n]} ${libs[$n]:-} 2>"$out/$n.build.log"; then
         echo "  FAIL  fuzz/$n: does not build (clang's libFuzzer runtime missing? see $out/$n.build.log)"
         fail=$((fail + 1))
         continue
