@@ -984,6 +984,18 @@ Test(grader, classroom_json_matches_the_grade) {
     free(path);
 }
 
+/* The two well-behaved labs (good, clean: 5.5 of 8.25 points) graded among planted sockets. */
+static void grade_controls_planted(struct grader_run *r, const char *const *env, const char *out,
+                                   const struct planted *pl) {
+    int lk = lock_runs();
+    run_grader_planted(r, env,
+                       (const char *const[]){"--build", selftest_build(), "--rubric",
+                                             selftest_rubric(), "--out", out, "good", "clean",
+                                             NULL},
+                       pl);
+    unlock_runs(lk);
+}
+
 /* Criterion's runner binds /tmp/criterion_<pid>.sock. Where tests share the machine's /tmp
  * (VLAB_GRADE_NS=0), a runner that gets a pid whose path holds another uid's stale file must still
  * run (a root grader clears the path before exec), not abort with "Address already in use". */
@@ -995,13 +1007,7 @@ Test(grader, stale_criterion_sockets_do_not_crash_tests) {
     char *rd = new_tmp_dir();
     char *out = xasprintf("%s/out", rd);
     const char *env[] = {"VLAB_GRADE_NS=0", NULL};
-    int lk = lock_runs();
-    run_grader_planted(&r, env,
-                       (const char *const[]){"--build", selftest_build(), "--rubric",
-                                             selftest_rubric(), "--out", out, "good", "clean",
-                                             NULL},
-                       &pl);
-    unlock_runs(lk);
+    grade_controls_planted(&r, env, out, &pl);
     cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
     cr_expect(strstr(r.out, "CRASH") == NULL && strstr(r.out, "Address already in use") == NULL,
               "a stale /tmp/criterion_<pid>.sock crashed a test:\n%s", r.out);
@@ -1188,13 +1194,7 @@ static void stale_sockets_as_student(bool namespaces) {
     char *as = xasprintf("AS_UID=%u", (unsigned)student);
     const char *env[] = {as, namespaces ? "VLAB_GRADE_NS=1" : "VLAB_GRADE_NS=0", NULL};
     SCOPED_RUN r = {0};
-    int lk = lock_runs();
-    run_grader_planted(&r, env,
-                       (const char *const[]){"--build", selftest_build(), "--rubric",
-                                             selftest_rubric(), "--out", out, "good", "clean",
-                                             NULL},
-                       &pl);
-    unlock_runs(lk);
+    grade_controls_planted(&r, env, out, &pl);
     cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
     cr_expect(strstr(r.out, "CRASH") == NULL, "a stale socket crashed a test:\n%s", r.out);
     cr_expect(strstr(r.out, "score: 5.5/8.25\n") != NULL, "stdout:\n%s", r.out);
