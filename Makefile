@@ -339,7 +339,7 @@ grade: core grader check-sol
 	    rm -f $(SOLOUT)/$$l/test-$$l; \
 	  fi; \
 	done
-	$(Q)commit=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo "no git"); \
+	$(Q)commit=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo "not a git checkout"); \
 	if [ -n "$$(git status --porcelain -- $(foreach l,$(LABS),$(SOL)/$(l)) 2>/dev/null)" ]; then \
 	  commit="$$commit + uncommitted changes"; fi; \
 	sources=$$(cat $(foreach l,$(LABS),$(SOL)/$(l)/*.c) 2>/dev/null | sha256sum | cut -c1-16); \

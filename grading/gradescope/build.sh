@@ -32,7 +32,7 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
     [ -z "$(git status --porcelain 2>/dev/null)" ] || version="$version + uncommitted changes"
 else
     files=$(find . -path ./build -prune -o -type f -print | sed 's|^\./||')
-    version="no git"
+    version="not a git checkout"
 fi
 for lab in "${labs[@]}"; do
     [ -f "grading/rubric/$lab" ] && [ -d "labs/$lab" ] || {
