@@ -259,6 +259,11 @@ Test(core, pt_build_map_range_largest_leaves, .init = setup, .fini = teardown) {
     cr_assert_eq(rc, VLAB_OK, "expected map_range OK, got %d", rc);
     expect_maps(0x3001ff000ull, 0x5ff000, X86_PAGE_SIZE);
     expect_maps(0x300200000ull, 0x600000, X86_PAGE_2M);
+
+    /* Exactly 1 GiB left at a 1 GiB boundary: one large leaf, as with exactly 2 MiB above. */
+    rc = vlab_pt_map_range(&b, cr3, 0x400000000ull, 0x80000000ull, X86_PAGE_1G, 0);
+    cr_assert_eq(rc, VLAB_OK, "expected map_range OK, got %d", rc);
+    expect_maps(0x400000000ull + 0x3fffffff, 0x80000000ull + 0x3fffffff, X86_PAGE_1G);
 }
 
 Test(core, pt_build_map_range_rejects, .init = setup, .fini = teardown) {

@@ -71,12 +71,13 @@ Test(pagewalk, rsvd_large_leaf_bits, .timeout = PW_TIMEOUT) {
         expect_rsvd(&e, VA1G, 3, 1ull << b, RD, PR, "bits 29:13 of a 1 GiB leaf are reserved");
     expect_rsvd(&e, VA1G, 3, 1ull << 29, RD, PR, "bits 29:13 of a 1 GiB leaf are reserved");
     /* Bit 12 of a large leaf is its PAT bit; bits 20:13 of a PDE that points to a table are
-     * part of the table's address. Neither is reserved. */
+     * part of the table's address. Neither is reserved. The offsets have bit 12 clear: with it
+     * set, a frame that kept the PAT bit would still OR to the right address. */
     pw_env_modify(&e, VA2M, 2, X86_PTE_PAT_LARGE, 0);
-    pw_expect_ok(&e, VA2M + 0x1234, RD, 0x7e01234ull, X86_PAGE_2M, PW_SEC_RSVD,
+    pw_expect_ok(&e, VA2M + 0x2234, RD, 0x7e02234ull, X86_PAGE_2M, PW_SEC_RSVD,
                  "bit 12 of a 2 MiB leaf is PAT, not a reserved bit (and not address)");
     pw_env_modify(&e, VA1G, 3, X86_PTE_PAT_LARGE, 0);
-    pw_expect_ok(&e, VA1G + 0x1234, RD, 0x140001234ull, X86_PAGE_1G, PW_SEC_RSVD,
+    pw_expect_ok(&e, VA1G + 0x2234, RD, 0x140002234ull, X86_PAGE_1G, PW_SEC_RSVD,
                  "bit 12 of a 1 GiB leaf is PAT, not a reserved bit (and not address)");
     pw_env_fini(&e);
 }
