@@ -226,6 +226,24 @@ static int k_map(struct vlab_hv *hv, unsigned slot) {
     return VLAB_OK;
 }
 
+static int k_create_irqchip(struct vlab_hv *hv) {
+    struct kvm_vm *k = hv->priv;
+    if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+        return kfail(hv, VLAB_EIO, "KVM_CREATE_IRQCHIP");
+    /* Without KVM_PIT_SPEAKER_DUMMY the PIT also claims port 0x61 (channel 2's gate and
+     * output), which Linux reads to calibrate the TSC against the PIT. */
+    struct kvm_pit_config pit = {.flags = 0};
+    if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0) return kfail(hv, VLAB_EIO, "KVM_CREATE_PIT2");
+    return VLAB_OK;
+}
+
+static int k_irq_line(struct vlab_hv *hv, unsigned irq, int level) {
+    struct kvm_vm *k = hv->priv;
+    struct kvm_irq_level l = {.irq = irq, .level = (uint32_t)level};
+    if (ioctl(k->vm_fd, KVM_IRQ_LINE, &l) < 0) return kfail(hv, VLAB_EIO, "KVM_IRQ_LINE");
+    return VLAB_OK;
+}
+
 static int k_code_changed(struct vlab_hv *hv, uint64_t gpa, uint64_t len) {
     (void)hv, (void)gpa, (void)len; /* the CPU snoops its own stores; nothing to flush */
     return VLAB_OK;
@@ -510,5 +528,7 @@ const struct vlab_hv_ops vlab_hv_kvm_ops = {
     .set_sregs = k_set_sregs,
     .run = k_run,
     .set_watchdog = k_set_watchdog,
+    .create_irqchip = k_create_irqchip,
+    .irq_line = k_irq_line,
 };
 #endif /* __x86_64__ */
