@@ -3,7 +3,7 @@
 # FUZZ_SECONDS (default 60) from the seed corpus in grading/fuzz/corpus/<name>/ (new inputs go to
 # a scratch copy, never into the repository). Any crash, hang (10 s per input), leak or
 # sanitizer report fails it; the input that did it is kept in build/fuzz/ and named.
-#   grading/fuzz.sh [NAME...]        names: rubric crit size loader dbt (default: all)
+#   grading/fuzz.sh [NAME...]        names: rubric crit size loader linux dbt (default: all)
 # "dbt" is the dbt lab's random-guest differential fuzzer (harness/dbt/dbt_gen.c, the dbtfuzz
 # tool) on the reference translator: DBT_SEEDS guests (default 10000), each against the oracle.
 set -uo pipefail
@@ -14,7 +14,7 @@ cc=${FUZZ_CC:-clang}
 out=$BUILD/fuzz
 mkdir -p "$out"
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(rubric crit size loader dbt)
+[ ${#names[@]} -gt 0 ] || names=(rubric crit size loader linux dbt)
 
 # the sources each harness needs beside its own file
 declare -A srcs=(
@@ -22,6 +22,7 @@ declare -A srcs=(
     [crit]="grading/src/crit.c grading/src/strbuf.c"
     [size]="harness/lib/tool.c"
     [loader]="core/src/loader.c core/src/gpmem.c core/src/err.c core/src/log.c"
+    [linux]="core/src/linux.c core/src/gpmem.c core/src/err.c core/src/x86.c"
 )
 flags=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
     -Igrading/src -Iharness/lib -Icore/include)

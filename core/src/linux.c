@@ -200,7 +200,7 @@ void vlab_linux_boot_params(const void *img, size_t len, const struct vlab_bzima
 
 /* __BOOT_CS at 0x10 and __BOOT_DS at 0x18, as the protocol asks; 0x08 is an unused data
  * segment that only keeps them there; the 64-bit TSS (VMX wants a usable TR) at 0x20. */
-static int boot_gdt(struct x86_gdt *g, uint64_t tss) {
+int vlab_linux_gdt(struct x86_gdt *g, uint64_t tss) {
     x86_gdt_init(g);
     if (x86_gdt_add(g, 0, 0xffffffff, X86_ATTR_DATA32) != 0x08 ||
         x86_gdt_add(g, 0, 0xffffffff, X86_ATTR_CODE64) != VLAB_LINUX_CODE_SEL ||
@@ -243,7 +243,7 @@ int vlab_load_linux(struct vlab_gpmem *mem, uint64_t ram_size, const void *kerne
     static uint8_t bp[VLAB_BP_SIZE];
     vlab_linux_boot_params(kernel, klen, &bz, &l, bp);
     struct x86_gdt gdt;
-    if (boot_gdt(&gdt, l.tss) != VLAB_OK)
+    if (vlab_linux_gdt(&gdt, l.tss) != VLAB_OK)
         return say(err, errlen, VLAB_EINVAL, "cannot build the boot GDT");
     /* Every range was checked against [0, ram_size), which is one region: these succeed. */
     const uint8_t *k = kernel;
@@ -257,37 +257,4 @@ int vlab_load_linux(struct vlab_gpmem *mem, uint64_t ram_size, const void *kerne
     if (rc != VLAB_OK) return say(err, errlen, rc, "cannot write the kernel into guest memory");
     if (out) *out = l;
     return VLAB_OK;
-}
-
-int vlab_linux_entry(struct vlab_vcpu *vcpu, const struct vlab_linux_layout *l) {
-    if (!vcpu || !l) return VLAB_EINVAL;
-    struct vlab_sregs s;
-    int rc = vlab_hv_get_sregs(vcpu, &s);
-    if (rc != VLAB_OK) return rc;
-    uint64_t apic = s.apic_base;
-    memset(&s, 0, sizeof s);
-    s.apic_base = apic;
-    struct x86_gdt gdt;
-    if (boot_gdt(&gdt, l->tss) != VLAB_OK) return VLAB_EINVAL;
-    s.gdt.base = l->gdt;
-    s.gdt.limit = x86_gdt_limit(&gdt);
-    vlab_seg_from_attr(&s.cs, VLAB_LINUX_CODE_SEL, 0, 0xffffffff, X86_ATTR_CODE64);
-    vlab_seg_from_attr(&s.ds, VLAB_LINUX_DATA_SEL, 0, 0xffffffff, X86_ATTR_DATA32);
-    s.es = s.fs = s.gs = s.ss = s.ds;
-    vlab_seg_from_attr(&s.tr, VLAB_LINUX_TSS_SEL, l->tss, TSS_LIMIT,
-                       X86_SEG_TYPE_TSS_BUSY | X86_SEG_P);
-    vlab_seg_from_attr(&s.ldt, 0, 0, 0, 0);
-    s.ldt.unusable = 1;
-    s.cr3 = l->pt;
-    s.cr4 = X86_CR4_PAE;
-    s.efer = X86_EFER_LME | X86_EFER_LMA;
-    s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
-    if ((rc = vlab_hv_set_sregs(vcpu, &s)) != VLAB_OK) return rc;
-    struct vlab_regs r;
-    memset(&r, 0, sizeof r);
-    r.rip = l->entry;
-    r.rsi = l->boot_params;
-    r.rsp = l->stack - 16;
-    r.rflags = X86_RFLAGS_FIXED;
-    return vlab_hv_set_regs(vcpu, &r);
 }

@@ -19,6 +19,7 @@
 
 #include "vlab/gpmem.h"
 #include "vlab/hv.h"
+#include "vlab/x86.h"
 
 /* The setup header (offsets in the file and in struct boot_params alike). */
 #define VLAB_BZ_SETUP_SECTS      0x1f1
@@ -148,8 +149,13 @@ int vlab_load_linux(struct vlab_gpmem *mem, uint64_t ram_size, const void *kerne
                     const void *initrd, size_t initrd_len, const char *cmdline,
                     struct vlab_linux_layout *l, char *err, size_t errlen);
 
-/* The vCPU state at startup_64: long mode with the identity map, CS = __BOOT_CS,
- * DS = ES = SS = __BOOT_DS, interrupts off, RSI = boot_params, RSP in the low stack. */
+/* The boot GDT at tss: null, an unused data segment, __BOOT_CS (0x10, 64-bit code),
+ * __BOOT_DS (0x18), the 64-bit TSS (0x20). VLAB_EINVAL if it cannot be built. */
+int vlab_linux_gdt(struct x86_gdt *gdt, uint64_t tss);
+
+/* The vCPU state at startup_64 (in hv_modes.c, with the other entry states): long mode with the
+ * identity map, CS = __BOOT_CS, DS = ES = SS = __BOOT_DS, interrupts off, RSI = boot_params, RSP in
+ * the low stack. */
 int vlab_linux_entry(struct vlab_vcpu *vcpu, const struct vlab_linux_layout *l);
 
 #endif
