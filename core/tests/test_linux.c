@@ -324,3 +324,54 @@ Test(core, linux_unicorn_refuses_irqchip) {
               "expected the refusal to name the backend that can, got \"%s\"", vlab_hv_error(hv));
     vlab_hv_close(hv);
 }
+
+/* KVM's in-kernel PIC, local APIC and PIT deliver timer interrupts to a guest that halts in
+ * between (what Linux's tick needs), and the IRQ line API reaches the same PIC. */
+Test(core, hv_kvm_irqchip_pit_ticks) {
+    skip_without_kvm(VLAB_HV_KVM);
+    /* Measured: kvm_pvm (these machines' shadow-paging KVM for modified guests) delivers the
+     * first tick, then stops the guest with an emulation failure around its IRET. */
+    if (access("/sys/module/kvm_pvm", F_OK) == 0)
+        cr_skip_test("in-kernel interrupts not tested on kvm_pvm, which stops this guest after "
+                     "its first interrupt; they are tested in the QEMU test VM");
+    struct vlab_gpmem mem;
+    vlab_gpmem_init(&mem);
+    cr_assert_eq(vlab_gpmem_add_ram(&mem, 0, RAM_SIZE, "ram"), VLAB_OK, "expected guest RAM");
+    char path[PATH_MAX + 64];
+    guest_path("pit_ticks", path, sizeof path);
+    cr_assert_eq(vlab_load_flat(&mem, path, GUEST_GPA, NULL, err, sizeof err), VLAB_OK, "%s", err);
+    struct vlab_hv *hv = vlab_hv_open(VLAB_HV_KVM, err, sizeof err);
+    cr_assert(hv, "expected a kvm VM: %s", err);
+    cr_assert_eq(vlab_hv_irq_line(hv, 4, 1), VLAB_EINVAL, "expected no IRQ line without a chip");
+    cr_assert_eq(vlab_hv_create_irqchip(hv), VLAB_OK, "expected the in-kernel irqchip and PIT: %s",
+                 vlab_hv_error(hv));
+    cr_assert_eq(vlab_hv_create_irqchip(hv), VLAB_EEXIST, "expected one irqchip per VM");
+    cr_assert_eq(vlab_hv_irq_line(hv, 24, 1), VLAB_EINVAL, "expected IRQ 24 refused");
+    cr_assert_eq(vlab_hv_map_gpmem(hv, &mem), VLAB_OK, "%s", vlab_hv_error(hv));
+    struct vlab_vcpu *v = vlab_hv_vcpu_create(hv, err, sizeof err);
+    cr_assert(v, "expected a vCPU: %s", err);
+    struct vlab_mode_setup s = {.entry = GUEST_GPA, .stack = STACK_TOP, .gdt = 0x500, .tss = 0x600};
+    cr_assert_eq(vlab_mode_protected(v, &mem, &s), VLAB_OK, "%s", vlab_hv_error(hv));
+    /* a guest that never gets its tick halts inside KVM for good: the watchdog ends it */
+    cr_assert_eq(vlab_hv_set_watchdog(v, 20 * 1000 * 1000), VLAB_OK, "%s", vlab_hv_error(hv));
+    struct vlab_exit e;
+    unsigned ticks = 0;
+    for (;;) {
+        cr_assert_eq(vlab_hv_run(v, &e), VLAB_OK, "%s", vlab_hv_error(hv));
+        if (e.reason != VLAB_EXIT_IO || e.io.direction != VLAB_IO_OUT) break;
+        if (e.io.port == 0xf4) break;
+        if (e.io.port == 0x10) {
+            cr_assert_eq(e.io.data[0], ticks + 1, "expected tick %u, got %u", ticks + 1,
+                         e.io.data[0]);
+            ticks++;
+        }
+    }
+    char line[200];
+    vlab_exit_str(&e, line, sizeof line);
+    cr_assert(e.reason == VLAB_EXIT_IO && e.io.port == 0xf4 && e.io.data[0] == 0x2a,
+              "expected the guest to finish after three timer interrupts (%u seen), got %s", ticks,
+              line);
+    cr_assert_eq(ticks, 3, "expected three ticks reported, got %u", ticks);
+    vlab_hv_close(hv);
+    vlab_gpmem_destroy(&mem);
+}
