@@ -369,9 +369,11 @@ Test(core, hv_kvm_irqchip_pit_ticks) {
     char line[200];
     vlab_exit_str(&e, line, sizeof line);
     cr_assert(e.reason == VLAB_EXIT_IO && e.io.port == 0xf4 && e.io.data[0] == 0x2a,
-              "expected the guest to finish after three timer interrupts (%u seen), got %s", ticks,
-              line);
-    cr_assert_eq(ticks, 3, "expected three ticks reported, got %u", ticks);
+              "expected the guest to finish after three timer interrupts or more (%u seen), got %s",
+              ticks, line);
+    /* KVM's PIT re-injects ticks the guest was too slow to take (its default), so more than
+     * three may arrive before the guest looks at its count: measured 6 in the test VM. */
+    cr_assert_geq(ticks, 3, "expected at least three ticks reported, got %u", ticks);
     vlab_hv_close(hv);
     vlab_gpmem_destroy(&mem);
 }

@@ -2,8 +2,8 @@
 # vlab-base: 0x1000
 # Interrupts from KVM's in-kernel PIT through its 8259A and the local APIC's LINT0 in
 # virtual-wire mode (ExtINT), set up as a Linux without ACPI or MP tables sets them up. The
-# IRQ 0 handler OUTs the tick count to port 0x10; after three ticks the guest writes 0x2a to
-# port 0xf4. Between ticks it halts: with an in-kernel irqchip HLT never leaves KVM.
+# IRQ 0 handler OUTs the tick count to port 0x10; once it has seen three ticks the guest
+# writes 0x2a to port 0xf4. Between ticks it halts: with an in-kernel irqchip HLT never leaves KVM.
 .code32
 start:
     movl $0x1ff, 0xfee000f0      # local APIC: software-enabled, spurious vector 0xff
