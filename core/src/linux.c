@@ -240,7 +240,7 @@ int vlab_load_linux(struct vlab_gpmem *mem, uint64_t ram_size, const void *kerne
     if (!vlab_gpmem_hva(mem, 0, ram_size))
         return say(err, errlen, VLAB_ERANGE,
                    "guest memory does not hold RAM at [0, %#" PRIx64 ") in one piece", ram_size);
-    static uint8_t bp[VLAB_BP_SIZE];
+    uint8_t bp[VLAB_BP_SIZE];
     vlab_linux_boot_params(kernel, klen, &bz, &l, bp);
     struct x86_gdt gdt;
     if (vlab_linux_gdt(&gdt, l.tss) != VLAB_OK)

@@ -92,12 +92,15 @@ static int boot_linux(const struct vmm_config *vc, const char *kpath, const char
             (unsigned long long)res.io_exits, (unsigned long long)res.uart_exits,
             (unsigned long long)res.mmio_exits, (unsigned long long)res.unknown_io,
             (unsigned long long)res.irq_edges, (unsigned long long)res.console_bytes, res.why);
+    char first[64] = "no console output";
+    if (res.console_bytes)
+        snprintf(first, sizeof first, "first console byte after %.2f s", res.first_byte_s);
     fprintf(stderr,
             "vlab-vmm: linux: kernel at %#llx (entry %#llx), initramfs at %#llx (%llu bytes), "
-            "RAM %llu MiB; first console byte after %.2f s, whole run %.2f s\n",
+            "RAM %llu MiB; %s, whole run %.2f s\n",
             (unsigned long long)l->kernel, (unsigned long long)l->entry,
             (unsigned long long)l->initrd, (unsigned long long)l->initrd_size,
-            (unsigned long long)(l->ram_size >> 20), res.first_byte_s, res.total_s);
+            (unsigned long long)(l->ram_size >> 20), first, res.total_s);
     switch (res.outcome) {
     case VMM_LINUX_EXITED: return (int)((res.code << 1 | 1) & 0xff);
     case VMM_LINUX_RESET: return 0;
@@ -134,6 +137,7 @@ int main(int argc, char **argv) {
         {0, 0, 0, 0},
     };
     bool entry_set = false, load_set = false, mem_set = false, watchdog_set = false;
+    bool mode_set = false;
     const char *linux_path = NULL, *initrd_path = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "b:m:M:tew:x:o:d:L:E:c:K:I:h", opts, NULL)) != -1) {
@@ -149,6 +153,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "vlab-vmm: unknown mode '%s' (real, protected, long)\n", optarg);
                 return 2;
             }
+            mode_set = true;
             break;
         case 'M':
             if (!(cfg.ram_size = hlib_parse_size(optarg))) {
@@ -187,6 +192,13 @@ int main(int argc, char **argv) {
     if (linux_path) {
         if (optind != argc) {
             fprintf(stderr, "vlab-vmm: --linux takes the kernel; drop the GUEST argument\n");
+            return 2;
+        }
+        /* The boot protocol says where the kernel goes and how it starts: an address or a
+         * mode given here would be ignored, and the user should know. */
+        if (cfg.place_flat || mode_set) {
+            fprintf(stderr, "vlab-vmm: --linux places the kernel and enters it in long mode as "
+                            "the boot protocol says: drop --load, --entry and --mode\n");
             return 2;
         }
         return boot_linux(&cfg, linux_path, initrd_path, mem_set, watchdog_set);
