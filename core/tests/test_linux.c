@@ -329,6 +329,17 @@ Test(core, linux_unicorn_refuses_irqchip) {
  * between (what Linux's tick needs), and the IRQ line API reaches the same PIC. */
 Test(core, hv_kvm_irqchip_pit_ticks) {
     skip_without_kvm(VLAB_HV_KVM);
+    {
+        /* each vCPU gets its local APIC when it is created: the chip must come first */
+        struct vlab_hv *late = vlab_hv_open(VLAB_HV_KVM, err, sizeof err);
+        cr_assert(late, "expected a kvm VM: %s", err);
+        cr_assert(vlab_hv_vcpu_create(late, err, sizeof err), "expected a vCPU: %s", err);
+        cr_assert_eq(vlab_hv_create_irqchip(late), VLAB_EINVAL,
+                     "expected the irqchip refused after the first vCPU");
+        cr_assert(strstr(vlab_hv_error(late), "before the first vCPU"),
+                  "expected the refusal to say why, got \"%s\"", vlab_hv_error(late));
+        vlab_hv_close(late);
+    }
     /* Measured: kvm_pvm (these machines' shadow-paging KVM for modified guests) delivers the
      * first tick, then stops the guest with an emulation failure around its IRET. */
     if (access("/sys/module/kvm_pvm", F_OK) == 0)
