@@ -490,7 +490,9 @@ coverage: deps
 
 # Real KVM (on an emulated AMD SVM CPU) and cgroup v2 inside a QEMU/TCG VM, for machines without
 # either (harness/vm/README.md): the core kvm tests, then the labs' VM_GRADE specs (a lab.mk adds
-# `LAB[:GLOB]`) graded inside by vlab-grade. `make test` runs the same steps (grading/check.sh).
+# `LAB[:GLOB]`) graded inside by vlab-grade. `make test` runs the same steps (grading/check.sh),
+# except the last: `vlab-vm linux` boots the Debian kernel under vlab-vmm --linux inside the VM
+# (about 35 s of a core, so only here).
 # The kernel package is downloaded once into ~/.cache/vlab/vm ($$VLAB_VM_CACHE).
 .PHONY: test-vm vm-grade
 test-vm: core grader
@@ -498,6 +500,7 @@ test-vm: core grader
 	$(Q)BUILD=$(BUILD) harness/vm/vlab-vm setup
 	$(Q)BUILD=$(BUILD) harness/vm/vlab-vm smoke
 	$(Q)$(MAKE) -s --no-print-directory NO_DEPS=1 SOL=reference vm-grade
+	$(Q)BUILD=$(BUILD) harness/vm/vlab-vm linux
 # `make vm-grade [SOL=...]`: a solution's VM_GRADE tests on real KVM / cgroup v2, reports in
 # build/grade/vm/<sol>/<lab>/.
 # Only the specs of $(LABS): `make vm-grade LAB=pagewalk` has none and says so.

@@ -3,7 +3,8 @@
 # FUZZ_SECONDS (default 60) from the seed corpus in grading/fuzz/corpus/<name>/ (new inputs go to
 # a scratch copy, never into the repository). Any crash, hang (10 s per input), leak or
 # sanitizer report fails it; the input that did it is kept in build/fuzz/ and named.
-#   grading/fuzz.sh [NAME...]        names: rubric crit size loader multiboot dbt (default: all)
+#   grading/fuzz.sh [NAME...]        names: rubric crit size loader multiboot linux dbt (default:
+#                                    all)
 # "dbt" is the dbt lab's random-guest differential fuzzer (harness/dbt/dbt_gen.c, the dbtfuzz
 # tool) on the reference translator: DBT_SEEDS guests (default 10000), each against the oracle.
 set -uo pipefail
@@ -14,7 +15,7 @@ cc=${FUZZ_CC:-clang}
 out=$BUILD/fuzz
 mkdir -p "$out"
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(rubric crit size loader multiboot dbt)
+[ ${#names[@]} -gt 0 ] || names=(rubric crit size loader multiboot linux dbt)
 
 # the sources each harness needs beside its own file
 declare -A srcs=(
@@ -25,6 +26,7 @@ declare -A srcs=(
     # the vmm reference with core and the lab's harness: vmm_load is the code fuzzed
     [multiboot]="reference/vmm/vm.c reference/vmm/run.c harness/vmm/console.c harness/vmm/disk.c
                  harness/vmm/names.c $(ls core/src/*.c | tr '\n' ' ')"
+    [linux]="core/src/linux.c core/src/gpmem.c core/src/err.c core/src/x86.c"
 )
 declare -A libs=([multiboot]="$(pkg-config --libs unicorn 2>/dev/null) -lpthread")
 flags=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

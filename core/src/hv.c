@@ -146,6 +146,34 @@ int vlab_hv_code_changed(struct vlab_hv *hv, uint64_t gpa, uint64_t len) {
     return hv->ops->code_changed(hv, gpa, len);
 }
 
+int vlab_hv_create_irqchip(struct vlab_hv *hv) {
+    if (!hv) return VLAB_EINVAL;
+    if (!hv->ops->create_irqchip)
+        return vlab_hv_fail(hv, VLAB_EUNSUPP,
+                            "the %s backend has no interrupt controller or timer: a guest that "
+                            "needs them (Linux) runs only on --backend kvm",
+                            hv->ops->name);
+    if (hv->irqchip) return vlab_hv_fail(hv, VLAB_EEXIST, "the interrupt controller exists");
+    for (unsigned i = 0; i < VLAB_HV_MAX_VCPUS; i++)
+        if (hv->vcpu[i])
+            return vlab_hv_fail(hv, VLAB_EINVAL,
+                                "the interrupt controller must come before the first vCPU (each "
+                                "vCPU gets its local APIC when it is created)");
+    int rc = hv->ops->create_irqchip(hv);
+    if (rc == VLAB_OK) hv->irqchip = true;
+    return rc;
+}
+
+int vlab_hv_irq_line(struct vlab_hv *hv, unsigned irq, int level) {
+    if (!hv) return VLAB_EINVAL;
+    if (!hv->irqchip)
+        return vlab_hv_fail(hv, VLAB_EINVAL,
+                            "IRQ %u: there is no interrupt controller (vlab_hv_create_irqchip)",
+                            irq);
+    if (irq > 23) return vlab_hv_fail(hv, VLAB_EINVAL, "IRQ %u: only lines 0-23 exist", irq);
+    return hv->ops->irq_line(hv, irq, level ? 1 : 0);
+}
+
 struct vlab_vcpu *vlab_hv_vcpu_create(struct vlab_hv *hv, char *err, size_t errlen) {
     char dummy[8];
     if (!err || errlen == 0) err = dummy, errlen = sizeof dummy;

@@ -29,6 +29,8 @@ struct vlab_hv_ops {
     int (*set_sregs)(struct vlab_vcpu *vcpu, const struct vlab_sregs *sregs);
     int (*run)(struct vlab_vcpu *vcpu, struct vlab_exit *exit);
     int (*set_watchdog)(struct vlab_vcpu *vcpu, uint64_t usec);
+    int (*create_irqchip)(struct vlab_hv *hv); /* NULL: the backend has none */
+    int (*irq_line)(struct vlab_hv *hv, unsigned irq, int level);
 };
 
 #define VLAB_HV_MAX_VCPUS 8
@@ -39,7 +41,8 @@ struct vlab_hv {
     struct vlab_hv_slot slot[VLAB_HV_MAX_SLOTS];
     struct vlab_vcpu *vcpu[VLAB_HV_MAX_VCPUS];
     char err[256];
-    void *priv; /* backend state */
+    bool irqchip; /* vlab_hv_create_irqchip succeeded */
+    void *priv;   /* backend state */
 };
 
 struct vlab_vcpu {

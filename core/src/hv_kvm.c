@@ -148,6 +148,22 @@ static void join_cpuid(struct kvm_vm *k) {
     k->cpuid_started = false;
 }
 
+/* What QEMU adds to KVM_GET_SUPPORTED_CPUID for a guest with an in-kernel local APIC: the
+ * hypervisor bit (CPUID.1:ECX[31]), without which Linux never looks at KVM's leaves at
+ * 0x40000000 and so neither uses kvm-clock nor learns the TSC's frequency from it (it then
+ * calibrates the TSC against the PIT, which fails when every port read is a slow VM exit, and
+ * runs without a TSC), and the TSC-deadline timer KVM's local APIC emulates but does not list
+ * (KVM_CAP_TSC_DEADLINE_TIMER). Only with an irqchip: the lab's guests see the plain list. */
+static void linux_cpuid(struct kvm_vm *k) {
+    bool deadline = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+    for (unsigned i = 0; i < k->cpuid->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &k->cpuid->entries[i];
+        if (e->function != 1) continue;
+        e->ecx |= 1u << 31;
+        if (deadline) e->ecx |= 1u << 24;
+    }
+}
+
 /* Before the vCPU's first SET_SREGS (CR4 bits KVM checks against the guest's CPUID) or RUN. */
 static int set_cpuid(struct vlab_vcpu *c) {
     struct kvm_vm *k = c->hv->priv;
@@ -159,6 +175,7 @@ static int set_cpuid(struct vlab_vcpu *c) {
         errno = k->cpuid_errno;
         return kfail(c->hv, VLAB_EIO, "KVM_GET_SUPPORTED_CPUID");
     }
+    if (c->hv->irqchip) linux_cpuid(k);
     if (ioctl(p->fd, KVM_SET_CPUID2, k->cpuid) < 0) return kfail(c->hv, VLAB_EIO, "KVM_SET_CPUID2");
     p->cpuid_set = true;
     return VLAB_OK;
@@ -223,6 +240,24 @@ static int k_map(struct vlab_hv *hv, unsigned slot) {
     } /* else memory_size 0 deletes the slot */
     if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
         return kfail(hv, VLAB_EIO, "KVM_SET_USER_MEMORY_REGION");
+    return VLAB_OK;
+}
+
+static int k_create_irqchip(struct vlab_hv *hv) {
+    struct kvm_vm *k = hv->priv;
+    if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+        return kfail(hv, VLAB_EIO, "KVM_CREATE_IRQCHIP");
+    /* Without KVM_PIT_SPEAKER_DUMMY the PIT also claims port 0x61 (channel 2's gate and
+     * output), which Linux reads to calibrate the TSC against the PIT. */
+    struct kvm_pit_config pit = {.flags = 0};
+    if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0) return kfail(hv, VLAB_EIO, "KVM_CREATE_PIT2");
+    return VLAB_OK;
+}
+
+static int k_irq_line(struct vlab_hv *hv, unsigned irq, int level) {
+    struct kvm_vm *k = hv->priv;
+    struct kvm_irq_level l = {.irq = irq, .level = (uint32_t)level};
+    if (ioctl(k->vm_fd, KVM_IRQ_LINE, &l) < 0) return kfail(hv, VLAB_EIO, "KVM_IRQ_LINE");
     return VLAB_OK;
 }
 
@@ -510,5 +545,7 @@ const struct vlab_hv_ops vlab_hv_kvm_ops = {
     .set_sregs = k_set_sregs,
     .run = k_run,
     .set_watchdog = k_set_watchdog,
+    .create_irqchip = k_create_irqchip,
+    .irq_line = k_irq_line,
 };
 #endif /* __x86_64__ */

@@ -8,6 +8,7 @@
 #include "hv_impl.h"
 #include "vlab/err.h"
 #include "vlab/hv.h"
+#include "vlab/linux.h"
 #include "vlab/pt.h"
 #include "vlab/x86.h"
 
@@ -163,4 +164,39 @@ int vlab_mode_long(struct vlab_vcpu *v, struct vlab_gpmem *mem, const struct vla
     s.efer = X86_EFER_LME | X86_EFER_LMA;
     s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
     return load(v, &s, m->entry, m->stack);
+}
+
+/* The 64-bit Linux boot protocol's entry state (vlab/linux.h): the GDT, page tables and TSS are
+ * what vlab_load_linux wrote. */
+int vlab_linux_entry(struct vlab_vcpu *vcpu, const struct vlab_linux_layout *l) {
+    if (!vcpu || !l) return VLAB_EINVAL;
+    struct vlab_sregs s;
+    int rc = vlab_hv_get_sregs(vcpu, &s);
+    if (rc != VLAB_OK) return rc;
+    uint64_t apic = s.apic_base;
+    memset(&s, 0, sizeof s);
+    s.apic_base = apic;
+    struct x86_gdt gdt;
+    if (vlab_linux_gdt(&gdt, l->tss) != VLAB_OK) return VLAB_EINVAL;
+    s.gdt.base = l->gdt;
+    s.gdt.limit = x86_gdt_limit(&gdt);
+    vlab_seg_from_attr(&s.cs, VLAB_LINUX_CODE_SEL, 0, 0xffffffff, X86_ATTR_CODE64);
+    vlab_seg_from_attr(&s.ds, VLAB_LINUX_DATA_SEL, 0, 0xffffffff, X86_ATTR_DATA32);
+    s.es = s.fs = s.gs = s.ss = s.ds;
+    vlab_seg_from_attr(&s.tr, VLAB_LINUX_TSS_SEL, l->tss, TSS_LIMIT,
+                       X86_SEG_TYPE_TSS_BUSY | X86_SEG_P);
+    vlab_seg_from_attr(&s.ldt, 0, 0, 0, 0);
+    s.ldt.unusable = 1;
+    s.cr3 = l->pt;
+    s.cr4 = X86_CR4_PAE;
+    s.efer = X86_EFER_LME | X86_EFER_LMA;
+    s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
+    if ((rc = vlab_hv_set_sregs(vcpu, &s)) != VLAB_OK) return rc;
+    struct vlab_regs r;
+    memset(&r, 0, sizeof r);
+    r.rip = l->entry;
+    r.rsi = l->boot_params;
+    r.rsp = l->stack - 16;
+    r.rflags = X86_RFLAGS_FIXED;
+    return vlab_hv_set_regs(vcpu, &r);
 }

@@ -46,6 +46,13 @@ static uint8_t iir(struct vlab_uart *u) {
     return fifo | VLAB_UART_IIR_NONE;
 }
 
+bool vlab_uart_irq(const struct vlab_uart *u) {
+    if (!u || (u->mcr & (VLAB_UART_MCR_OUT2 | VLAB_UART_MCR_LOOP)) != VLAB_UART_MCR_OUT2)
+        return false;
+    return ((u->ier & VLAB_UART_IER_RDA) && u->rx_len) ||
+           ((u->ier & VLAB_UART_IER_THRE) && u->thre_pending);
+}
+
 static uint8_t msr(const struct vlab_uart *u) {
     if (u->mcr & VLAB_UART_MCR_LOOP) /* DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD */
         return (uint8_t)((u->mcr & 0x02) << 3 | (u->mcr & 0x01) << 5 | (u->mcr & 0x04) << 4 |

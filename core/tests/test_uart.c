@@ -132,3 +132,30 @@ Test(core, uart_loopback_out1_out2, .init = setup) {
     vlab_uart_write(&u, VLAB_UART_MCR, VLAB_UART_MCR_LOOP | 0x08);
     cr_assert_eq(vlab_uart_read(&u, VLAB_UART_MSR), 0x80, "expected loopback OUT2->DCD");
 }
+
+/* The interrupt output as a PC wires it (IRQ 4): an enabled, pending interrupt with MCR.OUT2
+ * set; reading the level acknowledges nothing, reading IIR acknowledges THRE. */
+Test(core, uart_irq_line_out2_ier_ack, .init = setup) {
+    vlab_uart_write(&u, VLAB_UART_IER, VLAB_UART_IER_THRE); /* THRE pending at once */
+    cr_assert(!vlab_uart_irq(&u), "expected no interrupt on the wire without MCR.OUT2");
+    vlab_uart_write(&u, VLAB_UART_MCR, VLAB_UART_MCR_OUT2);
+    cr_assert(vlab_uart_irq(&u), "expected the THRE interrupt on the wire with OUT2 and IER.THRE");
+    cr_assert(vlab_uart_irq(&u), "expected sampling the line not to acknowledge it");
+    cr_assert_eq(vlab_uart_read(&u, VLAB_UART_IIR) & 0x0f, VLAB_UART_IIR_THRE,
+                 "expected IIR to name THRE");
+    cr_assert(!vlab_uart_irq(&u), "expected the line to drop once IIR acknowledged THRE");
+    puts_uart("x");
+    cr_assert(vlab_uart_irq(&u), "expected the line up again when the transmitter empties");
+    vlab_uart_write(&u, VLAB_UART_IER, 0);
+    cr_assert(!vlab_uart_irq(&u), "expected no interrupt with IER clear");
+    vlab_uart_write(&u, VLAB_UART_IER, VLAB_UART_IER_RDA);
+    vlab_uart_read(&u, VLAB_UART_IIR);
+    cr_assert(!vlab_uart_irq(&u), "expected no interrupt with RDA enabled and nothing received");
+    vlab_uart_input(&u, "k", 1);
+    cr_assert(vlab_uart_irq(&u), "expected received data to raise the line with IER.RDA");
+    vlab_uart_write(&u, VLAB_UART_MCR, VLAB_UART_MCR_OUT2 | VLAB_UART_MCR_LOOP);
+    cr_assert(!vlab_uart_irq(&u), "expected loopback to disconnect the interrupt output");
+    vlab_uart_write(&u, VLAB_UART_MCR, VLAB_UART_MCR_OUT2);
+    cr_assert_eq(vlab_uart_read(&u, VLAB_UART_RBR), 'k', "expected the byte");
+    cr_assert(!vlab_uart_irq(&u), "expected the line to drop once the byte was read");
+}

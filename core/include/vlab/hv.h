@@ -148,6 +148,19 @@ int vlab_hv_map_gpmem(struct vlab_hv *hv, const struct vlab_gpmem *mem);
  * (unicorn caches translations; kvm needs nothing). */
 int vlab_hv_code_changed(struct vlab_hv *hv, uint64_t gpa, uint64_t len);
 
+/* ---- interrupt controllers (kvm only) ----
+ * What a guest that takes interrupts needs and the lab's polling guests do not: KVM's in-kernel
+ * 8259 PICs, IO-APIC and local APICs (KVM_CREATE_IRQCHIP) and its 8254 PIT (KVM_CREATE_PIT2),
+ * so a Linux guest's timer and halts never leave the kernel. Call it before the first vCPU is
+ * created. With it, HLT no longer exits to the VMM (the vCPU sleeps in the kernel until an
+ * interrupt), and a device model raises its ISA interrupt with vlab_hv_irq_line. The unicorn
+ * backend has no interrupt controller: both refuse with VLAB_EUNSUPP and say so. */
+int vlab_hv_create_irqchip(struct vlab_hv *hv);
+/* Drives ISA interrupt line irq (0-15, the PIC's inputs; 0-23 reach the IO-APIC) to level
+ * (KVM_IRQ_LINE). The PIC latches edges: a device asserts 1 when its interrupt becomes pending
+ * and 0 when it is acknowledged, as the wire on a PC would. */
+int vlab_hv_irq_line(struct vlab_hv *hv, unsigned irq, int level);
+
 /* ---- vCPUs ---- */
 struct vlab_vcpu *vlab_hv_vcpu_create(struct vlab_hv *hv, char *err, size_t errlen);
 void vlab_hv_vcpu_destroy(struct vlab_vcpu *vcpu);

@@ -37,6 +37,7 @@
 #define VLAB_UART_IIR_THRE 0x02
 #define VLAB_UART_IIR_RDA  0x04
 #define VLAB_UART_IIR_FIFO 0xc0
+#define VLAB_UART_MCR_OUT2 0x08 /* on a PC: connects the interrupt output to the PIC */
 #define VLAB_UART_MCR_LOOP 0x10
 
 #define VLAB_UART_RXQ 64
@@ -60,6 +61,11 @@ void vlab_uart_init(struct vlab_uart *u, vlab_uart_tx_fn tx, void *ctx);
 /* Guest accesses; reg is the offset from the base port (0..7, others read 0xff / ignored). */
 uint8_t vlab_uart_read(struct vlab_uart *u, unsigned reg);
 void vlab_uart_write(struct vlab_uart *u, unsigned reg, uint8_t value);
+/* The level of the interrupt line as a PC wires it (IRQ 4 for COM1): an enabled interrupt is
+ * pending (received data with IER.RDA, an empty transmitter not yet acknowledged by an IIR
+ * read with IER.THRE) and MCR.OUT2 connects the output; loopback disconnects it. Reading it
+ * acknowledges nothing: a VMM samples it after every register access and drives the line. */
+bool vlab_uart_irq(const struct vlab_uart *u);
 /* Queues input for the guest; returns the bytes accepted (the rest set LSR.OE). */
 size_t vlab_uart_input(struct vlab_uart *u, const void *buf, size_t len);
 /* The divisor latch value (DLM:DLL). */
