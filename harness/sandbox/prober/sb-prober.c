@@ -13,6 +13,7 @@
  *   prober daemons N TAG [sleep] leaves N double-forked sleepers named TAG, then exits 0
  *                                (or sleeps)
  *   prober sleep | exit N | crash
+ *   prober stdin                 prints the first line it reads from fd 0
  *   prober view                  what the container sees: namespaces, ids, cgroup, mounts,
  *                                privileges, rlimits, fds (the tests' debugging view)
  *   prober now                   prints CLOCK_MONOTONIC in ns (the benchmark's exec time) */
@@ -120,10 +121,18 @@ static void devices(void) {
         char p[32];
         struct stat st;
         snprintf(p, sizeof p, "/dev/%s", nodes[i]);
-        if (stat(p, &st))
+        if (stat(p, &st)) {
             printf("mode_%s=%s\n", nodes[i], strerrorname_np(errno));
-        else
-            printf("mode_%s=%o\n", nodes[i], (unsigned)(st.st_mode & 07777));
+            continue;
+        }
+        printf("mode_%s=%o\n", nodes[i], (unsigned)(st.st_mode & 07777));
+        /* what the node is: a regular file answers reads and writes as well as /dev/null */
+        printf("node_%s=%s %u:%u\n", nodes[i],
+               S_ISCHR(st.st_mode)   ? "char"
+               : S_ISBLK(st.st_mode) ? "block"
+               : S_ISREG(st.st_mode) ? "file"
+                                     : "other",
+               major(st.st_rdev), minor(st.st_rdev));
     }
 }
 
@@ -451,10 +460,22 @@ static void try_read_kernel(const char *path) {
         return;
     }
     struct statfs fs;
+    struct stat st;
     int rc = fstatfs(fd, &fs);
+    if (!rc) rc = fstat(fd, &st);
     close(fd);
     if (!rc && fs.f_type != PROC_SUPER_MAGIC && fs.f_type != SYSFS_MAGIC) {
         printf("try %s = masked\n", name);
+        /* a masked directory is an empty tmpfs: one left writable is a place to hide files
+         * from the host's view of /proc (and, without nodev/nosuid/noexec, to use them) */
+        if (S_ISDIR(st.st_mode)) {
+            char p[300];
+            snprintf(p, sizeof p, "%s/prober-planted", path);
+            snprintf(name, sizeof name, "create_in_%s", path);
+            int w = open(p, O_CREAT | O_WRONLY | O_EXCL, 0644);
+            result(name, w);
+            if (w >= 0) close(w);
+        }
         return;
     }
     result(name, rc);
@@ -785,6 +806,12 @@ int main(int argc, char **argv) {
         char host[256] = "";
         gethostname(host, sizeof host);
         printf("hostname=%s\n", host);
+    } else if (!strcmp(cmd, "stdin")) {
+        char buf[256];
+        ssize_t n = read(0, buf, sizeof buf - 1);
+        buf[n > 0 ? n : 0] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        printf("stdin=%s\n", n < 0 ? strerrorname_np(errno) : buf);
     } else if (!strcmp(cmd, "view")) {
         view();
     } else if (!strcmp(cmd, "crash")) {
