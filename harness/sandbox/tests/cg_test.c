@@ -413,6 +413,23 @@ Test(sandbox, cg_usage, .timeout = SB_TIMEOUT) {
               "nothing hit a limit, yet the group reports %llu OOM kills and %llu pids-limit "
               "hits %s",
               (unsigned long long)u.oom_kills, (unsigned long long)u.pids_max, SB_SEC_CGUSE);
+    /* the group removed behind its back (it is empty now): its files cannot be read, and
+     * usage says so rather than report numbers it never read */
+    struct sb_hier h[16];
+    unsigned nh = sb_hierarchies(h, 16), gone = 0;
+    for (unsigned i = 0; i < nh; i++) {
+        char own[512], dir[700];
+        if (!sb_hier_path(&h[i], own, sizeof own)) continue;
+        snprintf(dir, sizeof dir, "%s/%s", own, name);
+        gone += !rmdir(dir);
+    }
+    cr_assert(gone > 0, "harness: could not remove the group %s", name);
+    memset(&u, 0, sizeof u);
+    rc = sb_cgroup_usage(&cg, &u);
+    cr_expect(rc == VLAB_EIO,
+              "sb_cgroup_usage of a group whose directories are gone: expected VLAB_EIO (its "
+              "files cannot be read), got %d (%s) %s",
+              rc, vlab_strerror(rc), SB_SEC_CGUSE);
     sb_cgroup_destroy(&cg);
     sbt_fini(&t);
 }
