@@ -270,8 +270,9 @@ static bool dead(pid_t pid) {
  * container's first process C, stops C at the first system call after a set*uid that worked,
  * kills P there and lets C go on. C must notice that its parent is gone (the signal set again
  * arrives for no parent that dies later) and end, not run the program. Whether C died within
- * a second; *why says what failed when the harness could not arrange it. */
-static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t len) {
+ * a second; *why says what went wrong before the moment came, and *skip is set when this
+ * machine refuses ptrace itself (Yama's ptrace_scope 3, a seccomp profile). */
+static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t len, bool *skip) {
     char *argv[] = {"/bin/prober", "sleep", NULL};
     struct sb_config cfg = t->cfg;
     cfg.argv = argv;
@@ -280,15 +281,21 @@ static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t le
     fflush(NULL);
     pid_t p = fork();
     if (p == 0) {
-        if (ptrace(PTRACE_TRACEME, 0, 0, 0) || raise(SIGSTOP)) _exit(2);
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0)) _exit(3);
+        raise(SIGSTOP);
         struct sb_result r;
         sb_run(&cfg, &r);
         _exit(0);
     }
-    int st;
+    int st = 0;
     pid_t c = -1, w;
     snprintf(why, len, "harness: tracing the caller failed");
-    if (p < 0 || waitpid(p, &st, 0) != p || !WIFSTOPPED(st) ||
+    *skip = false;
+    if (p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 3) {
+        *skip = true;
+        return true;
+    }
+    if (p < 0 || !WIFSTOPPED(st) ||
         ptrace(PTRACE_SETOPTIONS, p, 0,
                PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE |
                    PTRACE_O_TRACEVFORK) ||
@@ -334,8 +341,10 @@ static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t le
     }
     if (!at) {
         snprintf(why, len,
-                 "harness: the container's first process never changed its uid with "
-                 "setuid/setreuid/setresuid (cfg->userns: it must become the mapped root)");
+                 "sb_run with cfg->userns: the container's first process never became the "
+                 "mapped root (no setuid, setreuid or setresuid that worked) before sb_run "
+                 "returned %s",
+                 SB_SEC_USER);
         kill(p, SIGKILL);
         if (c > 0) kill(c, SIGKILL);
         while (waitpid(-1, NULL, __WALL) > 0) {
@@ -391,8 +400,12 @@ Test(sandbox, cli_sigkill_cleanup, .timeout = SB_TIMEOUT) {
     }
     if (!t.rootless) {
         char why[256];
-        bool gone = dies_with_caller_at_worst_moment(&t, why, sizeof why);
-        cr_assert(!why[0], "%s", why);
+        bool skip, gone = dies_with_caller_at_worst_moment(&t, why, sizeof why, &skip);
+        if (skip)
+            fprintf(stderr, "cli_sigkill_cleanup: ptrace is refused here: the caller killed at "
+                            "the worst moment is not tried\n");
+        else
+            cr_assert(!why[0], "%s", why);
         cr_expect(gone,
                   "sb_run with cfg->userns, its caller killed by SIGKILL right after the "
                   "container's first process became the mapped root: that process still runs "
