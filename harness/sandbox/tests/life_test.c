@@ -6,8 +6,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -195,6 +197,64 @@ static void proc_refused(struct sbt *t) {
               strchr(got, '/') ? strchr(got, '/') : "", SB_SEC_CLEAN);
 }
 
+/* A group sb_run cannot remove: while the container runs, a helper process of the test makes a
+ * group inside the container's (in the pids hierarchy, or v2's), then kills the container. The
+ * rmdir then fails however long it is retried. sb_run may remove the inner group too, or fail:
+ * it must not say VLAB_OK with its group still there. */
+static void group_kept(struct sbt *t) {
+    char own[512], prefix[64];
+    if (!sbt_own_group("pids", own, sizeof own) && !sbt_own_group(NULL, own, sizeof own)) return;
+    snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)getpid());
+    fflush(NULL);
+    pid_t h = fork();
+    if (h == 0) {
+        for (int i = 0; i < 10000; i++, usleep(1000)) {
+            DIR *d = opendir(own);
+            char name[256] = "";
+            for (struct dirent *e; d && (e = readdir(d));)
+                if (!strncmp(e->d_name, prefix, strlen(prefix)))
+                    snprintf(name, sizeof name, "%s", e->d_name);
+            if (d) closedir(d);
+            if (!*name) continue;
+            char p[1024], procs[4096];
+            snprintf(p, sizeof p, "%s/%s/vlab-sb-inner", own, name);
+            mkdir(p, 0755);
+            snprintf(p, sizeof p, "%s/%s/cgroup.procs", own, name);
+            if (sb_read_file(p, procs, sizeof procs) <= 0) continue;
+            for (char *q = strtok(procs, "\n"); q; q = strtok(NULL, "\n"))
+                kill((pid_t)atoi(q), SIGKILL);
+            _exit(0);
+        }
+        _exit(1);
+    }
+    char *argv[] = {"/bin/prober", "sleep", NULL};
+    struct sb_config c = t->cfg;
+    c.argv = argv;
+    c.timeout = 5;
+    c.stdout_fd = c.stderr_fd = -1;
+    struct sb_result r;
+    int rc = sb_run(&c, &r);
+    int st = 0;
+    if (h > 0) waitpid(h, &st, 0);
+    char left[1024] = "", inner[1024];
+    DIR *d = opendir(own);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+            snprintf(left, sizeof left, "%s/%s", own, e->d_name);
+            snprintf(inner, sizeof inner, "%s/vlab-sb-inner", left);
+            rmdir(inner);
+        }
+    if (d) closedir(d);
+    sbt_remove_groups(prefix);
+    cr_assert(h > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "harness: the helper never found the container's group in %s", own);
+    cr_expect(!(*left && rc == VLAB_OK),
+              "sb_run returned VLAB_OK, yet its group %s is still there (the test made a group "
+              "inside it while the container ran, so rmdir kept failing): when "
+              "sb_cgroup_destroy fails, sb_run fails %s",
+              left, SB_SEC_CLEAN);
+}
+
 Test(sandbox, life_cleanup_on_error, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
@@ -234,6 +294,7 @@ Test(sandbox, life_cleanup_on_error, .timeout = SB_TIMEOUT) {
     if (!t.rootless) {
         out_of_fds(&t);
         proc_refused(&t);
+        group_kept(&t);
     }
     sbt_fini(&t);
 }
