@@ -57,8 +57,10 @@ static inline int lock_down(const struct sb_config *cfg) {
  *           tell the child to go (a pipe); learn whether its setup failed (a close-on-exec
  *           pipe: EOF means execve worked); wait, killing it at the timeout or at a signal
  *           (§6); sb_cgroup_usage; sb_cgroup_destroy, on every path; restore the signal mask
- *   child:  PR_SET_PDEATHSIG; setsid (§5.6); unblock every signal; wait for "go";
- *           [userns: become uid/gid 0, then PR_SET_PDEATHSIG again (§6.3)];
+ *   child:  PR_SET_PDEATHSIG; close the parent's ends of the pipes; setsid (§5.6);
+ *           unblock every signal; wait for "go";
+ *           [userns: become uid/gid 0, then PR_SET_PDEATHSIG again, and check that the
+ *           parent's end of the go pipe has not hung up (§6.3)];
  *           unshare(CLONE_NEWCGROUP);
  *           make / private; sethostname; loopback_up; build_root; lock_down; execve */
 int sb_run(const struct sb_config *cfg, struct sb_result *res) {

@@ -37,6 +37,8 @@ struct child {
     bool userns; /* cfg->userns, or a caller without root (§2.8) */
     int go_fd;   /* socket: the parent has attached and mapped us, and sends the image's fd */
     int err_fd;  /* write end, close-on-exec: a setup failure's message; EOF means exec worked */
+    int peer[2]; /* the parent's ends of both, which clone copied: closed first thing, or the
+                    child's own copy of the socket's other end never lets it hang up */
 };
 
 /* Reports a failed setup step to the parent and ends the child. */
@@ -377,6 +379,8 @@ static int child_main(void *arg) {
     const struct child *c = arg;
     const struct sb_config *cfg = c->cfg;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(c->peer[0]);
+    close(c->peer[1]);
     /* §5.6: a session of its own, so no controlling terminal: the caller's terminal (bound in
      * or inherited as an fd) is not one the container can type into or read keystrokes from */
     if (setsid() < 0) die(c, "setsid");
@@ -393,7 +397,8 @@ static int child_main(void *arg) {
     if (c->userns) {
         if (setresgid(0, 0, 0) || setresuid(0, 0, 0)) die(c, "becoming mapped root");
         /* §6.3: a change of effective uid clears the parent-death signal: set it again, then
-         * make sure the parent did not die in between (its end of go_fd would be closed) */
+         * make sure the parent did not die in between (its end of go_fd would be closed; in a
+         * new pid namespace getppid() is 0 whatever happened) */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         struct pollfd p = {.fd = c->go_fd, .events = POLLIN};
         if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) _exit(126);
@@ -517,6 +522,8 @@ int sb_run(const struct sb_config *cfg, struct sb_result *res) {
         goto out;
     c.go_fd = go[0];
     c.err_fd = err[1];
+    c.peer[0] = go[1];
+    c.peer[1] = err[0];
     int flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
     if (c.userns) flags |= CLONE_NEWUSER;
     double t0 = now();

@@ -13,6 +13,7 @@
  *   prober daemons N TAG [sleep] leaves N double-forked sleepers named TAG, then exits 0
  *                                (or sleeps)
  *   prober sleep | exit N | crash
+ *   prober stdin                 prints the first line it reads from fd 0
  *   prober view                  what the container sees: namespaces, ids, cgroup, mounts,
  *                                privileges, rlimits, fds (the tests' debugging view)
  *   prober now                   prints CLOCK_MONOTONIC in ns (the benchmark's exec time) */
@@ -120,10 +121,18 @@ static void devices(void) {
         char p[32];
         struct stat st;
         snprintf(p, sizeof p, "/dev/%s", nodes[i]);
-        if (stat(p, &st))
+        if (stat(p, &st)) {
             printf("mode_%s=%s\n", nodes[i], strerrorname_np(errno));
-        else
-            printf("mode_%s=%o\n", nodes[i], (unsigned)(st.st_mode & 07777));
+            continue;
+        }
+        printf("mode_%s=%o\n", nodes[i], (unsigned)(st.st_mode & 07777));
+        /* what the node is: a regular file answers reads and writes as well as /dev/null */
+        printf("node_%s=%s %u:%u\n", nodes[i],
+               S_ISCHR(st.st_mode)   ? "char"
+               : S_ISBLK(st.st_mode) ? "block"
+               : S_ISREG(st.st_mode) ? "file"
+                                     : "other",
+               major(st.st_rdev), minor(st.st_rdev));
     }
 }
 
@@ -294,14 +303,27 @@ static void try_hostname(void) {
     result("setdomainname", setdomainname("escaped", 7));
 }
 
-/* unshare(flag) through the 32-bit system call ABI (int 0x80, i386 number 310), in a child: a
- * filter built for x86-64 alone must refuse it, or kill the caller, not wave it through. */
-static void unshare_int80(const char *name, int flag) {
+/* A system call through another ABI, in a child (a filter may kill the caller for it): the
+ * 32-bit one (int 0x80, i386 numbers, arch AUDIT_ARCH_I386), or x32 (the 64-bit syscall
+ * instruction with __X32_SYSCALL_BIT; most kernels answer ENOSYS). A filter built for x86-64
+ * alone must refuse them or kill the caller, not compare their numbers with x86-64's: i386's
+ * unshare (310) is x86-64's process_vm_readv, denied by luck, but i386's clone (120) is
+ * x86-64's getresgid. A clone that worked made a child: it exits at once and is reaped. */
+enum abi { I386, X32 };
+static void other_abi(const char *name, enum abi abi, long nr, long a0) {
     pid_t c = fork();
     if (c == 0) {
         long r;
-        __asm__ volatile("int $0x80" : "=a"(r) : "a"(310L), "b"((long)flag) : "memory");
-        _exit(r == 0 ? 0 : r < 0 && r > -256 ? (int)-r : 255);
+        if (abi == I386)
+            __asm__ volatile("int $0x80"
+                             : "=a"(r)
+                             : "a"(nr), "b"(a0), "c"(0L), "d"(0L), "S"(0L), "D"(0L)
+                             : "memory", "r8", "r9", "r10", "r11");
+        else
+            r = syscall(0x40000000L | nr, a0, 0L, 0L, 0L, 0L) < 0 ? -errno : 0;
+        if (r == 0) _exit(0);
+        if (r > 0) _exit(waitpid((pid_t)r, NULL, 0) == r ? 0 : 254);
+        _exit(r > -254 ? (int)-r : 255);
     }
     int st = 0;
     if (c < 0 || waitpid(c, &st, 0) < 0) {
@@ -313,7 +335,7 @@ static void unshare_int80(const char *name, int flag) {
         fflush(stdout);
         return;
     }
-    errno = WEXITSTATUS(st) == 255 ? EINVAL : WEXITSTATUS(st);
+    errno = WEXITSTATUS(st) >= 254 ? EINVAL : WEXITSTATUS(st);
     result(name, WEXITSTATUS(st) ? -1 : 0);
 }
 
@@ -326,8 +348,10 @@ static void try_ns(void) {
               {"unshare_uts", CLONE_NEWUTS},   {"unshare_cgroup", CLONE_NEWCGROUP}};
     for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
         result(fl[i].name, unshare(fl[i].flag));
-    unshare_int80("unshare_user_int80", CLONE_NEWUSER);
-    unshare_int80("unshare_mnt_int80", CLONE_NEWNS);
+    other_abi("unshare_user_int80", I386, 310, CLONE_NEWUSER);
+    other_abi("unshare_mnt_int80", I386, 310, CLONE_NEWNS);
+    other_abi("clone_newuser_int80", I386, 120, CLONE_NEWUSER | SIGCHLD);
+    other_abi("unshare_user_x32", X32, 272, CLONE_NEWUSER);
     const char *nss[] = {"mnt", "net", "pid", "user", "uts"};
     for (size_t i = 0; i < 5; i++) {
         char p[64], name[64];
@@ -451,10 +475,22 @@ static void try_read_kernel(const char *path) {
         return;
     }
     struct statfs fs;
+    struct stat st;
     int rc = fstatfs(fd, &fs);
+    if (!rc) rc = fstat(fd, &st);
     close(fd);
     if (!rc && fs.f_type != PROC_SUPER_MAGIC && fs.f_type != SYSFS_MAGIC) {
         printf("try %s = masked\n", name);
+        /* a masked directory is an empty tmpfs: one left writable is a place to hide files
+         * from the host's view of /proc (and, without nodev/nosuid/noexec, to use them) */
+        if (S_ISDIR(st.st_mode)) {
+            char p[300];
+            snprintf(p, sizeof p, "%s/prober-planted", path);
+            snprintf(name, sizeof name, "create_in_%s", path);
+            int w = open(p, O_CREAT | O_WRONLY | O_EXCL, 0644);
+            result(name, w);
+            if (w >= 0) close(w);
+        }
         return;
     }
     result(name, rc);
@@ -785,6 +821,12 @@ int main(int argc, char **argv) {
         char host[256] = "";
         gethostname(host, sizeof host);
         printf("hostname=%s\n", host);
+    } else if (!strcmp(cmd, "stdin")) {
+        char buf[256];
+        ssize_t n = read(0, buf, sizeof buf - 1);
+        buf[n > 0 ? n : 0] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        printf("stdin=%s\n", n < 0 ? strerrorname_np(errno) : buf);
     } else if (!strcmp(cmd, "view")) {
         view();
     } else if (!strcmp(cmd, "crash")) {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sb_groups.h"
 #include "sb_test.h"
 
 /* Which version the machine offers the tests' way: v1 wherever a v1 memory hierarchy is. */
@@ -126,6 +127,110 @@ Test(sandbox, cg_create_limits, .timeout = SB_TIMEOUT) {
     sbt_fini(&t);
 }
 
+/* A group whose path is SB_PATH_MAX characters does not fit struct sb_cgroup's dir (its NUL has
+ * no room): refused, with nothing made (snprintf would have cut the name by one character, and
+ * mkdir made a group of another name); one character shorter fits. cgroup v1 only: the caller
+ * moves itself into a deep group in each hierarchy to make the paths that long, and under v2 a
+ * group with a process in it cannot hand controllers down. From a child of the test, which
+ * reports "RC LEFT RC": the 512-character create's result, the directories it left, the
+ * 511-character one's result. */
+#define DEEP_MAX 8
+
+/* prefix, then c up to total characters */
+static void fill(char *buf, const char *prefix, char c, size_t total) {
+    size_t l = strlen(prefix);
+    memcpy(buf, prefix, l);
+    memset(buf + l, c, total - l);
+    buf[total] = 0;
+}
+struct deep {
+    char levels[DEEP_MAX][SB_PATH_MAX];
+    unsigned n;
+};
+
+static void path_limit(const char *prefix, char *got, size_t len) {
+    struct sb_hier h[16];
+    unsigned nh = sb_hierarchies(h, 16), nd = 0;
+    static struct deep d[16];
+    char name[256];
+    /* a long name (250 characters; name[249] = 0 makes it 249), so that the caller's own path
+     * stays short (its line in /proc/self/cgroup fits a 256-byte buffer) */
+    fill(name, prefix, 'l', 250);
+    for (unsigned i = 0; i < nh; i++) {
+        if (h[i].v2 || !(sbt_list_has(h[i].opts, "memory") || sbt_list_has(h[i].opts, "pids") ||
+                         sbt_list_has(h[i].opts, "cpu") || sbt_list_has(h[i].opts, "cpuacct")))
+            continue;
+        char own[SB_PATH_MAX];
+        if (!sb_hier_path(&h[i], own, sizeof own)) continue;
+        struct deep *dp = &d[nd++];
+        dp->n = 0;
+        size_t want = SB_PATH_MAX - 1 - strlen(name), at = strlen(own);
+        char path[SB_PATH_MAX];
+        snprintf(path, sizeof path, "%s", own);
+        for (unsigned k = 0; at < want && k < DEEP_MAX; k++) {
+            size_t left = want - at, take = left > 201 ? 200 : left - 1;
+            if (left > 201 && left - 201 < 2) take = 150; /* never leave just "/" */
+            char comp[256];
+            /* the top one named for the sweep of groups a dead test left (sb_test.h) */
+            fill(comp, k == 0 && take > strlen(prefix) ? prefix : "", 'd', take);
+            size_t l = strlen(path);
+            snprintf(path + l, sizeof path - l, "/%s", comp);
+            at = strlen(path);
+            mkdir(path, 0755);
+            snprintf(dp->levels[dp->n++], SB_PATH_MAX, "%s", path);
+        }
+    }
+    fflush(NULL);
+    int rp[2];
+    cr_assert(!pipe(rp), "harness: pipe failed");
+    pid_t c = fork();
+    if (c == 0) {
+        char pid[32];
+        snprintf(pid, sizeof pid, "%d", (int)getpid());
+        for (unsigned i = 0; i < nd; i++) {
+            char procs[SB_PATH_MAX + 32];
+            snprintf(procs, sizeof procs, "%s/cgroup.procs", d[i].levels[d[i].n - 1]);
+            if (d[i].n == 0 || strlen(d[i].levels[d[i].n - 1]) + 1 + strlen(name) != SB_PATH_MAX ||
+                sb_write_file(procs, pid))
+                _exit(2);
+        }
+        struct sb_limits lim = {.pids = 8};
+        struct sb_cgroup cg;
+        int rc1 = sb_cgroup_create(&cg, name, &lim);
+        if (rc1 == VLAB_OK) sb_cgroup_destroy(&cg);
+        unsigned left = 0;
+        for (unsigned i = 0; i < nd; i++) {
+            DIR *dir = opendir(d[i].levels[d[i].n - 1]);
+            for (struct dirent *e; dir && (e = readdir(dir));)
+                left += e->d_type == DT_DIR && e->d_name[0] != '.';
+            if (dir) closedir(dir);
+        }
+        name[249] = 0;
+        int rc2 = sb_cgroup_create(&cg, name, &lim);
+        if (rc2 == VLAB_OK) sb_cgroup_destroy(&cg);
+        dprintf(rp[1], "%d %u %d", rc1, left, rc2);
+        _exit(0);
+    }
+    close(rp[1]);
+    ssize_t n = c > 0 ? read(rp[0], got, len - 1) : -1;
+    got[n > 0 ? n : 0] = 0;
+    close(rp[0]);
+    if (c > 0) waitpid(c, NULL, 0);
+    /* the child is gone: its deep groups are empty; whatever a broken create left goes first */
+    for (unsigned i = 0; i < nd; i++)
+        for (unsigned k = d[i].n; k-- > 0;) {
+            DIR *dir = opendir(d[i].levels[k]);
+            for (struct dirent *e; dir && (e = readdir(dir));)
+                if (e->d_type == DT_DIR && e->d_name[0] != '.') {
+                    char sub[SB_PATH_MAX + 300];
+                    snprintf(sub, sizeof sub, "%s/%s", d[i].levels[k], e->d_name);
+                    if (strlen(sub) >= SB_PATH_MAX - 1 || k == d[i].n - 1) sb_group_remove(sub);
+                }
+            if (dir) closedir(dir);
+            rmdir(d[i].levels[k]);
+        }
+}
+
 Test(sandbox, cg_bad_name, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
@@ -159,6 +264,28 @@ Test(sandbox, cg_bad_name, .timeout = SB_TIMEOUT) {
                   "sb_cgroup_create failed (the kernel refused the CPU quota) but left %s behind: "
                   "on an error, remove every directory it made %s",
                   dir, SB_SEC_CG1);
+    }
+    if (machine_version() == 1 && !t.rootless) {
+        char prefix[64], got[128] = "";
+        snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)getpid());
+        path_limit(prefix, got, sizeof got);
+        int rc1 = 0, rc2 = 0;
+        unsigned left = 0;
+        cr_assert(sscanf(got, "%d %u %d", &rc1, &left, &rc2) == 3,
+                  "harness: could not move a child of the test into groups deep enough");
+        cr_expect(rc1 == VLAB_EINVAL || rc1 == VLAB_EIO,
+                  "sb_cgroup_create of a group whose path is %d characters (it does not fit "
+                  "SB_PATH_MAX with its NUL): expected VLAB_EINVAL or VLAB_EIO, got %d (%s): "
+                  "check snprintf's result %s",
+                  SB_PATH_MAX, rc1, vlab_strerror(rc1), SB_SEC_CG1);
+        cr_expect(left == 0,
+                  "sb_cgroup_create of a group whose path is %d characters left %u "
+                  "director%s behind (a name cut short by snprintf?) %s",
+                  SB_PATH_MAX, left, left == 1 ? "y" : "ies", SB_SEC_CG1);
+        cr_expect(rc2 == VLAB_OK,
+                  "sb_cgroup_create of a group whose path is %d characters (it fits): expected "
+                  "VLAB_OK, got %d (%s) %s",
+                  SB_PATH_MAX - 1, rc2, vlab_strerror(rc2), SB_SEC_CG1);
     }
     sbt_fini(&t);
 }
@@ -286,6 +413,23 @@ Test(sandbox, cg_usage, .timeout = SB_TIMEOUT) {
               "nothing hit a limit, yet the group reports %llu OOM kills and %llu pids-limit "
               "hits %s",
               (unsigned long long)u.oom_kills, (unsigned long long)u.pids_max, SB_SEC_CGUSE);
+    /* the group removed behind its back (it is empty now): its files cannot be read, and
+     * usage says so rather than report numbers it never read */
+    struct sb_hier h[16];
+    unsigned nh = sb_hierarchies(h, 16), gone = 0;
+    for (unsigned i = 0; i < nh; i++) {
+        char own[512], dir[700];
+        if (!sb_hier_path(&h[i], own, sizeof own)) continue;
+        snprintf(dir, sizeof dir, "%s/%s", own, name);
+        gone += !rmdir(dir);
+    }
+    cr_assert(gone > 0, "harness: could not remove the group %s", name);
+    memset(&u, 0, sizeof u);
+    rc = sb_cgroup_usage(&cg, &u);
+    cr_expect(rc == VLAB_EIO,
+              "sb_cgroup_usage of a group whose directories are gone: expected VLAB_EIO (its "
+              "files cannot be read), got %d (%s) %s",
+              rc, vlab_strerror(rc), SB_SEC_CGUSE);
     sb_cgroup_destroy(&cg);
     sbt_fini(&t);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,6 +264,108 @@ static bool dead(pid_t pid) {
     return !rp || rp[2] == 'Z' || rp[2] == 'X';
 }
 
+/* The worst moment for the caller to die, with cfg->userns: the child has become the mapped
+ * root (set*uid, which clears the parent-death signal) and not yet set the signal again. Made
+ * exact with ptrace: the test traces a child P that calls sb_run, follows P's clone into the
+ * container's first process C, stops C at the first system call after a set*uid that worked,
+ * kills P there and lets C go on. C must notice that its parent is gone (the signal set again
+ * arrives for no parent that dies later) and end, not run the program. Whether C died within
+ * a second; *why says what went wrong before the moment came, and *skip is set when this
+ * machine refuses ptrace itself (Yama's ptrace_scope 3, a seccomp profile). */
+static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t len, bool *skip) {
+    char *argv[] = {"/bin/prober", "sleep", NULL};
+    struct sb_config cfg = t->cfg;
+    cfg.argv = argv;
+    cfg.userns = true;
+    cfg.stdout_fd = cfg.stderr_fd = -1;
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) {
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0)) _exit(3);
+        raise(SIGSTOP);
+        struct sb_result r;
+        sb_run(&cfg, &r);
+        _exit(0);
+    }
+    int st = 0;
+    pid_t c = -1, w;
+    snprintf(why, len, "harness: tracing the caller failed");
+    *skip = false;
+    if (p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 3) {
+        *skip = true;
+        return true;
+    }
+    if (p < 0 || !WIFSTOPPED(st) ||
+        ptrace(PTRACE_SETOPTIONS, p, 0,
+               PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE |
+                   PTRACE_O_TRACEVFORK) ||
+        ptrace(PTRACE_CONT, p, 0, 0)) {
+        if (p > 0) kill(p, SIGKILL), waitpid(p, NULL, 0);
+        return true;
+    }
+    bool armed = false, at = false;
+    unsigned long nr = 0;
+    while (!at && (w = waitpid(-1, &st, __WALL)) > 0) {
+        if (w == p && !WIFSTOPPED(st)) break; /* the caller ended: sb_run failed? */
+        if (!WIFSTOPPED(st)) continue;
+        int sig = WSTOPSIG(st), pass = 0;
+        if (w == p) {
+            unsigned long msg = 0;
+            if (st >> 16 && c < 0 && !ptrace(PTRACE_GETEVENTMSG, p, 0, &msg)) c = (pid_t)msg;
+            if (!(st >> 16) && sig != SIGSTOP && sig != SIGTRAP) pass = sig;
+            ptrace(PTRACE_CONT, p, 0, pass);
+            continue;
+        }
+        if (w != c) { /* another fork of the caller's: not followed */
+            ptrace(PTRACE_DETACH, w, 0, 0);
+            continue;
+        }
+        if (sig == (SIGTRAP | 0x80)) {
+            struct __ptrace_syscall_info si;
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, c, sizeof si, &si) > 0) {
+                if (si.op == PTRACE_SYSCALL_INFO_ENTRY) {
+                    if (armed) {
+                        at = true;
+                        break;
+                    }
+                    nr = si.entry.nr;
+                } else if (si.op == PTRACE_SYSCALL_INFO_EXIT) {
+                    armed = (nr == SYS_setuid || nr == SYS_setreuid || nr == SYS_setresuid) &&
+                            si.exit.rval == 0;
+                }
+            }
+        } else if (sig != SIGSTOP && sig != SIGTRAP) {
+            pass = sig;
+        }
+        ptrace(PTRACE_SYSCALL, c, 0, pass);
+    }
+    if (!at) {
+        snprintf(why, len,
+                 "sb_run with cfg->userns: the container's first process never became the "
+                 "mapped root (no setuid, setreuid or setresuid that worked) before sb_run "
+                 "returned %s",
+                 SB_SEC_USER);
+        kill(p, SIGKILL);
+        if (c > 0) kill(c, SIGKILL);
+        while (waitpid(-1, NULL, __WALL) > 0) {
+        }
+        return true;
+    }
+    kill(p, SIGKILL);
+    while (waitpid(p, &st, __WALL) == p && !WIFEXITED(st) && !WIFSIGNALED(st)) {
+    }
+    ptrace(PTRACE_DETACH, c, 0, 0);
+    bool gone = false;
+    for (int i = 0; i < 500 && !(gone = dead(c)); i++)
+        usleep(2000);
+    if (!gone) kill(c, SIGKILL);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)p);
+    sbt_remove_groups(prefix);
+    why[0] = 0;
+    return gone;
+}
+
 /* SIGKILL cannot be handled: the container must die with the tool (PR_SET_PDEATHSIG), and
  * `vlab-sandbox cleanup` removes the groups it left. */
 Test(sandbox, cli_sigkill_cleanup, .timeout = SB_TIMEOUT) {
@@ -293,6 +397,21 @@ Test(sandbox, cli_sigkill_cleanup, .timeout = SB_TIMEOUT) {
                   "vlab-sandbox cleanup after a SIGKILLed run (%s): expected exit 0 and no group "
                   "left, got %d and %u:%s (stderr: %.200s) %s",
                   how, st, g, left, err, SB_SEC_SIG);
+    }
+    if (!t.rootless) {
+        char why[256];
+        bool skip, gone = dies_with_caller_at_worst_moment(&t, why, sizeof why, &skip);
+        if (skip)
+            fprintf(stderr, "cli_sigkill_cleanup: ptrace is refused here: the caller killed at "
+                            "the worst moment is not tried\n");
+        else
+            cr_assert(!why[0], "%s", why);
+        cr_expect(gone,
+                  "sb_run with cfg->userns, its caller killed by SIGKILL right after the "
+                  "container's first process became the mapped root: that process still runs "
+                  "1 s later (a change of uid clears PR_SET_PDEATHSIG; set it again, then check "
+                  "that the parent did not die before that) %s",
+                  SB_SEC_SIG);
     }
     sbt_fini(&t);
 }

@@ -185,10 +185,21 @@ Test(sandbox, fs_dev_minimal, .timeout = SB_TIMEOUT) {
         cr_expect_str_eq(mode, "666", "/dev/%s inside should have mode 0666, it has %s %s", need[i],
                          mode, SB_SEC_DEV);
     }
+    /* the device each one is: a regular file in its place reads, writes and has mode 0666 too */
+    const char *node[] = {"char 1:3", "char 1:5", "char 1:9", "char 5:0"};
+    for (int i = 0; i < 4; i++) {
+        char key[32], what[64] = "?";
+        snprintf(key, sizeof key, "node_%s", need[i]);
+        sbt_get(&t, key, what, sizeof what);
+        cr_expect_str_eq(what, node[i],
+                         "/dev/%s inside should be the character device %s, it is \"%s\" %s",
+                         need[i], node[i] + 5, what, SB_SEC_DEV);
+    }
     sbt_fini(&t);
 }
 
-/* The type of the mount at mnt in the prober's mount list, or "". */
+/* The type of the mount at mnt in the prober's mount list, or "", and its options (the last
+ * mount there: the one the container sees). */
 static const char *mount_type(struct sbt *t, const char *mnt, char *buf, size_t len) {
     buf[0] = 0;
     char want[256];
@@ -201,6 +212,37 @@ static const char *mount_type(struct sbt *t, const char *mnt, char *buf, size_t 
     return buf;
 }
 
+static const char *mount_opts(struct sbt *t, const char *mnt, char *buf, size_t len) {
+    buf[0] = 0;
+    char want[256];
+    snprintf(want, sizeof want, "mount=%s ", mnt);
+    for (const char *p = strstr(t->out, want); p; p = strstr(p + 1, want)) {
+        if (p != t->out && p[-1] != '\n') continue;
+        char opts[256] = "";
+        if (sscanf(p + strlen(want), "%*s %255s", opts) == 1) snprintf(buf, len, "%s", opts);
+    }
+    return buf;
+}
+
+/* §3.3's flags on one mount: each of the comma-separated want must be among its options. */
+static void expect_flags(struct sbt *t, const char *mnt, const char *want) {
+    char opts[256], w[64];
+    mount_opts(t, mnt, opts, sizeof opts);
+    for (const char *p = want; *p;) {
+        size_t l = strcspn(p, ",");
+        snprintf(w, sizeof w, "%.*s", (int)l, p);
+        cr_expect(sbt_list_has(opts, w),
+                  "the mount on %s inside should be %s (it is \"%s\"): without %s a program "
+                  "could %s there %s",
+                  mnt, want, opts, w,
+                  !strcmp(w, "nosuid")  ? "gain privileges from a setuid file it made"
+                  : !strcmp(w, "nodev") ? "open a device node it made"
+                                        : "run a file it wrote",
+                  SB_SEC_DEV);
+        p += l + (p[l] == ',');
+    }
+}
+
 Test(sandbox, fs_proc_tmp, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
@@ -210,6 +252,9 @@ Test(sandbox, fs_proc_tmp, .timeout = SB_TIMEOUT) {
                      "/proc inside should be a proc mount, it is \"%s\" %s", type, SB_SEC_DEV);
     cr_expect_str_eq(mount_type(&t, "/tmp", type, sizeof type), "tmpfs",
                      "/tmp inside should be a tmpfs, it is \"%s\" %s", type, SB_SEC_DEV);
+    expect_flags(&t, "/proc", "nosuid,nodev,noexec");
+    expect_flags(&t, "/tmp", "nosuid,nodev");
+    expect_flags(&t, "/dev", "nosuid,noexec");
     char root[1024] = "";
     sbt_get(&t, "root", root, sizeof root);
     const char *image[] = {"bin", "sbin", "etc", "proc", "dev", "tmp", "sys", "root", "usr"};

@@ -2,9 +2,17 @@
  * cleanup when setting up fails. The cleanup check at the end of each test does the rest. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sb_test.h"
@@ -73,6 +81,180 @@ Test(sandbox, life_timeout_kills_all, .timeout = SB_TIMEOUT) {
     sbt_fini(&t);
 }
 
+/* What a child of the test reports through fd 3 (a pipe), read by the test. */
+static void child_report(pid_t c, int rd, char *got, size_t len) {
+    ssize_t n = c > 0 ? read(rd, got, len - 1) : -1;
+    got[n > 0 ? n : 0] = 0;
+    close(rd);
+    if (c > 0) waitpid(c, NULL, 0);
+}
+
+/* A caller near RLIMIT_NOFILE: sb_run fails somewhere while setting up (its signalfd, the
+ * group's files, its pipes and sockets, the image's fd), or runs. Either way it closes what it
+ * opened and only that (the caller's fds 0-3 stay open), and leaves no group. From a child of
+ * the test, whose fds are 0-2 and the report pipe as 3, with the limit at 4, 5, ... 12. */
+static void out_of_fds(struct sbt *t) {
+    int rp[2];
+    cr_assert(!pipe(rp), "harness: pipe failed");
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) {
+        if (dup2(rp[1], 3) != 3 || syscall(SYS_close_range, 4u, ~0u, 0u)) _exit(2);
+        char *argv[] = {"/bin/prober", "exit", "0", NULL};
+        struct sb_config cfg = t->cfg;
+        cfg.argv = argv;
+        cfg.stdout_fd = cfg.stderr_fd = -1;
+        struct rlimit old;
+        getrlimit(RLIMIT_NOFILE, &old);
+        for (unsigned lim = 4; lim <= 12; lim++) {
+            struct sb_result r;
+            struct rlimit l = {lim, old.rlim_max};
+            setrlimit(RLIMIT_NOFILE, &l);
+            int rc = sb_run(&cfg, &r);
+            setrlimit(RLIMIT_NOFILE, &old);
+            int shut = -1, extra = -1;
+            for (int fd = 0; fd < 4 && shut < 0; fd++)
+                if (fcntl(fd, F_GETFD) < 0) shut = fd;
+            for (int fd = 4; fd < 64 && extra < 0; fd++)
+                if (fcntl(fd, F_GETFD) >= 0) extra = fd;
+            char prefix[64], groups[1024];
+            snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)getpid());
+            unsigned g = sbt_find_groups(prefix, groups, sizeof groups);
+            if ((rc != VLAB_OK && rc != VLAB_EIO) || shut >= 0 || extra >= 0 || g) {
+                dprintf(3, "%u %d %d %d %u%.200s", lim, rc, shut, extra, g, groups);
+                sbt_remove_groups(prefix);
+                _exit(0);
+            }
+        }
+        dprintf(3, "ok");
+        _exit(0);
+    }
+    close(rp[1]);
+    char got[400];
+    child_report(c, rp[0], got, sizeof got);
+    unsigned lim = 0, g = 0;
+    int rc = 0, shut = -1, extra = -1,
+        k = sscanf(got, "%u %d %d %d %u", &lim, &rc, &shut, &extra, &g);
+    cr_assert(k == 5 || !strcmp(got, "ok"), "harness: the test's child reported nothing");
+    if (k != 5) return;
+    cr_expect(rc == VLAB_OK || rc == VLAB_EIO,
+              "sb_run with RLIMIT_NOFILE %u (the caller has fds 0-3 open): expected VLAB_OK or "
+              "VLAB_EIO, got %d (%s) %s",
+              lim, rc, vlab_strerror(rc), SB_SEC_CLEAN);
+    cr_expect(shut < 0,
+              "sb_run with RLIMIT_NOFILE %u (it returned %s) closed the caller's fd %d: on a "
+              "failed setup close only the fds sb_run opened (an fd variable still -1 is not "
+              "one) %s",
+              lim, vlab_strerror(rc), shut, SB_SEC_CLEAN);
+    cr_expect(extra < 0,
+              "sb_run with RLIMIT_NOFILE %u (it returned %s) left fd %d open in the caller %s", lim,
+              vlab_strerror(rc), extra, SB_SEC_CLEAN);
+    cr_expect(g == 0, "sb_run with RLIMIT_NOFILE %u (it returned %s) left %u group(s) behind:%s %s",
+              lim, vlab_strerror(rc), g, strchr(got, '/') ? strchr(got, '/') : "", SB_SEC_CLEAN);
+}
+
+/* A step the kernel refuses inside the child: with cfg->userns, a new proc is allowed only
+ * while the mount namespace has a fully visible one (§3.3), and this caller has a file mounted
+ * over /proc/version. The mount of /proc fails, and sb_run must say so (VLAB_EIO), not go on
+ * to run the program without a /proc; and leave no group behind. */
+static void proc_refused(struct sbt *t) {
+    int rp[2];
+    cr_assert(!pipe(rp), "harness: pipe failed");
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) {
+        close(rp[0]);
+        if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+            mount("/dev/null", "/proc/version", NULL, MS_BIND, NULL))
+            _exit(2);
+        char *argv[] = {"/bin/prober", "exit", "0", NULL};
+        struct sb_config cfg = t->cfg;
+        cfg.argv = argv;
+        cfg.userns = true;
+        cfg.stdout_fd = cfg.stderr_fd = -1;
+        struct sb_result r;
+        int rc = sb_run(&cfg, &r);
+        char prefix[64], groups[1024];
+        snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)getpid());
+        unsigned g = sbt_find_groups(prefix, groups, sizeof groups);
+        if (g) sbt_remove_groups(prefix);
+        dprintf(rp[1], "%d %u%.200s", rc, g, groups);
+        _exit(0);
+    }
+    close(rp[1]);
+    char got[400];
+    child_report(c, rp[0], got, sizeof got);
+    int rc = 0;
+    unsigned g = 0;
+    cr_assert(sscanf(got, "%d %u", &rc, &g) == 2,
+              "harness: the test's child could not mount over /proc/version");
+    cr_expect(rc == VLAB_EIO,
+              "sb_run with cfg->userns, the caller having a file mounted over /proc/version: "
+              "the kernel refuses the container's /proc (not fully visible), so expected "
+              "VLAB_EIO, got %d (%s): check every mount's result %s",
+              rc, vlab_strerror(rc), SB_SEC_DEV);
+    cr_expect(g == 0, "the failed sb_run left %u group(s) behind:%s %s", g,
+              strchr(got, '/') ? strchr(got, '/') : "", SB_SEC_CLEAN);
+}
+
+/* A group sb_run cannot remove: while the container runs, a helper process of the test makes a
+ * group inside the container's (in the pids hierarchy, or v2's), then kills the container. The
+ * rmdir then fails however long it is retried. sb_run may remove the inner group too, or fail:
+ * it must not say VLAB_OK with its group still there. */
+static void group_kept(struct sbt *t) {
+    char own[512], prefix[64];
+    if (!sbt_own_group("pids", own, sizeof own) && !sbt_own_group(NULL, own, sizeof own)) return;
+    snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)getpid());
+    fflush(NULL);
+    pid_t h = fork();
+    if (h == 0) {
+        for (int i = 0; i < 10000; i++, usleep(1000)) {
+            DIR *d = opendir(own);
+            char name[256] = "";
+            for (struct dirent *e; d && (e = readdir(d));)
+                if (!strncmp(e->d_name, prefix, strlen(prefix)))
+                    snprintf(name, sizeof name, "%s", e->d_name);
+            if (d) closedir(d);
+            if (!*name) continue;
+            char p[1024], procs[4096];
+            snprintf(p, sizeof p, "%s/%s/vlab-sb-inner", own, name);
+            mkdir(p, 0755);
+            snprintf(p, sizeof p, "%s/%s/cgroup.procs", own, name);
+            if (sb_read_file(p, procs, sizeof procs) <= 0) continue;
+            for (char *q = strtok(procs, "\n"); q; q = strtok(NULL, "\n"))
+                kill((pid_t)atoi(q), SIGKILL);
+            _exit(0);
+        }
+        _exit(1);
+    }
+    char *argv[] = {"/bin/prober", "sleep", NULL};
+    struct sb_config c = t->cfg;
+    c.argv = argv;
+    c.timeout = 5;
+    c.stdout_fd = c.stderr_fd = -1;
+    struct sb_result r;
+    int rc = sb_run(&c, &r);
+    int st = 0;
+    if (h > 0) waitpid(h, &st, 0);
+    char left[1024] = "", inner[1024];
+    DIR *d = opendir(own);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+            snprintf(left, sizeof left, "%s/%s", own, e->d_name);
+            snprintf(inner, sizeof inner, "%s/vlab-sb-inner", left);
+            rmdir(inner);
+        }
+    if (d) closedir(d);
+    sbt_remove_groups(prefix);
+    cr_assert(h > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "harness: the helper never found the container's group in %s", own);
+    cr_expect(!(*left && rc == VLAB_OK),
+              "sb_run returned VLAB_OK, yet its group %s is still there (the test made a group "
+              "inside it while the container ran, so rmdir kept failing): when "
+              "sb_cgroup_destroy fails, sb_run fails %s",
+              left, SB_SEC_CLEAN);
+}
+
 Test(sandbox, life_cleanup_on_error, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
@@ -109,5 +291,10 @@ Test(sandbox, life_cleanup_on_error, .timeout = SB_TIMEOUT) {
               rc, vlab_strerror(rc), SB_SEC_LIFE);
     /* then a good run still works */
     sbt_run_ok(&t, SB_SEC_LIFE, "exit", "0", NULL);
+    if (!t.rootless) {
+        out_of_fds(&t);
+        proc_refused(&t);
+        group_kept(&t);
+    }
     sbt_fini(&t);
 }
