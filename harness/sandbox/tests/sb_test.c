@@ -395,8 +395,13 @@ bool sbt_read_num(const char *dir, const char *file, unsigned long long *v) {
     char p[1024], buf[128];
     snprintf(p, sizeof p, "%s/%s", dir, file);
     if (sb_read_file(p, buf, sizeof buf) <= 0) return false;
-    *v = strtoull(buf, NULL, 10);
-    return true;
+    /* v2 says "max" for no limit: strtoull would read that as 0, which is a limit */
+    char *end;
+    errno = 0;
+    *v = strtoull(buf, &end, 10);
+    while (*end == ' ' || *end == '\n')
+        end++;
+    return buf[0] >= '0' && buf[0] <= '9' && !errno && !*end;
 }
 
 /* Whether this machine lets the caller make groups under its own: an environment check, not

@@ -90,7 +90,7 @@ unsigned sbt_remove_groups(const char *prefix);
 /* Where the caller's group of the hierarchy holding ctrl is ("" for v2's unified one):
  * directory path, or false. */
 bool sbt_own_group(const char *ctrl, char *path, size_t len);
-/* Reads a number from dir/file; false if unreadable. */
+/* Reads a number from dir/file; false if unreadable or not a number (v2's "max"). */
 bool sbt_read_num(const char *dir, const char *file, unsigned long long *v);
 
 #endif
