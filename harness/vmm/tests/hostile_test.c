@@ -58,6 +58,16 @@ VMM_TEST(hostile_endless_loop) {
     tvm_run(&t);
     tvm_expect(&t, VMM_TIMEOUT, "§4.5 (the watchdog, armed in vmm_create)");
     expect_dump(&t);
+    /* The units: the backend's own TIMEOUT exit says what the watchdog was armed with, and
+     * cfg.watchdog_us is microseconds, as vlab_hv_set_watchdog takes them. */
+    struct vlab_exit e;
+    memset(&e, 0, sizeof e);
+    cr_assert_eq(vlab_hv_run(t.vm.vcpu, &e), VLAB_OK, "expected the spinning guest to run on");
+    cr_assert(e.reason == VLAB_EXIT_TIMEOUT && strstr(e.desc, "within 200000 us"),
+              "expected the watchdog armed with cfg.watchdog_us = 200000 microseconds as they are "
+              "(vlab_hv_set_watchdog(vcpu, cfg->watchdog_us)), the backend says \"%s\" "
+              "(handout §2.1, §4.5)",
+              e.desc);
     tvm_free(&t);
 }
 

@@ -190,6 +190,17 @@ Test(vmm, run_blk_registers) {
     cr_assert_eq(vmm_blk_read(vm, VMM_BLK_ADDR_LO, 8), 0x1234567811111111ull,
                  "expected a 4-byte write of ADDR_LO to keep ADDR_HI, got %#llx (handout §4.4)",
                  (unsigned long long)vmm_blk_read(vm, VMM_BLK_ADDR_LO, 8));
+    /* A read narrower than 8 bytes at 0x10 is the low half of ADDR, cut to its length. */
+    static const struct {
+        unsigned len;
+        uint64_t want;
+    } narrow[] = {{4, 0x11111111}, {2, 0x1111}, {1, 0x11}};
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert_eq(vmm_blk_read(vm, VMM_BLK_ADDR_LO, narrow[i].len), narrow[i].want,
+                     "expected a %u-byte read of ADDR_LO (ADDR %#llx) to give %#llx, got %#llx "
+                     "(handout §4.4)",
+                     narrow[i].len, 0x1234567811111111ull, (unsigned long long)narrow[i].want,
+                     (unsigned long long)vmm_blk_read(vm, VMM_BLK_ADDR_LO, narrow[i].len));
     cr_assert_eq(vmm_blk_read(vm, VMM_BLK_MAGIC, 2), 0x4256,
                  "expected a 2-byte read of MAGIC to give its low half 0x4256 (handout §4.4)");
     vmm_blk_write(vm, VMM_BLK_MAGIC, 4, 0);
