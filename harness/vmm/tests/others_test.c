@@ -437,7 +437,9 @@ VMM_TEST(run_debugcon_string) {
     cr_assert_eq(v, 42,
                  "expected 42 at 0x400, got %#llx (0xbad: a `rep insb` of 100 bytes from port "
                  "0xe9, one IN exit with count 100, did not read 0xe9 into every element: "
-                 "answer each of the exit's count elements) (handout §4.2)",
+                 "answer each of the exit's count elements; 0xbad2: a `rep insw` of 50 words, "
+                 "one exit with size 2 and count 50, did not read 0xffe9 into each: element i "
+                 "is the size bytes at data + i * size, one port per byte) (handout §4.2)",
                  (unsigned long long)v);
     cr_assert_eq(t.vm.unknown_io, 0, "expected port 0xe9 not counted as unknown I/O (§4.2)");
     tvm_free(&t);
