@@ -1,5 +1,7 @@
 /* Task 3 (handout §4.5): guests that crash, wander, storm, spin or never stop talking. The
  * VMM reports each and carries on; it never crashes or reads outside guest RAM. */
+#include <sys/resource.h>
+
 #include "vmm_test.h"
 
 static void expect_dump(const struct tvm *t) {
@@ -100,6 +102,23 @@ Test(vmm, hostile_fail_entry) {
     cr_assert(strstr(t.res.why, "CS"),
               "expected the backend's reason (CS) in res.why, got \"%s\" "
               "(handout §4.5)",
+              t.res.why);
+    tvm_free(&t);
+
+    /* The backend itself failing: Unicorn builds its engine at the first run and needs about
+     * 1 GiB of address space for it; with 16 MiB left, vlab_hv_run returns an error. */
+    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED, "hello_protected.bin");
+    struct rlimit old, low;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+    low = old;
+    low.rlim_cur = tvm_address_space() + (16u << 20);
+    cr_assert_eq(setrlimit(RLIMIT_AS, &low), 0);
+    int rc = vmm_run(&t.vm, &t.res);
+    setrlimit(RLIMIT_AS, &old);
+    cr_assert(rc != VLAB_OK && t.res.outcome == VMM_ERROR && t.res.why[0],
+              "expected a failing vlab_hv_run to end vmm_run with its error, outcome '%s' and a "
+              "sentence in res.why; got %s, '%s', \"%s\" (handout §4.1)",
+              vmm_outcome_name(VMM_ERROR), vlab_strerror(rc), vmm_outcome_name(t.res.outcome),
               t.res.why);
     tvm_free(&t);
 }

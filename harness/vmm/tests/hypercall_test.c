@@ -150,9 +150,10 @@ Test(vmm, hc_bounds_exact) {
                  "got %lld (handout §5.4)",
                  (long long)r.rax);
     r.rax = VMM_HC_EXIT, r.rbx = 0x1234;
-    cr_assert(vmm_hypercall(&t.vm, &r, &code) && code == 0x1234,
-              "expected VMM_HC_EXIT to return true with *code = 0x1234, got code %#llx (§5.3)",
-              (unsigned long long)code);
+    cr_assert(vmm_hypercall(&t.vm, &r, &code) && code == 0x1234 && r.rax == 0,
+              "expected VMM_HC_EXIT to return true with *code = 0x1234 and RAX 0, got code %#llx "
+              "RAX %#llx (§5.3)",
+              (unsigned long long)code, (unsigned long long)r.rax);
     r.rax = VMM_HC_EXIT, r.rbx = 0xfedcba9876543210ull;
     cr_assert(vmm_hypercall(&t.vm, &r, &code) && code == 0xfedcba9876543210ull,
               "expected a long-mode guest's VMM_HC_EXIT code whole, all 64 bits of RBX "

@@ -120,6 +120,15 @@ static void expect_common(const struct vlab_regs *r, uint64_t rip) {
                  (unsigned long long)VMM_STACK_TOP, (unsigned long long)r->rsp);
     cr_assert_eq(r->rflags, 0x2, "expected RFLAGS 0x2 (interrupts off), got %#llx (handout §3)",
                  (unsigned long long)r->rflags);
+    const uint64_t gpr[] = {r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp, r->r8,
+                            r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15};
+    static const char *const name[] = {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "R8",
+                                       "R9",  "R10", "R11", "R12", "R13", "R14", "R15"};
+    for (unsigned i = 0; i < sizeof gpr / sizeof gpr[0]; i++)
+        cr_assert_eq(gpr[i], 0,
+                     "expected %s 0 at entry (every register but RIP, RSP and RFLAGS), "
+                     "got %#llx (handout §3)",
+                     name[i], (unsigned long long)gpr[i]);
 }
 
 Test(vmm, mode_real_state) {

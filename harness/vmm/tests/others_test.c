@@ -85,6 +85,36 @@ Test(vmm, setup_load_flat_placed) {
                   bad[i].why);
         tvm_free(&t);
     }
+    /* The edges of each rule: an entry one past the image's end, an image inside the
+     * protected-mode GDT/TSS page, and images touching the areas without overlapping them. */
+    tvm_read_guest(&t, "zero_protected.bin");
+    size_t len = t.len;
+    const struct {
+        enum vmm_mode mode;
+        uint64_t load, entry;
+        int rc;
+        const char *what;
+    } edge[] = {
+        {VMM_MODE_PROTECTED, 0x20000, 0x20000 + len, VLAB_EINVAL, "an entry one past the image"},
+        {VMM_MODE_PROTECTED, 0x1100, 0x1100, VLAB_EINVAL, "an image inside [0x1000, 0x2000)"},
+        {VMM_MODE_PROTECTED, 0x1000 - len, 0x1000 - len, VLAB_OK, "an image ending at 0x1000"},
+        {VMM_MODE_PROTECTED, VMM_PT_GPA, VMM_PT_GPA, VLAB_OK, "a protected-mode image at 0x2000"},
+        {VMM_MODE_LONG, VMM_PT_END, VMM_PT_END, VLAB_OK, "a long-mode image at 0x8000"},
+        {VMM_MODE_REAL, VMM_GDT_GPA, VMM_GDT_GPA, VLAB_OK, "a real-mode image at 0x1000"},
+    };
+    tvm_free(&t);
+    for (unsigned i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        tvm_create(&t, VLAB_HV_UNICORN, edge[i].mode);
+        t.vm.cfg.place_flat = true;
+        t.vm.cfg.load_gpa = edge[i].load;
+        t.vm.cfg.entry_gpa = edge[i].entry;
+        tvm_read_guest(&t, "zero_protected.bin");
+        expect_load(&t, edge[i].rc, edge[i].what, NULL, "§2.2");
+        if (edge[i].rc != VLAB_OK)
+            cr_assert(zero_bytes(&t, 0, T_RAM), "expected guest memory untouched after %s (§2.2)",
+                      edge[i].what);
+        tvm_free(&t);
+    }
     /* An image that ends exactly where RAM does fits. */
     tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
     t.vm.cfg.place_flat = true;
