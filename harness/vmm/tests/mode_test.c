@@ -193,15 +193,17 @@ Test(vmm, mode_real_state) {
     tvm_free(&t);
 
     /* Where the entry is not at a 64 KiB boundary: CS keeps the block's selector, IP the rest;
-     * a real-mode CPU cannot reach 1 MiB or above. */
+     * the last byte below 1 MiB is reachable (CS 0xf000, IP 0xffff), 1 MiB is not. */
     static const struct {
-        uint64_t entry;
+        uint64_t load, entry;
         uint16_t cs;
-    } at[] = {{0x12350, 0x1000}, {0xffe00, 0xf000}};
+    } at[] = {{0x12350, 0x12350, 0x1000}, {0, 0xfffff, 0xf000}}; /* 0: ending at 1 MiB */
     for (unsigned i = 0; i < 2; i++) {
         tvm_config(&t, VLAB_HV_UNICORN, VMM_MODE_REAL);
+        tvm_read_guest(&t, "boot_sector.bin");
         t.cfg.place_flat = true;
-        t.cfg.load_gpa = t.cfg.entry_gpa = at[i].entry;
+        t.cfg.load_gpa = at[i].load ? at[i].load : 0x100000 - t.len;
+        t.cfg.entry_gpa = at[i].entry;
         tvm_boot_cfg(&t, "boot_sector.bin");
         cr_assert_eq(vlab_hv_get_regs(t.vm.vcpu, &r), VLAB_OK);
         cr_assert_eq(vlab_hv_get_sregs(t.vm.vcpu, &s), VLAB_OK);

@@ -346,15 +346,17 @@ Test(vmm, mb_refusals) {
                   bad[i].what);
         tvm_free(&t);
     }
-    /* The edges the checks must let through: a bss_end_addr equal to load_end_addr (no bss),
-     * an entry_addr on the last loaded byte, a kernel that ends exactly where RAM does. */
+    /* The edges: what the checks must let through (a bss_end_addr equal to load_end_addr: no
+     * bss; an entry_addr on the last loaded byte; a kernel that ends exactly where RAM does),
+     * and an entry_addr one past the loaded bytes, which they must not. */
     static const struct {
-        int field;
+        int field, rc;
         const char *what;
     } edge[] = {
-        {6, "bss_end_addr equal to load_end_addr"},
-        {7, "entry_addr on the last loaded byte"},
-        {0, "a kernel whose bss ends exactly at the end of RAM"},
+        {6, VLAB_OK, "bss_end_addr equal to load_end_addr"},
+        {7, VLAB_OK, "entry_addr on the last loaded byte"},
+        {0, VLAB_OK, "a kernel whose bss ends exactly at the end of RAM"},
+        {8, VLAB_EINVAL, "entry_addr equal to load_end_addr, one past the loaded bytes"},
     };
     for (unsigned i = 0; i < sizeof edge / sizeof edge[0]; i++) {
         tvm_config(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
@@ -364,15 +366,16 @@ Test(vmm, mb_refusals) {
         memcpy(h, (uint8_t *)t.image + off, sizeof h);
         if (edge[i].field == 6) put32(&t, off + 24, h[5]);
         if (edge[i].field == 7) put32(&t, off + 28, h[5] - 1);
+        if (edge[i].field == 8) put32(&t, off + 28, h[5]);
         if (edge[i].field == 0) { /* RAM is whole pages: the bss now ends at one */
             put32(&t, off + 24, 0x201000);
             t.cfg.ram_size = 0x201000;
         }
         cr_assert_eq(vmm_create(&t.vm, &t.cfg), VLAB_OK, "vmm_create: %s (handout §2.1)", t.vm.err);
         t.created = true;
-        expect_load(&t, VLAB_OK, edge[i].what, NULL, "§2.3");
-        cr_assert(t.vm.multiboot, "expected %s loaded as a Multiboot kernel (handout §2.3)",
-                  edge[i].what);
+        expect_load(&t, edge[i].rc, edge[i].what, NULL, "§2.3");
+        cr_assert(t.vm.multiboot == (edge[i].rc == VLAB_OK), "expected %s %s (handout §2.3)",
+                  edge[i].what, edge[i].rc == VLAB_OK ? "loaded as a Multiboot kernel" : "refused");
         tvm_free(&t);
     }
     /* A header that is the file's first byte: load_addr = header_addr, the whole file loaded. */
@@ -391,6 +394,24 @@ Test(vmm, mb_refusals) {
                   !memcmp(vlab_gpmem_hva(&t.vm.mem, 0x200000, sizeof first), first, sizeof first),
               "expected a header at offset 0 with load_addr = header_addr: the whole file at "
               "load_addr, entry 0x200020; entry is %#llx (handout §2.3)",
+              (unsigned long long)t.vm.entry);
+    tvm_free(&t);
+    /* A header in the file's last 32 bytes: its address fields end where the file does. */
+    tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
+    uint32_t last[16] = {0xf4f4f4f4,
+                         [8] = VMM_MB_MAGIC,
+                         VMM_MB_ADDRESSES,
+                         -(VMM_MB_MAGIC + VMM_MB_ADDRESSES),
+                         0x200020,
+                         0x200000,
+                         0,
+                         0,
+                         0x200000};
+    expect_load_image(&t, last, sizeof last, "a header in the file's last 32 bytes");
+    cr_assert(t.vm.multiboot && t.vm.entry == 0x200000 &&
+                  !memcmp(vlab_gpmem_hva(&t.vm.mem, 0x200000, sizeof last), last, sizeof last),
+              "expected a header ending at the end of the file loaded: the whole file at "
+              "0x200000, entry 0x200000; entry is %#llx (handout §2.3)",
               (unsigned long long)t.vm.entry);
     tvm_free(&t);
     /* Where the header may be: 4-byte aligned in the first 8 KiB. Elsewhere the image is flat. */
