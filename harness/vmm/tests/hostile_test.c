@@ -60,6 +60,10 @@ VMM_TEST(hostile_endless_loop) {
     tvm_run(&t);
     tvm_expect(&t, VMM_TIMEOUT, "§4.5 (the watchdog, armed in vmm_create)");
     expect_dump(&t);
+    cr_assert_eq(t.vm.exits[VLAB_EXIT_TIMEOUT], 1,
+                 "expected the TIMEOUT exit counted in vm->exits like every other, got %llu "
+                 "(handout §4.1)",
+                 (unsigned long long)t.vm.exits[VLAB_EXIT_TIMEOUT]);
     /* The units: the backend's own TIMEOUT exit says what the watchdog was armed with, and
      * cfg.watchdog_us is microseconds, as vlab_hv_set_watchdog takes them. */
     struct vlab_exit e;

@@ -434,6 +434,21 @@ Test(vmm, mb_refusals) {
                   where[i] == 2 ? "at offset 2" : "at offset 8192");
         tvm_free(&t);
     }
+    /* A magic too close to the end for the 12 bytes of magic, flags and checksum: data, and
+     * nothing past the file is read (the byte after it would make a wrong checksum). */
+    tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
+    uint8_t tail[16] = {0xf4, 0xf4, 0xf4, 0xf4, 0x02, 0xb0, 0xad, 0x1b,
+                        0,    0,    0,    0,    0xfe, 0x4f, 0x52};
+    free(t.image);
+    t.image = malloc(sizeof tail);
+    cr_assert_not_null(t.image);
+    memcpy(t.image, tail, sizeof tail);
+    t.len = 15;
+    expect_load(&t, VLAB_OK, "a 15-byte image with a magic at offset 4", NULL, "§2.3");
+    cr_assert(!t.vm.multiboot && t.vm.entry == VMM_LOAD_GPA,
+              "expected a magic whose header does not fit in the file taken as a flat image's "
+              "bytes (handout §2.3)");
+    tvm_free(&t);
     /* A command line that does not fit below VMM_MBI_END. */
     tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
     char *longline = malloc(VMM_CMDLINE_MAX + 2);
@@ -505,6 +520,9 @@ VMM_TEST(run_debug_exit) {
                  (unsigned long long)t.res.code);
     cr_assert_str_eq(t.vm.console.buf, "tests passed\n",
                      "expected the guest stopped at its OUT to port 0xf4 (handout §4.3)");
+    cr_assert(t.res.why[0],
+              "expected a sentence in res.why when the guest exits (every outcome but a halt has "
+              "one, vmm.h) (handout §4.5)");
     tvm_free(&t);
 }
 
