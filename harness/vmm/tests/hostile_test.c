@@ -1,5 +1,7 @@
 /* Task 3 (handout §4.5): guests that crash, wander, storm, spin or never stop talking. The
  * VMM reports each and carries on; it never crashes or reads outside guest RAM. */
+#include <sys/resource.h>
+
 #include "vmm_test.h"
 
 static void expect_dump(const struct tvm *t) {
@@ -58,6 +60,20 @@ VMM_TEST(hostile_endless_loop) {
     tvm_run(&t);
     tvm_expect(&t, VMM_TIMEOUT, "§4.5 (the watchdog, armed in vmm_create)");
     expect_dump(&t);
+    cr_assert_eq(t.vm.exits[VLAB_EXIT_TIMEOUT], 1,
+                 "expected the TIMEOUT exit counted in vm->exits like every other, got %llu "
+                 "(handout §4.1)",
+                 (unsigned long long)t.vm.exits[VLAB_EXIT_TIMEOUT]);
+    /* The units: the backend's own TIMEOUT exit says what the watchdog was armed with, and
+     * cfg.watchdog_us is microseconds, as vlab_hv_set_watchdog takes them. */
+    struct vlab_exit e;
+    memset(&e, 0, sizeof e);
+    cr_assert_eq(vlab_hv_run(t.vm.vcpu, &e), VLAB_OK, "expected the spinning guest to run on");
+    cr_assert(e.reason == VLAB_EXIT_TIMEOUT && strstr(e.desc, "within 200000 us"),
+              "expected the watchdog armed with cfg.watchdog_us = 200000 microseconds as they are "
+              "(vlab_hv_set_watchdog(vcpu, cfg->watchdog_us)), the backend says \"%s\" "
+              "(handout §2.1, §4.5)",
+              e.desc);
     tvm_free(&t);
 }
 
@@ -90,6 +106,23 @@ Test(vmm, hostile_fail_entry) {
     cr_assert(strstr(t.res.why, "CS"),
               "expected the backend's reason (CS) in res.why, got \"%s\" "
               "(handout §4.5)",
+              t.res.why);
+    tvm_free(&t);
+
+    /* The backend itself failing: Unicorn builds its engine at the first run and needs about
+     * 1 GiB of address space for it; with 16 MiB left, vlab_hv_run returns an error. */
+    tvm_boot(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED, "hello_protected.bin");
+    struct rlimit old, low;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+    low = old;
+    low.rlim_cur = tvm_address_space() + (16u << 20);
+    cr_assert_eq(setrlimit(RLIMIT_AS, &low), 0);
+    int rc = vmm_run(&t.vm, &t.res);
+    setrlimit(RLIMIT_AS, &old);
+    cr_assert(rc != VLAB_OK && t.res.outcome == VMM_ERROR && t.res.why[0],
+              "expected a failing vlab_hv_run to end vmm_run with its error, outcome '%s' and a "
+              "sentence in res.why; got %s, '%s', \"%s\" (handout §4.1)",
+              vmm_outcome_name(VMM_ERROR), vlab_strerror(rc), vmm_outcome_name(t.res.outcome),
               t.res.why);
     tvm_free(&t);
 }

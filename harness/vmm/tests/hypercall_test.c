@@ -150,9 +150,31 @@ Test(vmm, hc_bounds_exact) {
                  "got %lld (handout §5.4)",
                  (long long)r.rax);
     r.rax = VMM_HC_EXIT, r.rbx = 0x1234;
-    cr_assert(vmm_hypercall(&t.vm, &r, &code) && code == 0x1234,
-              "expected VMM_HC_EXIT to return true with *code = 0x1234, got code %#llx (§5.3)",
+    cr_assert(vmm_hypercall(&t.vm, &r, &code) && code == 0x1234 && r.rax == 0,
+              "expected VMM_HC_EXIT to return true with *code = 0x1234 and RAX 0, got code %#llx "
+              "RAX %#llx (§5.3)",
+              (unsigned long long)code, (unsigned long long)r.rax);
+    r.rax = VMM_HC_EXIT, r.rbx = 0xfedcba9876543210ull;
+    cr_assert(vmm_hypercall(&t.vm, &r, &code) && code == 0xfedcba9876543210ull,
+              "expected a long-mode guest's VMM_HC_EXIT code whole, all 64 bits of RBX "
+              "(0xfedcba9876543210), got %#llx (handout §5.3)",
               (unsigned long long)code);
+    tvm_free(&t);
+
+    /* Outside long mode only the low 32 bits of RAX, RBX and RCX are the guest's: the upper
+     * halves are ignored, and a result is returned in EAX (RAX's upper half zero). */
+    tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
+    code = 0;
+    r.rax = 0xdead000000000000ull | VMM_HC_EXIT, r.rbx = 0xffffffff12345678ull;
+    cr_assert(vmm_hypercall(&t.vm, &r, &code) && code == 0x12345678,
+              "expected a protected-mode VMM_HC_EXIT with RAX %#llx, RBX %#llx to stop the guest "
+              "with code 0x12345678 (EAX and EBX), got code %#llx (handout §5)",
+              0xdead000000000000ull | VMM_HC_EXIT, 0xffffffff12345678ull, (unsigned long long)code);
+    r.rax = 99;
+    cr_assert(!vmm_hypercall(&t.vm, &r, &code) && r.rax == (uint32_t)-VMM_ENOSYS,
+              "expected hypercall 99 from a protected-mode guest to return -ENOSYS in EAX "
+              "(RAX %#x), got RAX %#llx (handout §5)",
+              (uint32_t)-VMM_ENOSYS, (unsigned long long)r.rax);
     tvm_free(&t);
 }
 

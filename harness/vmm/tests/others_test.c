@@ -33,6 +33,16 @@ static void expect_load(struct tvm *t, int rc, const char *what, const char *wor
                   what, word, t->vm.err, section);
 }
 
+/* vmm_load of a copy of len bytes at image, expecting VLAB_OK. */
+static void expect_load_image(struct tvm *t, const void *image, size_t len, const char *what) {
+    free(t->image);
+    t->image = malloc(len);
+    cr_assert_not_null(t->image);
+    memcpy(t->image, image, len);
+    t->len = len;
+    expect_load(t, VLAB_OK, what, NULL, "§2.3");
+}
+
 /* ---------------- §2.2 flat images placed by cfg, ELF32 ---------------- */
 
 Test(vmm, setup_load_flat_placed) {
@@ -75,6 +85,46 @@ Test(vmm, setup_load_flat_placed) {
                   bad[i].why);
         tvm_free(&t);
     }
+    /* The edges of each rule: an entry one past the image's end, an image inside the
+     * protected-mode GDT/TSS page, and images touching the areas without overlapping them. */
+    tvm_read_guest(&t, "zero_protected.bin");
+    size_t len = t.len;
+    const struct {
+        enum vmm_mode mode;
+        uint64_t load, entry;
+        int rc;
+        const char *what;
+    } edge[] = {
+        {VMM_MODE_PROTECTED, 0x20000, 0x20000 + len, VLAB_EINVAL, "an entry one past the image"},
+        {VMM_MODE_PROTECTED, 0x1100, 0x1100, VLAB_EINVAL, "an image inside [0x1000, 0x2000)"},
+        {VMM_MODE_PROTECTED, 0x1000 - len, 0x1000 - len, VLAB_OK, "an image ending at 0x1000"},
+        {VMM_MODE_PROTECTED, VMM_PT_GPA, VMM_PT_GPA, VLAB_OK, "a protected-mode image at 0x2000"},
+        {VMM_MODE_LONG, VMM_PT_END, VMM_PT_END, VLAB_OK, "a long-mode image at 0x8000"},
+        {VMM_MODE_REAL, VMM_GDT_GPA, VMM_GDT_GPA, VLAB_OK, "a real-mode image at 0x1000"},
+    };
+    tvm_free(&t);
+    for (unsigned i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        tvm_create(&t, VLAB_HV_UNICORN, edge[i].mode);
+        t.vm.cfg.place_flat = true;
+        t.vm.cfg.load_gpa = edge[i].load;
+        t.vm.cfg.entry_gpa = edge[i].entry;
+        tvm_read_guest(&t, "zero_protected.bin");
+        expect_load(&t, edge[i].rc, edge[i].what, NULL, "§2.2");
+        if (edge[i].rc != VLAB_OK)
+            cr_assert(zero_bytes(&t, 0, T_RAM), "expected guest memory untouched after %s (§2.2)",
+                      edge[i].what);
+        tvm_free(&t);
+    }
+    /* An image that ends exactly where RAM does fits. */
+    tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
+    t.vm.cfg.place_flat = true;
+    tvm_read_guest(&t, "zero_protected.bin");
+    t.vm.cfg.load_gpa = t.vm.cfg.entry_gpa = T_RAM - t.len;
+    expect_load(&t, VLAB_OK, "an image ending at the last byte of RAM", NULL, "§2.2");
+    const void *end = vlab_gpmem_hva(&t.vm.mem, T_RAM - t.len, t.len);
+    cr_assert(end && !memcmp(end, t.image, t.len),
+              "expected the image in the last %zu bytes of RAM (handout §2.2)", t.len);
+    tvm_free(&t);
     /* A real-mode boot sector may sit at 0x7c00: real mode writes no tables there. */
     tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_REAL);
     t.vm.cfg.place_flat = true;
@@ -112,8 +162,15 @@ Test(vmm, setup_load_elf32) {
 VMM_TEST(mb_state) {
     struct tvm t;
     tvm_config(&t, kind, VMM_MODE_LONG); /* a Multiboot kernel is entered in protected mode */
-    t.cfg.cmdline = "root=/dev/vda console=ttyS0";
-    tvm_boot_cfg(&t, "mb_elf.bin");
+    /* What follows the command line's NUL is not part of it. */
+    static const char cmdline[] = "root=/dev/vda console=ttyS0\0NOT-THE-CMDLINE";
+    t.cfg.cmdline = cmdline;
+    cr_assert_eq(vmm_create(&t.vm, &t.cfg), VLAB_OK, "vmm_create: %s (handout §2.1)", t.vm.err);
+    t.created = true;
+    /* Dirty: the information area is zeroed before it is filled. */
+    vlab_gpmem_fill(&t.vm.mem, VMM_MBI_GPA, 0xee, VMM_MBI_END - VMM_MBI_GPA);
+    tvm_load(&t, "mb_elf.bin");
+    cr_assert_eq(vmm_setup_mode(&t.vm), VLAB_OK, "vmm_setup_mode: %s (handout §3)", t.vm.err);
     struct vlab_regs r;
     struct vlab_sregs s;
     cr_assert_eq(vlab_hv_get_regs(t.vm.vcpu, &r), VLAB_OK);
@@ -162,6 +219,23 @@ VMM_TEST(mb_state) {
               map[0].size, (unsigned long long)map[0].addr, (unsigned long long)map[0].len,
               map[0].type, map[1].size, (unsigned long long)map[1].addr,
               (unsigned long long)map[1].len, map[1].type);
+    cr_assert_str_eq((const char *)vlab_gpmem_hva(&t.vm.mem, VMM_MBI_NAME, 9), "vlab-vmm",
+                     "expected the boot loader's name \"vlab-vmm\" at 0x8180 (handout §2.3)");
+    /* Every byte of [VMM_MBI_GPA, VMM_MBI_END) the four parts do not cover is zero. */
+    static const struct {
+        uint64_t from, to;
+        const char *after;
+    } gaps[] = {
+        {VMM_MBI_GPA + sizeof info, VMM_MBI_MMAP, "the information structure"},
+        {VMM_MBI_MMAP + sizeof map, VMM_MBI_NAME, "the memory map"},
+        {VMM_MBI_NAME + 9, VMM_MBI_CMDLINE, "the loader's name"},
+        {VMM_MBI_CMDLINE + 28, VMM_MBI_END, "the command line's NUL"},
+    };
+    for (unsigned i = 0; i < sizeof gaps / sizeof gaps[0]; i++)
+        cr_assert(zero_bytes(&t, gaps[i].from, gaps[i].to - gaps[i].from),
+                  "expected [%#llx, %#llx), after %s, zero: zero [VMM_MBI_GPA, VMM_MBI_END) "
+                  "first and copy no byte past a string's NUL (handout §2.3)",
+                  (unsigned long long)gaps[i].from, (unsigned long long)gaps[i].to, gaps[i].after);
     tvm_free(&t);
 }
 
@@ -272,6 +346,74 @@ Test(vmm, mb_refusals) {
                   bad[i].what);
         tvm_free(&t);
     }
+    /* The edges: what the checks must let through (a bss_end_addr equal to load_end_addr: no
+     * bss; an entry_addr on the last loaded byte; a kernel that ends exactly where RAM does),
+     * and an entry_addr one past the loaded bytes, which they must not. */
+    static const struct {
+        int field, rc;
+        const char *what;
+    } edge[] = {
+        {6, VLAB_OK, "bss_end_addr equal to load_end_addr"},
+        {7, VLAB_OK, "entry_addr on the last loaded byte"},
+        {0, VLAB_OK, "a kernel whose bss ends exactly at the end of RAM"},
+        {8, VLAB_EINVAL, "entry_addr equal to load_end_addr, one past the loaded bytes"},
+    };
+    for (unsigned i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        tvm_config(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
+        tvm_read_guest(&t, "mb_flat.bin");
+        size_t off = mb_offset(&t);
+        uint32_t h[8];
+        memcpy(h, (uint8_t *)t.image + off, sizeof h);
+        if (edge[i].field == 6) put32(&t, off + 24, h[5]);
+        if (edge[i].field == 7) put32(&t, off + 28, h[5] - 1);
+        if (edge[i].field == 8) put32(&t, off + 28, h[5]);
+        if (edge[i].field == 0) { /* RAM is whole pages: the bss now ends at one */
+            put32(&t, off + 24, 0x201000);
+            t.cfg.ram_size = 0x201000;
+        }
+        cr_assert_eq(vmm_create(&t.vm, &t.cfg), VLAB_OK, "vmm_create: %s (handout §2.1)", t.vm.err);
+        t.created = true;
+        expect_load(&t, edge[i].rc, edge[i].what, NULL, "§2.3");
+        cr_assert(t.vm.multiboot == (edge[i].rc == VLAB_OK), "expected %s %s (handout §2.3)",
+                  edge[i].what, edge[i].rc == VLAB_OK ? "loaded as a Multiboot kernel" : "refused");
+        tvm_free(&t);
+    }
+    /* A header that is the file's first byte: load_addr = header_addr, the whole file loaded. */
+    tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
+    uint32_t first[16] = {VMM_MB_MAGIC,
+                          VMM_MB_ADDRESSES,
+                          -(VMM_MB_MAGIC + VMM_MB_ADDRESSES),
+                          0x200000,
+                          0x200000,
+                          0,
+                          0,
+                          0x200020,
+                          0xf4f4f4f4};
+    expect_load_image(&t, first, sizeof first, "a header at offset 0 with load_addr = header_addr");
+    cr_assert(t.vm.multiboot && t.vm.entry == 0x200020 &&
+                  !memcmp(vlab_gpmem_hva(&t.vm.mem, 0x200000, sizeof first), first, sizeof first),
+              "expected a header at offset 0 with load_addr = header_addr: the whole file at "
+              "load_addr, entry 0x200020; entry is %#llx (handout §2.3)",
+              (unsigned long long)t.vm.entry);
+    tvm_free(&t);
+    /* A header in the file's last 32 bytes: its address fields end where the file does. */
+    tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
+    uint32_t last[16] = {0xf4f4f4f4,
+                         [8] = VMM_MB_MAGIC,
+                         VMM_MB_ADDRESSES,
+                         -(VMM_MB_MAGIC + VMM_MB_ADDRESSES),
+                         0x200020,
+                         0x200000,
+                         0,
+                         0,
+                         0x200000};
+    expect_load_image(&t, last, sizeof last, "a header in the file's last 32 bytes");
+    cr_assert(t.vm.multiboot && t.vm.entry == 0x200000 &&
+                  !memcmp(vlab_gpmem_hva(&t.vm.mem, 0x200000, sizeof last), last, sizeof last),
+              "expected a header ending at the end of the file loaded: the whole file at "
+              "0x200000, entry 0x200000; entry is %#llx (handout §2.3)",
+              (unsigned long long)t.vm.entry);
+    tvm_free(&t);
     /* Where the header may be: 4-byte aligned in the first 8 KiB. Elsewhere the image is flat. */
     static const size_t where[] = {VMM_MB_SEARCH, 2};
     for (unsigned i = 0; i < 2; i++) {
@@ -292,6 +434,21 @@ Test(vmm, mb_refusals) {
                   where[i] == 2 ? "at offset 2" : "at offset 8192");
         tvm_free(&t);
     }
+    /* A magic too close to the end for the 12 bytes of magic, flags and checksum: data, and
+     * nothing past the file is read (the byte after it would make a wrong checksum). */
+    tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
+    uint8_t tail[16] = {0xf4, 0xf4, 0xf4, 0xf4, 0x02, 0xb0, 0xad, 0x1b,
+                        0,    0,    0,    0,    0xfe, 0x4f, 0x52};
+    free(t.image);
+    t.image = malloc(sizeof tail);
+    cr_assert_not_null(t.image);
+    memcpy(t.image, tail, sizeof tail);
+    t.len = 15;
+    expect_load(&t, VLAB_OK, "a 15-byte image with a magic at offset 4", NULL, "§2.3");
+    cr_assert(!t.vm.multiboot && t.vm.entry == VMM_LOAD_GPA,
+              "expected a magic whose header does not fit in the file taken as a flat image's "
+              "bytes (handout §2.3)");
+    tvm_free(&t);
     /* A command line that does not fit below VMM_MBI_END. */
     tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
     char *longline = malloc(VMM_CMDLINE_MAX + 2);
@@ -346,7 +503,9 @@ VMM_TEST(run_debugcon_string) {
     cr_assert_eq(v, 42,
                  "expected 42 at 0x400, got %#llx (0xbad: a `rep insb` of 100 bytes from port "
                  "0xe9, one IN exit with count 100, did not read 0xe9 into every element: "
-                 "answer each of the exit's count elements) (handout §4.2)",
+                 "answer each of the exit's count elements; 0xbad2: a `rep insw` of 50 words, "
+                 "one exit with size 2 and count 50, did not read 0xffe9 into each: element i "
+                 "is the size bytes at data + i * size, one port per byte) (handout §4.2)",
                  (unsigned long long)v);
     cr_assert_eq(t.vm.unknown_io, 0, "expected port 0xe9 not counted as unknown I/O (§4.2)");
     tvm_free(&t);
@@ -361,6 +520,9 @@ VMM_TEST(run_debug_exit) {
                  (unsigned long long)t.res.code);
     cr_assert_str_eq(t.vm.console.buf, "tests passed\n",
                      "expected the guest stopped at its OUT to port 0xf4 (handout §4.3)");
+    cr_assert(t.res.why[0],
+              "expected a sentence in res.why when the guest exits (every outcome but a halt has "
+              "one, vmm.h) (handout §4.5)");
     tvm_free(&t);
 }
 

@@ -190,6 +190,22 @@ Test(vmm, run_blk_registers) {
     cr_assert_eq(vmm_blk_read(vm, VMM_BLK_ADDR_LO, 8), 0x1234567811111111ull,
                  "expected a 4-byte write of ADDR_LO to keep ADDR_HI, got %#llx (handout §4.4)",
                  (unsigned long long)vmm_blk_read(vm, VMM_BLK_ADDR_LO, 8));
+    /* A read narrower than 8 bytes at 0x10 is the low half of ADDR, cut to its length. */
+    static const struct {
+        unsigned len;
+        uint64_t want;
+    } narrow[] = {{4, 0x11111111}, {2, 0x1111}, {1, 0x11}};
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert_eq(vmm_blk_read(vm, VMM_BLK_ADDR_LO, narrow[i].len), narrow[i].want,
+                     "expected a %u-byte read of ADDR_LO (ADDR %#llx) to give %#llx, got %#llx "
+                     "(handout §4.4)",
+                     narrow[i].len, 0x1234567811111111ull, (unsigned long long)narrow[i].want,
+                     (unsigned long long)vmm_blk_read(vm, VMM_BLK_ADDR_LO, narrow[i].len));
+    vmm_blk_write(vm, VMM_BLK_ADDR_HI, 4, 0xcafe);
+    cr_assert_eq(vmm_blk_read(vm, VMM_BLK_ADDR_LO, 8), 0x0000cafe11111111ull,
+                 "expected a 4-byte write of 0xcafe to ADDR_HI to make ADDR 0xcafe11111111, got "
+                 "%#llx (handout §4.4)",
+                 (unsigned long long)vmm_blk_read(vm, VMM_BLK_ADDR_LO, 8));
     cr_assert_eq(vmm_blk_read(vm, VMM_BLK_MAGIC, 2), 0x4256,
                  "expected a 2-byte read of MAGIC to give its low half 0x4256 (handout §4.4)");
     vmm_blk_write(vm, VMM_BLK_MAGIC, 4, 0);
@@ -258,5 +274,20 @@ Test(vmm, run_blk_registers) {
                  "expected a READ of 2 sectors from the last one to give STATUS 1, got %u "
                  "(handout §4.4)",
                  vm->blk.status);
+    tvm_free(&t);
+
+    /* No disk: 0 sectors, and no sector is on it. */
+    tvm_config(&t, VLAB_HV_UNICORN, VMM_MODE_LONG);
+    t.cfg.disk = NULL;
+    cr_assert_eq(vmm_create(&t.vm, &t.cfg), VLAB_OK, "vmm_create: %s (handout §2.1)", t.vm.err);
+    t.created = true;
+    vmm_blk_write(&t.vm, VMM_BLK_SECTOR, 4, 0);
+    vmm_blk_write(&t.vm, VMM_BLK_COUNT, 4, 1);
+    vmm_blk_write(&t.vm, VMM_BLK_ADDR_LO, 8, 0x40000);
+    vmm_blk_write(&t.vm, VMM_BLK_CMD, 4, VMM_BLK_CMD_READ);
+    cr_assert(vmm_blk_read(&t.vm, VMM_BLK_SECTORS, 4) == 0 && t.vm.blk.status == VMM_BLK_ERR_RANGE,
+              "expected a VM without a disk (cfg.disk NULL) to have SECTORS 0 and a READ of sector "
+              "0 to give STATUS 1, got SECTORS %llu STATUS %u (handout §4.4)",
+              (unsigned long long)vmm_blk_read(&t.vm, VMM_BLK_SECTORS, 4), t.vm.blk.status);
     tvm_free(&t);
 }

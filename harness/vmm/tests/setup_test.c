@@ -1,11 +1,29 @@
 /* Task 1 (handout §2): guest RAM, the vCPU and its devices, loading a guest image. */
+#define _GNU_SOURCE /* pthread_setattr_default_np */
+#include <dirent.h>
 #include <elf.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "vmm_test.h"
 
+/* Entries in /proc/self/DIR: the threads (task) or open files (fd) of this test process. */
+static unsigned count_entries(const char *dir) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/%s", dir);
+    DIR *d = opendir(path);
+    cr_assert_not_null(d, "expected to read %s", path);
+    unsigned n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n - (dir[0] == 'f'); /* opendir's own descriptor */
+}
+
 Test(vmm, setup_create) {
     struct tvm t;
+    unsigned threads = count_entries("task"), fds = count_entries("fd");
     tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_LONG);
     const struct vlab_gpmem *m = &t.vm.mem;
     cr_assert(m->nregions == 1 && m->region[0].gpa == 0 && m->region[0].size == T_RAM,
@@ -38,9 +56,30 @@ Test(vmm, setup_create) {
     vmm_destroy(&t.vm); /* twice is safe (vmm.h) */
     t.created = false;
     tvm_free(&t);
+    /* The backend's own resources (the watchdog's thread, its descriptors) go with vlab_hv_close.
+     */
+    cr_assert(count_entries("task") == threads && count_entries("fd") == fds,
+              "expected vmm_destroy to leave no thread or file of the VM behind (vlab_hv_close): "
+              "%u threads and %u open files before vmm_create, %u and %u after vmm_destroy "
+              "(handout §2.1)",
+              threads, fds, count_entries("task"), count_entries("fd"));
 }
 
 Test(vmm, setup_bad_ram_size) {
+    /* The edges are RAM sizes like any other (3 GiB is only reserved: the mapping is sparse). */
+    static const uint64_t good[] = {VMM_RAM_MIN, VMM_RAM_MAX};
+    for (unsigned i = 0; i < 2; i++) {
+        struct tvm t;
+        tvm_config(&t, VLAB_HV_UNICORN, VMM_MODE_LONG);
+        t.cfg.ram_size = good[i];
+        int rc = vmm_create(&t.vm, &t.cfg);
+        cr_assert_eq(rc, VLAB_OK,
+                     "vmm_create with ram_size %#llx: expected VLAB_OK (from 1 MiB to 3 GiB "
+                     "inclusive), got %s: %s (handout §2.1)",
+                     (unsigned long long)good[i], vlab_strerror(rc), t.vm.err);
+        t.created = true;
+        tvm_free(&t);
+    }
     static const uint64_t bad[] = {0, VMM_RAM_MIN - 4096, VMM_RAM_MIN + 1, VMM_RAM_MAX + 4096,
                                    1ull << 40};
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -72,6 +111,35 @@ Test(vmm, setup_bad_backend) {
     cr_assert(!t.vm.hv && !t.vm.vcpu && t.vm.mem.nregions == 0,
               "expected everything released after a failed vmm_create (handout §2.1)");
     vmm_destroy(&t.vm);
+    tvm_free(&t);
+
+    /* A later step failing: Unicorn starts a thread when the watchdog is first armed. With
+     * threads given 64 MiB stacks and 16 MiB of address space left, RAM (1 MiB), the VM and
+     * the vCPU (its 1 MiB emulation stack) fit, and arming the watchdog fails. */
+    tvm_config(&t, VLAB_HV_UNICORN, VMM_MODE_LONG);
+    t.cfg.ram_size = VMM_RAM_MIN;
+    pthread_attr_t dflt, big;
+    cr_assert_eq(pthread_getattr_default_np(&dflt), 0);
+    cr_assert_eq(pthread_getattr_default_np(&big), 0);
+    cr_assert_eq(pthread_attr_setstacksize(&big, 64u << 20), 0);
+    cr_assert_eq(pthread_setattr_default_np(&big), 0);
+    struct rlimit old, low;
+    cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+    low = old;
+    low.rlim_cur = tvm_address_space() + (16u << 20);
+    cr_assert_eq(setrlimit(RLIMIT_AS, &low), 0);
+    rc = vmm_create(&t.vm, &t.cfg);
+    setrlimit(RLIMIT_AS, &old);
+    pthread_setattr_default_np(&dflt);
+    pthread_attr_destroy(&big);
+    pthread_attr_destroy(&dflt);
+    cr_assert_neq(rc, VLAB_OK,
+                  "expected vmm_create to fail when the watchdog cannot be armed (no address "
+                  "space for the backend's watchdog thread) (handout §2.1)");
+    cr_assert(t.vm.err[0] && !t.vm.hv && !t.vm.vcpu && t.vm.mem.nregions == 0,
+              "expected a sentence in vm->err and everything released when arming the watchdog "
+              "fails, got \"%s\" (vm->hv %p, %u RAM region(s) left) (handout §2.1)",
+              t.vm.err, (void *)t.vm.hv, t.vm.mem.nregions);
     tvm_free(&t);
 }
 

@@ -149,3 +149,15 @@ uint64_t tvm_read_u64(const struct tvm *t, uint64_t gpa) {
                  "expected guest RAM at %#llx (handout §2.1)", (unsigned long long)gpa);
     return v;
 }
+
+uint64_t tvm_address_space(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    cr_assert_not_null(f, "expected to read /proc/self/status");
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %llu kB", &kb) == 1) break;
+    fclose(f);
+    cr_assert_gt(kb, 0, "expected VmSize in /proc/self/status");
+    return kb * 1024;
+}

@@ -57,6 +57,8 @@ void tvm_free(struct tvm *t);
 
 uint64_t tvm_total_exits(const struct tvm *t);
 uint64_t tvm_read_u64(const struct tvm *t, uint64_t gpa);
+/* This process's address space in bytes (VmSize), what RLIMIT_AS bounds. */
+uint64_t tvm_address_space(void);
 
 #define VMM_TEST(name)                                                                             \
     static void name##_body(enum vlab_hv_kind kind);                                               \
