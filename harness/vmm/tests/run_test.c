@@ -274,6 +274,15 @@ Test(vmm, run_blk_registers) {
                  "expected a READ of 2 sectors from the last one to give STATUS 1, got %u "
                  "(handout §4.4)",
                  vm->blk.status);
+    /* SECTOR + COUNT past 2^32: added in 32 bits it wraps to a small number that looks on the
+     * disk, and the transfer would start 2 TiB into it */
+    vmm_blk_write(vm, VMM_BLK_SECTOR, 4, 0xffffffff);
+    vmm_blk_write(vm, VMM_BLK_COUNT, 4, 2);
+    vmm_blk_write(vm, VMM_BLK_CMD, 4, VMM_BLK_CMD_READ);
+    cr_assert_eq(vm->blk.status, VMM_BLK_ERR_RANGE,
+                 "expected a READ of 2 sectors from sector 0xffffffff to give STATUS 1 (SECTOR + "
+                 "COUNT is past the disk, not 1: add them in 64 bits), got %u (handout §4.4)",
+                 vm->blk.status);
     tvm_free(&t);
 
     /* No disk: 0 sectors, and no sector is on it. */
