@@ -49,10 +49,15 @@ out=$BUILD/mutate/$name
 report=$BUILD/mutate/$name.md
 equiv=grading/mutate/equivalent/$part.txt
 # Test uids of their own per job slot (the lab grader's default is 64999, the self-tests'
-# 64998): two graders on one uid take turns, and would kill each other's leftovers. Two runs of
-# make mutate at once (of two parts, or in two checkouts) take turns on each slot's uid too, so
-# MUTATE_UID_BASE=N moves this run's lab slots to N, N+1, ...
-LAB_UID_BASE=${MUTATE_UID_BASE:-64970} SELFTEST_UID_BASE=64960
+# 64998): two graders on one uid take turns, and would kill each other's leftovers. Each lab's
+# slots start at a base of its own (10 apart), so runs of two labs at once never wait on each
+# other; two runs of one lab (two checkouts) would: MUTATE_UID_BASE=N moves this run's slots to
+# N, N+1, ...
+case $part in
+pagewalk) lab_base=64900 ;; dbt) lab_base=64910 ;; shadow) lab_base=64920 ;;
+vmm) lab_base=64930 ;; sandbox) lab_base=64940 ;; *) lab_base=64970 ;;
+esac
+LAB_UID_BASE=${MUTATE_UID_BASE:-$lab_base} SELFTEST_UID_BASE=64960
 
 # srcdir: the files mutated; patchdir: where a bug's diff applies with -p1 (in the mutant's copy)
 case $part in
