@@ -121,7 +121,13 @@ Test(shadow, nested_walk_faults, .timeout = SH_TIMEOUT) {
     walk_like_hw(&e, e.pml4, VA + X86_PAGE_1G, UX, &r);
     cr_assert_eq(r.pf_error, X86_PF_I | X86_PF_U, "guest PDPTE not present, user fetch %s",
                  SH_SEC_2D);
-    int rc = nested_fault(e.vm->nt, 0x40000000ull, UR);
+    memset(&r, 0, sizeof r);
+    int rc = nested_walk(e.vm, e.pml4, 0x1000, VA, UR, &r);
+    cr_assert_eq(rc, VLAB_ERANGE,
+                 "nested_walk with a nested root outside machine memory (hpa 0x1000) should "
+                 "return the error sh_mpa_read gave, VLAB_ERANGE; returned %s %s",
+                 vlab_strerror(rc), SH_SEC_2D);
+    rc = nested_fault(e.vm->nt, 0x40000000ull, UR);
     cr_assert_eq(rc, VLAB_ERANGE,
                  "nested_fault for gpa 0x40000000 (not guest RAM) should "
                  "return VLAB_ERANGE, returned %s %s",
