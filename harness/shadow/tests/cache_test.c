@@ -61,6 +61,8 @@ Test(shadow, cache_bounded_memory, .timeout = SH_TIMEOUT) {
         for (unsigned i = 0; i < 8; i++)
             sh_env_map(&e, cr3[s], va_of(s, i), gpa_of(s, i), URW);
     }
+    const uint64_t far = va_of(0, 0) + X86_PAGE_2M; /* under a page table of its own */
+    sh_env_map(&e, cr3[0], far, gpa_of(0, 9), URW);
     for (unsigned round = 0; round < 10; round++)
         for (unsigned s = 0; s < spaces; s++) {
             sh_env_set_cr3(&e, cr3[s]);
@@ -71,5 +73,27 @@ Test(shadow, cache_bounded_memory, .timeout = SH_TIMEOUT) {
                  "test setup: the workload should need more than %u shadow frames over time "
                  "(it allocated %" PRIu64 ")",
                  quota, e.vm->c.frame_allocs);
+    /* The root a reclaim rebuilds is the current CR3's shadow root like any other: reloading
+     * that CR3 finds it, with everything filled below it since. */
+    sh_env_set_cr3(&e, cr3[0]);
+    touch(&e, 0, 8, "space 0 once more");
+    uint64_t grab[12];
+    unsigned ng = 0;
+    while (ng < quota && sh_frame_alloc(e.vm, &grab[ng]) == VLAB_OK)
+        ng++;
+    sh_expect_ok(&e, far, UR, gpa_of(0, 9), SH_SEC_BOUND,
+                 "a read that needs a new shadow table while the quota is used up (a reclaim)");
+    for (unsigned i = 0; i < ng; i++)
+        sh_frame_free(e.vm, grab[i]);
+    touch(&e, 0, 8, "space 0 after the reclaim");
+    sh_env_set_cr3(&e, cr3[0]); /* a reload: the guest's TLB flush */
+    uint64_t h = e.vm->c.hidden_faults;
+    touch(&e, 0, 8, "space 0 after a CR3 reload");
+    sh_expect_ok(&e, far, UR, gpa_of(0, 9), SH_SEC_CACHE, "the far page after a CR3 reload");
+    cr_assert_eq(e.vm->c.hidden_faults, h,
+                 "after a reclaim rebuilt the root of the current CR3 and the space was filled "
+                 "again, a reload of the same CR3 caused %" PRIu64 " hidden faults: it should "
+                 "find that root in the cache (is the rebuilt root cached under its CR3?) %s",
+                 e.vm->c.hidden_faults - h, SH_SEC_CACHE);
     sh_env_fini(&e);
 }

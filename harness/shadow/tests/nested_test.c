@@ -18,15 +18,16 @@ static const char *oname(enum nested_outcome o) {
                                   : "NESTED_NPT_FAULT";
 }
 
-/* The student's walk against the hardware's, with its entry reads; returns the reads. */
-static unsigned walk_like_hw(struct sh_env *e, uint64_t cr3, uint64_t gva, unsigned acc,
-                             struct nested_result *out) {
+/* The student's walk against the hardware's under the nested table ncr3, with its entry
+ * reads; returns the reads. */
+static unsigned walk_like_hw_n(struct sh_env *e, uint64_t cr3, uint64_t ncr3, uint64_t gva,
+                               unsigned acc, struct nested_result *out) {
     struct nested_result want, got;
     unsigned want_reads;
-    sh_hw_walk2d_probe(e->vm, cr3, e->vm->ncr3, gva, acc, &want, &want_reads);
+    sh_hw_walk2d_probe(e->vm, cr3, ncr3, gva, acc, &want, &want_reads);
     uint64_t m0 = e->vm->c.mpa_reads;
     memset(&got, 0x5a, sizeof got);
-    int rc = nested_walk(e->vm, cr3, e->vm->ncr3, gva, acc, &got);
+    int rc = nested_walk(e->vm, cr3, ncr3, gva, acc, &got);
     cr_assert_eq(rc, VLAB_OK, "nested_walk(gva %#" PRIx64 ") returned %s %s", gva,
                  vlab_strerror(rc), SH_SEC_2D);
     unsigned reads = (unsigned)(e->vm->c.mpa_reads - m0);
@@ -55,6 +56,11 @@ static unsigned walk_like_hw(struct sh_env *e, uint64_t cr3, uint64_t gva, unsig
                  gva, oname(want.outcome), want_reads, reads, SH_SEC_2D);
     if (out) *out = got;
     return reads;
+}
+
+static unsigned walk_like_hw(struct sh_env *e, uint64_t cr3, uint64_t gva, unsigned acc,
+                             struct nested_result *out) {
+    return walk_like_hw_n(e, cr3, e->vm->ncr3, gva, acc, out);
 }
 
 Test(shadow, nested_walk_refs_4k, .timeout = SH_TIMEOUT) {
@@ -115,7 +121,13 @@ Test(shadow, nested_walk_faults, .timeout = SH_TIMEOUT) {
     walk_like_hw(&e, e.pml4, VA + X86_PAGE_1G, UX, &r);
     cr_assert_eq(r.pf_error, X86_PF_I | X86_PF_U, "guest PDPTE not present, user fetch %s",
                  SH_SEC_2D);
-    int rc = nested_fault(e.vm->nt, 0x40000000ull, UR);
+    memset(&r, 0, sizeof r);
+    int rc = nested_walk(e.vm, e.pml4, 0x1000, VA, UR, &r);
+    cr_assert_eq(rc, VLAB_ERANGE,
+                 "nested_walk with a nested root outside machine memory (hpa 0x1000) should "
+                 "return the error sh_mpa_read gave, VLAB_ERANGE; returned %s %s",
+                 vlab_strerror(rc), SH_SEC_2D);
+    rc = nested_fault(e.vm->nt, 0x40000000ull, UR);
     cr_assert_eq(rc, VLAB_ERANGE,
                  "nested_fault for gpa 0x40000000 (not guest RAM) should "
                  "return VLAB_ERANGE, returned %s %s",
@@ -210,6 +222,13 @@ Test(shadow, nested_lazy_population, .timeout = SH_TIMEOUT) {
                  "gpa %#llx was never touched, yet the nested table maps it: "
                  "populate lazily %s",
                  (unsigned long long)SH_DATA0(100), SH_SEC_NFAULT);
+    uint64_t used = e.vm->c.frames_in_use;
+    nested_destroy(e.vm->nt);
+    e.vm->nt = NULL;
+    cr_assert_eq(e.vm->c.frames_in_use, 0,
+                 "nested_destroy gave back %" PRIu64 " of the %" PRIu64 " frames of the nested "
+                 "table: free every table frame, at every level (handout §5.2)",
+                 used - e.vm->c.frames_in_use, used);
     sh_env_fini(&e);
 }
 
@@ -272,8 +291,79 @@ Test(shadow, nested_awkward_p2m, .timeout = SH_TIMEOUT) {
     sh_env_fini(&e);
 }
 
-/* The 2-D walk with what the other tests leave at its default: a guest 1 GiB page, and guest
- * paging states with EFER.NXE and CR4.SMEP other than the default (NXE on, SMEP off). */
+/* A nested table of the test's own with a 1 GiB nested leaf (PS in a nested PDPTE): gPA
+ * [0, 1 GiB) at hPA [1 GiB, 2 GiB), so that each nested translation reads 2 entries. The
+ * guest's four tables sit at gPAs T whose hPA 1 GiB + T is a frame the test owns; their entries
+ * are written there (what nested_walk reads through this table) and at gPA T (what the
+ * hardware's own guest walk reads), so both walks see one guest. */
+static void nested_1g_leaf(struct sh_env *e) {
+    const uint64_t np = X86_PTE_P | X86_PTE_RW | X86_PTE_US;
+    uint64_t n4, n3, t[4], spare[256];
+    unsigned nt = 0, ns = 0;
+    cr_assert_eq(sh_frame_alloc(e->vm, &n4), VLAB_OK, "test setup: no frame");
+    cr_assert_eq(sh_frame_alloc(e->vm, &n3), VLAB_OK, "test setup: no frame");
+    sh_mpa_write(e->vm, n4, n3 | np);
+    sh_mpa_write(e->vm, n3, X86_PAGE_1G | np | X86_PTE_PS);
+    while (nt < 4) { /* frames whose gPA under the 1 GiB leaf is free guest RAM (1-2 MiB) */
+        uint64_t h;
+        cr_assert(ns < 256 && sh_frame_alloc(e->vm, &h) == VLAB_OK, "test setup: no frame");
+        if (h >= X86_PAGE_1G + 0x100000 && h < X86_PAGE_1G + 0x200000)
+            t[nt++] = h - X86_PAGE_1G;
+        else
+            spare[ns++] = h;
+    }
+    for (unsigned i = 0; i < ns; i++)
+        sh_frame_free(e->vm, spare[i]);
+    const uint64_t a = 0x0000004000201000ull, b = 0x0000004000600000ull, c = 0x0000004040000000ull,
+                   d = 0x0000004000202000ull, x = 0x0000004000203000ull;
+    struct {
+        uint64_t gpa, val;
+    } ent[] = {
+        {t[0] + 8ull * x86_pt_index(a, 4), t[1] | URW},
+        {t[1] + 8ull * x86_pt_index(a, 3), t[2] | URW},
+        {t[2] + 8ull * x86_pt_index(a, 2), t[3] | URW},
+        {t[3] + 8ull * x86_pt_index(a, 1), SH_DATA0(7) | URW},
+        {t[2] + 8ull * x86_pt_index(b, 2), 0x200000ull | URW | X86_PTE_PS}, /* guest 2 MiB */
+        {t[1] + 8ull * x86_pt_index(c, 3), 0x0ull | URW | X86_PTE_PS},      /* guest 1 GiB */
+        {t[3] + 8ull * x86_pt_index(x, 1), SH_DATA(2) | URW}, /* past the 1 GiB leaf */
+    };
+    for (unsigned i = 0; i < sizeof ent / sizeof ent[0]; i++) {
+        sh_vm_poke(e->vm, ent[i].gpa, ent[i].val);
+        sh_mpa_write(e->vm, X86_PAGE_1G + ent[i].gpa, ent[i].val);
+    }
+    static const struct {
+        uint64_t gva;
+        unsigned reads;
+        const char *what;
+    } cases[] = {
+        {a + 0x7f9, 14, "a 4 KiB guest page: 4 x (2 + 1) + 2"},
+        {b + 0x1ab127, 11, "a 2 MiB guest page: 3 x (2 + 1) + 2"},
+        {c + 0x2345671, 8, "a 1 GiB guest page: 2 x (2 + 1) + 2"},
+    };
+    struct nested_result r;
+    for (unsigned i = 0; i < 3; i++) {
+        unsigned reads = walk_like_hw_n(e, t[0], n4, cases[i].gva, UR, &r);
+        cr_assert(r.outcome == NESTED_OK && r.hpa == X86_PAGE_1G + r.gpa && reads == cases[i].reads,
+                  "under a 1 GiB nested leaf (gpa + 1 GiB), %s: expected NESTED_OK at hpa "
+                  "gpa + 1 GiB with %u entry reads, got %s hpa %#" PRIx64 " for gpa %#" PRIx64
+                  " with %u reads (PS in a nested PDPTE, §5.1) %s",
+                  cases[i].what, cases[i].reads, oname(r.outcome), r.hpa, r.gpa, reads, SH_SEC_2D);
+    }
+    walk_like_hw_n(e, t[0], n4, d, UW, &r); /* the guest PTE is not present */
+    walk_like_hw_n(e, t[0], n4, x, UR, &r);
+    cr_assert(r.outcome == NESTED_NPT_FAULT && r.fault_gpa == SH_DATA(2),
+              "gpa %#llx is past the nested table's 1 GiB leaf: expected a nested fault on it "
+              "%s",
+              (unsigned long long)SH_DATA(2), SH_SEC_2D);
+    sh_frame_free(e->vm, n3);
+    sh_frame_free(e->vm, n4);
+    for (unsigned i = 0; i < 4; i++)
+        sh_frame_free(e->vm, X86_PAGE_1G + t[i]);
+}
+
+/* The 2-D walk with what the other tests leave at its default: a guest 1 GiB page, guest
+ * paging states with EFER.NXE and CR4.SMEP other than the default (NXE on, SMEP off), and a
+ * nested table with a 1 GiB leaf. */
 Test(shadow, nested_walk_guest_states, .timeout = SH_TIMEOUT) {
     struct sh_env e;
     sh_env_init(&e, SH_MODE_NESTED, 0);
@@ -304,5 +394,8 @@ Test(shadow, nested_walk_guest_states, .timeout = SH_TIMEOUT) {
                      st[i].nxe, st[i].smep, want, r.pf_error, SH_SEC_2D);
         walk_like_hw(&e, e.pml4, VA + X86_PAGE_1G, VLAB_ACC_FETCH, &r);
     }
+    e.vm->gpg.efer |= X86_EFER_NXE;
+    e.vm->gpg.cr4 &= ~X86_CR4_SMEP;
+    nested_1g_leaf(&e);
     sh_env_fini(&e);
 }

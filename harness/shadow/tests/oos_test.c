@@ -14,6 +14,38 @@ static void oos_env(struct sh_env *e) {
     sh_env_init_oos(e, SH_MODE_SHADOW, 0, true);
 }
 
+/* A page table the kernel frees and reuses as data (§3.3) must leave nothing behind that still
+ * names its shadow: here its last leaf mapped frame d, which later becomes a page table that the
+ * kernel writes, so unsyncing d (§8) visits whatever still records a leaf mapping d. */
+static void unsync_after_reuse(void) {
+    struct sh_env e;
+    oos_env(&e);
+    const uint64_t vu = 0x0000004000bff000ull, /* entry 511 of its page table t */
+        vb = 0x0000004000e05000ull, vc = 0x0000004001001000ull;
+    uint64_t d = sh_env_frame(&e), pu = sh_env_map(&e, e.pml4, vu, d, URW | X86_PTE_D);
+    uint64_t t = pu & ~0xfffull, pdu, pdc;
+    sh_env_map(&e, e.pml4, vb, t, URW | X86_PTE_D); /* a user mapping of t, unused while a table */
+    sh_env_map(&e, e.pml4, vc - X86_PAGE_SIZE, SH_DATA(2), URW); /* vc's page directory */
+    vlab_pt_entry_gpa(&e.vm->gmem, e.pml4, vu, 2, &pdu);
+    vlab_pt_entry_gpa(&e.vm->gmem, e.pml4, vc, 2, &pdc);
+    sh_env_set_cr3(&e, e.pml4);
+    sh_expect_ok(&e, vu, UR, d, SH_SEC_FILL, "a user read through entry 511 of page table t");
+    sh_env_write_pte(&e, pdu, 0); /* the kernel frees t ... */
+    sh_env_invlpg(&e, vu);
+    sh_expect_ok(&e, vb, UW, t, "(handout §3.3 Frames that stop being page tables)",
+                 "a user write to frame t, now data"); /* ... and t is data now */
+    sh_expect_ok(&e, vb + 8, UW, t + 8, "(handout §3.3 Frames that stop being page tables)",
+                 "a second user write to frame t");
+    sh_vm_poke(e.vm, d + 8ull * x86_pt_index(vc, 1), SH_DATA(3) | URW); /* d: not shadowed */
+    sh_env_write_pte(&e, pdc, d | URW);
+    sh_expect_ok(&e, vc, UR, SH_DATA(3), SH_SEC_FILL, "a read through d, now a page table");
+    sh_env_write_pte(&e, d + 8ull * x86_pt_index(vc, 1), SH_DATA(4) | URW); /* unsyncs d */
+    sh_env_invlpg(&e, vc);
+    sh_expect_ok(&e, vc, UR, SH_DATA(4), "(handout §8 Out-of-sync leaf shadows)",
+                 "a read after the kernel remapped vc in page table d (out of sync) and INVLPG");
+    sh_env_fini(&e);
+}
+
 Test(shadow, oos_leaf_writes_not_trapped, .timeout = SH_TIMEOUT) {
     struct sh_env e;
     oos_env(&e);
@@ -39,6 +71,7 @@ Test(shadow, oos_leaf_writes_not_trapped, .timeout = SH_TIMEOUT) {
     sh_expect_pf(&e, VA, UR, X86_PF_U, "(handout §8 Out-of-sync leaf shadows)",
                  "a read after the kernel unmapped the page (unsync table) and INVLPG");
     sh_env_fini(&e);
+    unsync_after_reuse();
 }
 
 Test(shadow, oos_resync_on_cr3_load, .timeout = SH_TIMEOUT) {

@@ -153,6 +153,13 @@ Test(shadow, pv_reject_writable_pt, .timeout = SH_TIMEOUT) {
     pin(vm, f, 1, PV_EWRITABLE, "pinning a frame whose own entry maps it writable");
     sh_mpa_write(vm, g + 8, a | URW);
     pin(vm, g, 1, PV_EWRITABLE, "pinning an L1 that maps pinned table a writable");
+    /* The last entry of a table counts like the first: it is validated and counted on pin. */
+    uint64_t h = M(vm, 6), k = M(vm, 7), d2 = M(vm, 8);
+    sh_mpa_write(vm, h + 8 * 511, a | URW);
+    pin(vm, h, 1, PV_EWRITABLE, "pinning an L1 whose entry 511 maps pinned table a writable");
+    sh_mpa_write(vm, k + 8 * 511, d2 | URW);
+    pin(vm, k, 1, PV_OK, "pinning an L1 whose entry 511 maps data frame d2 writable");
+    pin(vm, d2, 1, PV_EWRITABLE, "pinning d2 while entry 511 of a pinned L1 maps it writable");
     sh_vm_destroy(vm);
 }
 
@@ -182,6 +189,8 @@ Test(shadow, pv_reject_reserved, .timeout = SH_TIMEOUT) {
     upd(vm, l1, d | URW | (1ull << 50), PV_ERSVD, "bit 50 set (above MAXPHYADDR 46)");
     upd(vm, l1, d | URW | X86_PTE_NX, PV_OK, "XD set (EFER.NXE is on)");
     upd(vm, l1 + 8, d | UR | X86_PTE_PAT, PV_OK, "PAT (bit 7) in an L1 entry");
+    upd(vm, l1 + 16, d | UR | (1ull << 52) | (1ull << 62), PV_OK,
+        "bits 52 and 62 set (ignored by the MMU: free for software, not reserved)");
     upd(vm, l2, l1 | URW | X86_PTE_PS, PV_ERSVD, "PS in an L2 entry (no superpages)");
     upd(vm, l2, l1 | URW, PV_OK, "the same entry without PS");
     sh_mpa_write(vm, x + 16, l2 | URW | X86_PTE_PS);
@@ -211,6 +220,15 @@ Test(shadow, pv_batch_statuses, .timeout = SH_TIMEOUT) {
     for (int i = 0; i < 6; i++)
         cr_assert_eq(st[i], want[i], "request %d of the batch: expected %s, got %s %s", i,
                      st_name(want[i]), st_name(st[i]), SEC_PV);
+    rc = pv_mmu_update(vm->pv, NULL, 1, st);
+    cr_assert_eq(rc, VLAB_EINVAL, "pv_mmu_update with a NULL request array returned %s %s",
+                 vlab_strerror(rc), SEC_PV);
+    rc = pv_mmu_update(vm->pv, req, 1, NULL);
+    cr_assert_eq(rc, VLAB_EINVAL, "pv_mmu_update with a NULL status array returned %s %s",
+                 vlab_strerror(rc), SEC_PV);
+    rc = pv_mmu_update(NULL, req, 1, st);
+    cr_assert_eq(rc, VLAB_EINVAL, "pv_mmu_update with a NULL pv returned %s %s", vlab_strerror(rc),
+                 SEC_PV);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(get(vm, l1 + 8ull * i), after[i],
                      "after the batch, entry %d of the L1 should be %#" PRIx64 ", is %#" PRIx64
@@ -233,6 +251,23 @@ Test(shadow, pv_unpin_rules, .timeout = SH_TIMEOUT) {
     upd(vm, l1, M(vm, 10) | URW, PV_EBADPTR, "an update of the unpinned frame");
     upd(vm, other, l1 | URW, PV_OK, "a writable mapping of the frame that is no table any more");
     expect(pv_unpin(vm->pv, l2), PV_OK, "unpinning the L2");
+    expect(pv_unpin(vm->pv, 0x1000), PV_EBADPTR, "unpinning an address outside machine memory");
+    uint64_t foreign;
+    cr_assert_eq(sh_frame_alloc(vm, &foreign), VLAB_OK, "test setup: no frame");
+    expect(pv_unpin(vm->pv, foreign), PV_EBADPTR, "unpinning a frame the domain does not own");
+    /* A frame is named by any address inside it (§7.1): the low 12 bits are not part of it.
+     * Frames with bit 12 set and clear, so that no other bit of the address is dropped. */
+    for (unsigned k = 40, n = 0; n < 2; k++) {
+        uint64_t t = M(vm, k);
+        if (!!(t & 0x1000) != (n == 0)) continue;
+        n++;
+        pin(vm, t + 0x5a9, 1, PV_OK, "pinning an empty L1 named by an address inside its frame");
+        upd(vm, t + 8, M(vm, 30) | URW, PV_OK, "an update of that table");
+        expect(pv_unpin(vm->pv, t + 0xff9), PV_OK,
+               "unpinning the L1 by another address inside its frame");
+        upd(vm, t + 8, M(vm, 31) | URW, PV_EBADPTR, "an update of the frame once unpinned");
+        pin(vm, t, 1, PV_OK, "pinning it again by its own address");
+    }
     sh_vm_destroy(vm);
 }
 
