@@ -460,10 +460,9 @@ int rubric_read(FILE *f, const char *path, const char *lab, struct rubric *r) {
         r->lim.timeout *= scale;
         r->lim.lab_timeout *= scale;
         if (ps.cpu_set) r->lim.cpu = (unsigned long)((double)r->lim.cpu * scale);
-        /* Under qemu-user, RLIMIT_AS also holds the emulator: its code buffer, and page
-         * descriptors for every range the test ever mapped, kept after munmap because qemu
-         * maps each new range at a new address (measured, qemu 7.2: ~6 MB per Unicorn engine
-         * opened and closed, dbt/smc_random_guests opens 250). Twice the rubric's bound. */
+        /* Under qemu-user, RLIMIT_AS also holds the emulator, whose address space grows with
+         * every range the test maps and unmaps (measured, qemu 7.2: ~6 MB per Unicorn engine
+         * opened and closed; dbt/smc_random_guests opens 250). Twice the rubric's bound. */
         if (r->lim.memory <= ULLONG_MAX / 2) r->lim.memory *= 2;
     }
     if (!ps.cpu_set)
