@@ -35,7 +35,11 @@ int vlab_read_file(const char *path, size_t max, void **buf, size_t *len, char *
     unsigned char *p = malloc(cap);
     while (p) {
         if (n == cap) {
-            if (cap >= max) break;
+            if (cap >= max) {
+                /* cap can be max exactly: one byte more says the file is larger */
+                if (n == max && fgetc(f) != EOF) n++;
+                break;
+            }
             unsigned char *q = realloc(p, cap * 2);
             if (!q) {
                 free(p);

@@ -246,3 +246,32 @@ HV_TEST(rep_ins_one_exit) {
                  (unsigned long long)vlab_hv_exit_count(g.vcpu));
     gvm_close(&g);
 }
+
+/* With an address-size prefix (67) in long mode, rep counts in ECX: bits 32-63 of RCX are not
+ * part of the count, bit 31 is. */
+HV_TEST(rep_ins_addr32_count) {
+    struct gvm g;
+    gvm_open(&g, kind);
+    gvm_load(&g, "rep_ins_addr32", GUEST_GPA);
+    gvm_enter(&g, LONG, GUEST_GPA);
+    gvm_run(&g);
+    char s[256];
+    vlab_exit_str(&g.exit, s, sizeof s);
+    cr_assert(
+        g.exit.reason == VLAB_EXIT_IO && g.exit.io.direction == VLAB_IO_IN &&
+            g.exit.io.port == 0x30 && g.exit.io.count == 16,
+        "expected an IN exit with count 16 for `addr32 rep insb` with RCX = 2^32 + 16, got %s", s);
+    memset(g.exit.io.data, 0x5a, 16);
+    gvm_run(&g);
+    vlab_exit_str(&g.exit, s, sizeof s);
+    cr_assert(g.exit.reason == VLAB_EXIT_IO && g.exit.io.direction == VLAB_IO_IN &&
+                  g.exit.io.port == 0x30 && g.exit.io.count == 1024,
+              "expected an IN exit with count 1024 (KVM's read-ahead buffer) for `addr32 rep "
+              "insb` with ECX = 2^31 + 16, got %s",
+              s);
+    const uint8_t *p = vlab_gpmem_hva(&g.mem, 0x3000, 17);
+    cr_assert(p[0] == 0x5a && p[15] == 0x5a && p[16] == 0,
+              "expected the first rep insb to store 16 bytes at 0x3000, got %#x..%#x then %#x",
+              p[0], p[15], p[16]);
+    gvm_close(&g);
+}

@@ -1,4 +1,8 @@
 /* Guests that go wrong: each is reported as the exit KVM gives, and the call returns. */
+#define _GNU_SOURCE /* unshare, CLONE_NEW* */
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -313,4 +317,72 @@ HV_TEST(readonly_slot_write) {
     memcpy(&v, rom, 8);
     cr_assert_eq(v, 0, "expected the read-only page unchanged, got %#llx", (unsigned long long)v);
     gvm_close(&g);
+}
+
+static bool write_proc(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    close(fd);
+    return ok;
+}
+
+enum { RO_UNICORN, RO_NULL, RO_OTHER, RO_NO_NS, RO_NO_MOUNT, RO_STILL_RW };
+
+/* In a mount namespace of its own (a user namespace too when not root: a forked child, as
+ * unshare(CLONE_NEWUSER) wants one thread), a read-only regular file at /dev/kvm; then what
+ * vlab_hv_open(AUTO) picks. The host's /dev/kvm stays as it is. */
+static int auto_with_read_only_kvm(void) {
+    unsigned uid = (unsigned)getuid(), gid = (unsigned)getgid();
+    if (unshare(CLONE_NEWNS) != 0) {
+        char map[64];
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return RO_NO_NS;
+        snprintf(map, sizeof map, "0 %u 1", uid);
+        bool ok =
+            write_proc("/proc/self/setgroups", "deny") && write_proc("/proc/self/uid_map", map);
+        snprintf(map, sizeof map, "0 %u 1", gid);
+        if (!ok || !write_proc("/proc/self/gid_map", map)) return RO_NO_NS;
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return RO_NO_MOUNT;
+    char path[] = "/tmp/vlab-kvm-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return RO_NO_MOUNT;
+    close(fd);
+    int rc = mount(path, "/dev/kvm", NULL, MS_BIND, NULL);
+    if (rc == 0) rc = mount(NULL, "/dev/kvm", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+    unlink(path);
+    if (rc != 0) return RO_NO_MOUNT;
+    fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) return RO_STILL_RW;
+    fd = open("/dev/kvm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return RO_NO_MOUNT;
+    close(fd);
+    struct vlab_hv *hv = vlab_hv_open(VLAB_HV_AUTO, NULL, 0);
+    if (!hv) return RO_NULL;
+    rc = vlab_hv_kind(hv) == VLAB_HV_UNICORN ? RO_UNICORN : RO_OTHER;
+    vlab_hv_close(hv);
+    return rc;
+}
+
+/* A /dev/kvm that opens read-only but not read-write (a container given the device read-only)
+ * runs no VM: auto must pick unicorn, as with no /dev/kvm at all. */
+Test(core, hv_auto_skips_read_only_kvm) {
+#if !defined(__x86_64__)
+    cr_skip_test("auto never picks kvm on this host");
+#endif
+    if (access("/dev/kvm", F_OK) != 0) cr_skip_test("no /dev/kvm to stand in for");
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0, "expected fork to work: %s", strerror(errno));
+    if (pid == 0) _exit(auto_with_read_only_kvm());
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid, "expected to reap the child");
+    cr_assert(WIFEXITED(st), "expected the child to exit, status %#x", st);
+    int rc = WEXITSTATUS(st);
+    if (rc == RO_NO_NS) cr_skip_test("no mount namespace of the test's own here");
+    cr_assert_neq(rc, RO_NO_MOUNT, "expected a read-only file bound at /dev/kvm in the namespace");
+    cr_assert_neq(rc, RO_STILL_RW, "expected the stand-in /dev/kvm not to open read-write");
+    cr_assert_eq(rc, RO_UNICORN,
+                 "expected auto to fall back to unicorn when /dev/kvm opens only read-only, "
+                 "got %s",
+                 rc == RO_NULL ? "no backend (vlab_hv_open returned NULL)" : "another backend");
 }

@@ -295,3 +295,60 @@ Test(core, loader_flat, .init = setup, .fini = teardown) {
     cr_assert_eq(rc, VLAB_OK, "expected the ELF file to load: %s", err);
     cr_assert_eq(info.entry, 0x10004, "expected entry 0x10004");
 }
+
+static void write_bytes(const char *path, size_t n) {
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "expected to write %s", path);
+    for (size_t i = 0; i < n; i++)
+        fputc((int)(i * 7 & 0xff), f);
+    fclose(f);
+}
+
+/* A file of max bytes is read whole and one of max + 1 refused, whatever max is: 8192, a size
+ * the doubling buffer reaches exactly, as much as 5000, which it passes. */
+Test(core, loader_read_file_max) {
+    char path[] = "/tmp/vlab-read-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0, "expected a temp file");
+    close(fd);
+    static const size_t sizes[][2] = {{8192, 8192}, {8193, 8192}, {5000, 5000}, {5001, 5000}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i][0], max = sizes[i][1], len = 0;
+        write_bytes(path, n);
+        void *buf = NULL;
+        err[0] = 0;
+        int rc = vlab_read_file(path, max, &buf, &len, err, sizeof err);
+        if (n <= max) {
+            cr_assert_eq(rc, VLAB_OK, "expected a file of %zu bytes read with max %zu: %s", n, max,
+                         err);
+            cr_assert_eq(len, n, "expected %zu bytes read, got %zu", n, len);
+            cr_assert_eq(((uint8_t *)buf)[n - 1], (uint8_t)((n - 1) * 7),
+                         "expected the file's last byte last");
+            free(buf);
+        } else {
+            cr_assert_eq(rc, VLAB_EINVAL,
+                         "expected a file of %zu bytes refused with max %zu (EINVAL), got %d "
+                         "(len %zu)",
+                         n, max, rc, len);
+            cr_assert(strstr(err, "larger than"), "expected 'larger than', got %s", err);
+        }
+    }
+    remove(path);
+}
+
+/* An ELF file over the loader's bound (256 MiB) is refused as too large before it is parsed:
+ * a sparse file, so the test writes nothing and reads zeros. */
+Test(core, loader_file_too_large, .init = setup, .fini = teardown) {
+    char path[] = "/tmp/vlab-big-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0, "expected a temp file");
+    int rc = ftruncate(fd, (256 << 20) + 1);
+    close(fd);
+    cr_assert_eq(rc, 0, "expected a sparse file of 256 MiB + 1");
+    struct vlab_elf_info info;
+    rc = vlab_load_elf64_file(&m, path, &info, err, sizeof err);
+    remove(path);
+    cr_assert_eq(rc, VLAB_EINVAL, "expected EINVAL for a file of 256 MiB + 1, got %d: %s", rc, err);
+    cr_assert(strstr(err, "larger than 268435456"),
+              "expected 'larger than 268435456 bytes' (256 MiB), got %s", err);
+}

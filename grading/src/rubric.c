@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -459,6 +460,10 @@ int rubric_read(FILE *f, const char *path, const char *lab, struct rubric *r) {
         r->lim.timeout *= scale;
         r->lim.lab_timeout *= scale;
         if (ps.cpu_set) r->lim.cpu = (unsigned long)((double)r->lim.cpu * scale);
+        /* Under qemu-user, RLIMIT_AS also holds the emulator, whose address space grows with
+         * every range the test maps and unmaps (measured, qemu 7.2: ~6 MB per Unicorn engine
+         * opened and closed; dbt/smc_random_guests opens 250). Twice the rubric's bound. */
+        if (r->lim.memory <= ULLONG_MAX / 2) r->lim.memory *= 2;
     }
     if (!ps.cpu_set)
         r->lim.cpu = (unsigned long)r->lim.timeout + 1 + 5; /* rounded up, plus slack */

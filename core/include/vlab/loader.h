@@ -44,7 +44,8 @@ bool vlab_is_elf(const void *image, size_t len);
 int vlab_load_elf64_file(struct vlab_gpmem *mem, const char *path, struct vlab_elf_info *info,
                          char *err, size_t errlen);
 
-/* Reads a whole file into a malloc'd buffer (at most max bytes); VLAB_EIO / VLAB_ENOMEM. */
+/* Reads a whole file into a malloc'd buffer; VLAB_EIO / VLAB_ENOMEM, VLAB_EINVAL for a file of
+ * more than max bytes. */
 int vlab_read_file(const char *path, size_t max, void **buf, size_t *len, char *err, size_t errlen);
 
 #endif

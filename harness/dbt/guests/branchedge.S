@@ -3,12 +3,16 @@
 # Control transfers at their edges (handout §4): a call to guest address 0 (an all-zero entry of
 # the lookup table matches it), calls through ESP-relative memory, loope/loopne/jcxz whose
 # targets leave the block, jcc with 32-bit displacements, every flag (OF included) across the
-# lookup routine of call/jmp/ret, and more hot indirect targets than the table has slots.
+# lookup routine of call/jmp/ret, more hot indirect targets than the table has slots, and
+# jumps through each general register (ESP too), calls through the other seven, and both
+# through (%reg).
 .code32
 start:
     jmp main
 .include "harness/dbt/guests/common.inc"
 .set OUT, 0x8000
+.set FPTR, 0x8004
+.set SAVESP, 0x8008
 main:
     xor %edi, %edi
     xor %esi, %esi
@@ -152,7 +156,78 @@ main:
     jnz 30b
     mov %edi, %eax
     call puthex
+
+    # -- call and jmp through each general register, and through (%reg) with no displacement
+    # (FF /2 or /4 with ModRM alone: the shortest memory form). Each register holds another
+    # target, so a translation that reads the wrong register reaches the wrong function.
+    movl $0, OUT
+    mov $g_1, %eax
+    mov $g_2, %ecx
+    mov $g_4, %edx
+    mov $g_8, %ebx
+    mov $g_16, %ebp
+    mov $g_32, %esi
+    mov $g_64, %edi
+    call *%eax
+    call *%ecx
+    call *%edx
+    call *%ebx
+    call *%ebp
+    call *%esi
+    call *%edi
+    movl $g_128, FPTR
+    mov $FPTR, %ebx
+    call *(%ebx)
+    mov $j_1, %eax          # the jumps: each target jumps on through the next register
+    mov $j_2, %ecx
+    mov $j_3, %edx
+    mov $j_4, %ebx
+    mov $j_6, %ebp
+    mov $j_7, %esi
+    mov $j_8, %edi
+    jmp *%eax
+j_1: addl $0x100, OUT
+    jmp *%ecx
+j_2: addl $0x200, OUT
+    jmp *%edx
+j_3: addl $0x400, OUT
+    jmp *%ebx
+j_4: addl $0x800, OUT
+    mov %esp, SAVESP
+    mov $j_5, %esp
+    jmp *%esp
+j_5: mov SAVESP, %esp
+    addl $0x1000, OUT
+    jmp *%ebp
+j_6: addl $0x2000, OUT
+    jmp *%esi
+j_7: addl $0x4000, OUT
+    jmp *%edi
+j_8: addl $0x8000, OUT
+    movl $j_9, FPTR
+    mov $FPTR, %eax
+    jmp *(%eax)
+j_9: addl $0x10000, OUT
+    mov OUT, %eax
+    call puthex
     hlt
+
+g_1:  addl $1, OUT
+    ret
+g_2:  addl $2, OUT
+    ret
+g_4:  addl $4, OUT
+    ret
+g_8:  addl $8, OUT
+    ret
+g_16: addl $16, OUT
+    ret
+g_32: addl $32, OUT
+    ret
+g_64: addl $64, OUT
+    ret
+g_128: addl $128, OUT
+    ret
 
 f_one:
     add $1, %edi

@@ -1,6 +1,8 @@
 /* Task 4 (§6): the translation cache. Each block translated once (unless flushed or
  * invalidated), a cache much smaller than the guest's code still runs it correctly by
  * flushing, and CCFs stay a bounded multiple of the guest code they translate. */
+#include <malloc.h>
+
 #include "dbt_test.h"
 
 static const char *const plain[] = {"compute", "timer",     "pushf",    "uart",
@@ -22,6 +24,24 @@ Test(dbt, cache_translate_once, .timeout = DBT_TIMEOUT) {
                            d->st.retranslations, 0, SEC_CACHE);
         dbt_vm_close(d);
     }
+    /* dbt_destroy gives back all that dbt_create took (the decoder's buffers too): a grader or
+     * a VMM makes one translator per machine, many in one process. */
+    struct dbt_vm_config cfg = {.guest = "compute"};
+    struct dbt_vm *vm = dbt_t_open(&cfg);
+    struct dbt *first = dbt_create(vm);
+    cr_assert_not_null(first, "expected dbt_create to make a translator %s", SEC_CACHE);
+    dbt_destroy(first); /* the C library's own first-use allocations happen here */
+    struct mallinfo2 before = mallinfo2();
+    for (int i = 0; i < 100; i++)
+        dbt_destroy(dbt_create(vm));
+    struct mallinfo2 after = mallinfo2();
+    size_t held0 = before.uordblks + before.hblkhd, held1 = after.uordblks + after.hblkhd;
+    cr_assert_lt(held1, held0 + 16384,
+                 "expected 100 dbt_create/dbt_destroy pairs to give back their memory, the heap "
+                 "held %zu bytes more after them: free the decoder's instruction buffer "
+                 "(cs_free), close it (cs_close), free the translator %s",
+                 held1 > held0 ? held1 - held0 : 0, SEC_CACHE);
+    dbt_vm_close(vm);
 }
 
 /* 1 KiB of TC: far less than the guests' translated code, so the cache fills and

@@ -20,7 +20,8 @@ Test(dbt, translate_recursion, .timeout = DBT_TIMEOUT) {
 /* indirect: jump tables, calls through registers and memory, ret $n, loop, jecxz. branchedge:
  * the edges students miss (handout §4): a call to guest address 0, calls through ESP-relative
  * memory, loope/loopne/jcxz leaving the block, jcc rel32, every flag across the lookup routine,
- * more hot indirect targets than the lookup table has slots. */
+ * more hot indirect targets than the lookup table has slots, call/jmp through each register and
+ * through (%reg). */
 Test(dbt, translate_indirect, .timeout = DBT_TIMEOUT) {
     diff_guest("indirect", SEC_EXITS);
     diff_guest("branchedge", SEC_EXITS);
