@@ -273,8 +273,6 @@ static void run_grader_planted(struct grader_run *r, const char *const *env,
         for (size_t i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
         /* "AS_UID=N" in env: the grader runs as that (non-root) user, as a student's would */
-        /* "NO_STDIN=1": started with no fd 0, as by a service manager */
-        if (getenv("NO_STDIN")) close(0);
         const char *as = getenv("AS_UID");
         if (as) {
             uid_t u = (uid_t)strtoul(as, NULL, 10);
@@ -2093,29 +2091,6 @@ Test(grader, busy_test_uid_is_refused) {
     cr_expect(strstr(r.err, why) != NULL, "stderr:\n%s", r.err);
     cr_expect(strstr(r.out, "clean/first") == NULL, "a test ran:\n%s", r.out);
     free(why);
-    free(out);
-    free(rd);
-}
-
-/* A grader started without fd 0 gets it for a pipe of its own: what a test prints must still
- * be read to the end. */
-Test(grader, grader_without_stdin) {
-    SCOPED_RUN r = {0};
-    char *rd = rubric_dir("good", good_rubric);
-    char *out = xasprintf("%s/out", rd);
-    const char *env[] = {"NO_STDIN=1", NULL};
-    int lk = lock_runs();
-    run_grader_locked(&r, env,
-                      (const char *const[]){"--build", selftest_build(), "--rubric", rd, "--out",
-                                            out, "good", NULL});
-    unlock_runs(lk);
-    cr_assert_eq(r.exit_code, 0, "stderr:\n%s", r.err);
-    cr_expect(strstr(r.out, "score: 3.5/6\n") != NULL, "stdout:\n%s", r.out);
-    cJSON *res = report_json(out, "results.json");
-    struct full view = {.results = res, .run = r};
-    expect_test(&view, "good/fails", "FAIL", 0, "output of the failing test");
-    expect_test(&view, "good/pass_two", "PASS", 2, "pass_two says hello");
-    cJSON_Delete(res);
     free(out);
     free(rd);
 }
