@@ -1921,31 +1921,38 @@ Test(grader, each_format_shows_each_status) {
 
 /* ---- points that binary fractions cannot hold ---------------------------------------------- */
 
-/* 0.1 + 0.2 is 0.30000000000000004 in binary: every report must say 0.3, exactly. */
+/* 0.1 + 0.2 is 0.30000000000000004 in binary, and 0.3 + 0.6 is 0.8999999999999999: every
+ * report must say 0.3 for the lab and 0.9 for the grade, exactly. */
 Test(grader, inexact_points_are_reported_exactly) {
     SCOPED_RUN r = {0};
-    char *out;
-    grade_kept(&r, "clean", "test first 0.1\ntest second 0.2\ntest later 0.05\n", NULL, &out);
+    char *rd = rubric_dir("clean", "test first 0.1\ntest second 0.2\ntest later 0.05\n");
+    char *p = xasprintf("%s/good", rd);
+    spit(p, "test pass_one 0.6\ntest pass_two 0\ntest pass_three 0\ntest fails 0\n"
+            "test skipped 0\n");
+    free(p);
+    char *out = xasprintf("%s/out", rd);
+    GRADER(&r, NULL, "--build", selftest_build(), "--rubric", rd, "--out", out, "clean", "good");
+    free(rd);
     cr_assert_eq(r.exit_code, 0, "stderr:\n%s", r.err);
-    cr_expect(strstr(r.out, "score: 0.3/0.35\n") != NULL, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "score: 0.9/0.95\n") != NULL, "stdout:\n%s", r.out);
     cr_expect(strstr(r.out, "-- clean: 0.3/0.35 (") != NULL, "stdout:\n%s", r.out);
     cr_expect(strstr(r.out, "SKIP      0.0/0.05") != NULL, "stdout:\n%s", r.out);
     cJSON *res = report_json(out, "results.json");
-    cr_expect(num_field(res, "score") == 0.3, "results.json: score %.17g, not 0.3",
+    cr_expect(num_field(res, "score") == 0.9, "results.json: score %.17g, not 0.9",
               num_field(res, "score"));
-    cr_expect(num_field(res, "max_score") == 0.35, "results.json: max_score %.17g, not 0.35",
+    cr_expect(num_field(res, "max_score") == 0.95, "results.json: max_score %.17g, not 0.95",
               num_field(res, "max_score"));
     cr_expect(strstr(str_field(res, "output"), "clean (clean): 0.3/0.35, 2 passed") != NULL,
               "results.json output:\n%s", str_field(res, "output"));
     cJSON_Delete(res);
     cJSON *cls = report_json(out, "classroom.json");
-    cr_expect(num_field(cls, "max_score") == 0.35, "classroom.json: max_score %.17g, not 0.35",
+    cr_expect(num_field(cls, "max_score") == 0.95, "classroom.json: max_score %.17g, not 0.95",
               num_field(cls, "max_score"));
     cJSON_Delete(cls);
-    char *p = xasprintf("%s/summary.md", out);
+    p = xasprintf("%s/summary.md", out);
     char *md = slurp(p);
     cr_assert_not_null(md);
-    cr_expect(strstr(md, "— 0.3/0.35\n") && strstr(md, "**Total: 0.3/0.35**") &&
+    cr_expect(strstr(md, "— 0.3/0.35\n") && strstr(md, "**Total: 0.9/0.95**") &&
                   strstr(md, "| 0.0/0.05 |"),
               "summary.md:\n%s", md);
     free(md);
