@@ -1244,6 +1244,10 @@ static void grade_one(struct grader_run *r, const char *lab, const char *rubric_
     free(rd);
 }
 
+static void grade_kept(struct grader_run *r, const char *lab, const char *rubric_text,
+                       const char *about, char **out_dir);
+static cJSON *report_json(const char *dir, const char *name);
+
 static const char good_rubric[] = "test pass_one 1\ntest pass_two 2\ntest pass_three 0.5\n"
                                   "test fails 1.5\ntest skipped 1\n";
 static const char clean_rubric[] = "test first 1\ntest second 1\ntest later 1\n";
@@ -1326,6 +1330,28 @@ Test(grader, expect_full) {
     cr_expect(strstr(r.out, "  warning: clean/second is in the test binary but not in the rubric "
                             "(0 points)\n") != NULL,
               "the terminal does not warn, under the lab, of the test left out:\n%s", r.out);
+
+    /* every report warns of it too */
+    char *out;
+    grade_kept(&r, "clean", "test first 1\ntest later 1\n", NULL, &out);
+    static const char warning[] = "clean/second is in the test binary but not in the rubric";
+    cJSON *res = report_json(out, "results.json");
+    cr_expect(strstr(str_field(res, "output"), warning) != NULL, "results.json's output:\n%s",
+              str_field(res, "output"));
+    cJSON_Delete(res);
+    const char *files[][2] = {{"summary.md", "> warning: "},
+                              {"report.html", "<p class=\"warn\">warning: "}};
+    for (size_t i = 0; i < 2; i++) {
+        char *p = xasprintf("%s/%s", out, files[i][0]);
+        char *text = slurp(p);
+        char *want = xasprintf("%s%s", files[i][1], warning);
+        cr_expect(text && strstr(text, want), "%s has no \"%s\":\n%s", files[i][0], want,
+                  text ? text : "");
+        free(want);
+        free(text);
+        free(p);
+    }
+    free(out);
 }
 
 Test(grader, only_grades_matching_tests) {
@@ -1601,6 +1627,15 @@ Test(grader, usage_and_infrastructure_errors) {
            "/proc/vlab-grade-cannot-write-here", "good");
     cr_expect_eq(r.exit_code, 2, "an unwritable output dir was accepted");
     cr_expect(strstr(r.err, "/proc/vlab-grade-cannot-write-here") != NULL, "stderr:\n%s", r.err);
+    /* a lab name is a name, not a path: ../clean must not reach the rubric dir's parent */
+    char *rd = rubric_dir("clean", clean_rubric);
+    char *sub = xasprintf("%s/sub", rd);
+    cr_assert(mkdir(sub, 0755) == 0);
+    GRADER(&r, NULL, "--build", selftest_build(), "--rubric", sub, "../clean");
+    cr_expect_eq(r.exit_code, 2, "the lab '../clean' was accepted:\n%s", r.out);
+    cr_expect(strstr(r.err, "'../clean' is not a lab name") != NULL, "stderr:\n%s", r.err);
+    free(sub);
+    free(rd);
 }
 
 /* ---- where a grade was made ---------------------------------------------------------------- */
@@ -1968,7 +2003,7 @@ Test(grader, markdown_cells_are_escaped) {
     SCOPED_RUN r = {0};
     char *out;
     grade_kept(&r, "good",
-               "set title  Lab | é_1 *x*\n"
+               "set title  Lab | é_1 *x* €\n"
                "# Part | one_é — 3.5 points\n"
                "test pass_one 1\ntest pass_two 2\ntest pass_three 0.5\n"
                "# Part B — 2.5 points\n"
@@ -1978,7 +2013,7 @@ Test(grader, markdown_cells_are_escaped) {
     char *p = xasprintf("%s/summary.md", out);
     char *md = slurp(p);
     cr_assert_not_null(md);
-    cr_expect(strstr(md, "## good: Lab \\| é\\_1 \\*x\\* — 3.5/6\n") != NULL,
+    cr_expect(strstr(md, "## good: Lab \\| é\\_1 \\*x\\* € — 3.5/6\n") != NULL,
               "summary.md's heading:\n%s", md);
     cr_expect(strstr(md, "\n| Part \\| one\\_é | 3.5/3.5 | 3/3 |\n") != NULL,
               "summary.md's task table:\n%s", md);
@@ -1991,12 +2026,12 @@ Test(grader, markdown_cells_are_escaped) {
     p = xasprintf("%s/report.html", out);
     char *html = slurp(p);
     cr_assert_not_null(html);
-    cr_expect(strstr(html, "<h2>good: Lab | é_1 *x* — 3.5/6</h2>") != NULL, "report.html:\n%s",
+    cr_expect(strstr(html, "<h2>good: Lab | é_1 *x* € — 3.5/6</h2>") != NULL, "report.html:\n%s",
               html);
     cr_expect(strstr(html, "<td>Part | one_é</td>") != NULL, "report.html:\n%s", html);
     free(html);
     free(p);
-    cr_expect(strstr(r.out, "== good: Lab | é_1 *x* (5 tests") != NULL, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "== good: Lab | é_1 *x* € (5 tests") != NULL, "stdout:\n%s", r.out);
     free(out);
 }
 
