@@ -29,6 +29,7 @@
 #include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1293,6 +1294,10 @@ static void grade_one(struct grader_run *r, const char *lab, const char *rubric_
     free(rd);
 }
 
+static void grade_kept(struct grader_run *r, const char *lab, const char *rubric_text,
+                       const char *about, char **out_dir);
+static cJSON *report_json(const char *dir, const char *name);
+
 static const char good_rubric[] = "test pass_one 1\ntest pass_two 2\ntest pass_three 0.5\n"
                                   "test fails 1.5\ntest skipped 1\n";
 static const char clean_rubric[] = "test first 1\ntest second 1\ntest later 1\n";
@@ -1333,6 +1338,8 @@ Test(grader, bad_values_are_errors) {
         "set device /etc/passwd\ntest first 1\n",
         "set device /dev/../etc/passwd\ntest first 1\n",
         "set device /dev/kvm /dev/null\ntest first 1\n",
+        "set cpu 0\ntest first 1\n",
+        "set cpu 1.5\ntest first 1\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         SCOPED_RUN r = {0};
@@ -1370,6 +1377,31 @@ Test(grader, expect_full) {
     cr_expect_eq(r.exit_code, 1, "a test missing from the rubric passed --expect full");
     cr_expect(strstr(r.out, "clean/second is in the test binary but not in the rubric") != NULL,
               "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "  warning: clean/second is in the test binary but not in the rubric "
+                            "(0 points)\n") != NULL,
+              "the terminal does not warn, under the lab, of the test left out:\n%s", r.out);
+
+    /* every report warns of it too */
+    char *out;
+    grade_kept(&r, "clean", "test first 1\ntest later 1\n", NULL, &out);
+    static const char warning[] = "clean/second is in the test binary but not in the rubric";
+    cJSON *res = report_json(out, "results.json");
+    cr_expect(strstr(str_field(res, "output"), warning) != NULL, "results.json's output:\n%s",
+              str_field(res, "output"));
+    cJSON_Delete(res);
+    const char *files[][2] = {{"summary.md", "> warning: "},
+                              {"report.html", "<p class=\"warn\">warning: "}};
+    for (size_t i = 0; i < 2; i++) {
+        char *p = xasprintf("%s/%s", out, files[i][0]);
+        char *text = slurp(p);
+        char *want = xasprintf("%s%s", files[i][1], warning);
+        cr_expect(text && strstr(text, want), "%s has no \"%s\":\n%s", files[i][0], want,
+                  text ? text : "");
+        free(want);
+        free(text);
+        free(p);
+    }
+    free(out);
 }
 
 Test(grader, only_grades_matching_tests) {
@@ -1479,6 +1511,10 @@ Test(grader, missing_binary_scores_zero) {
     cr_expect(strstr(json, "does not compile: ") != NULL, "results.json:\n%s", json);
     cr_expect(strstr(json, "clean.c:3:1: error: expected ';'") != NULL,
               "the compiler's words from build.log are not in results.json:\n%s", json);
+    char *where = xasprintf("... (full log: %s)", log);
+    cr_expect(strstr(json, where) != NULL, "results.json does not say where the log is (%s):\n%s",
+              where, json);
+    free(where);
     free(json);
     free(lab_dir);
     free(log);
@@ -1641,4 +1677,512 @@ Test(grader, usage_and_infrastructure_errors) {
            "/proc/vlab-grade-cannot-write-here", "good");
     cr_expect_eq(r.exit_code, 2, "an unwritable output dir was accepted");
     cr_expect(strstr(r.err, "/proc/vlab-grade-cannot-write-here") != NULL, "stderr:\n%s", r.err);
+    /* a lab name is a name, not a path: ../clean must not reach the rubric dir's parent */
+    char *rd = rubric_dir("clean", clean_rubric);
+    char *sub = xasprintf("%s/sub", rd);
+    cr_assert(mkdir(sub, 0755) == 0);
+    GRADER(&r, NULL, "--build", selftest_build(), "--rubric", sub, "../clean");
+    cr_expect_eq(r.exit_code, 2, "the lab '../clean' was accepted:\n%s", r.out);
+    cr_expect(strstr(r.err, "'../clean' is not a lab name") != NULL, "stderr:\n%s", r.err);
+    free(sub);
+    free(rd);
+}
+
+/* ---- where a grade was made ---------------------------------------------------------------- */
+
+/* The machine as this process sees it, found independently of the grader's own probe: the
+ * cgroup layout from the mount table (the grader asks statfs), /dev/kvm by opening it. */
+struct where {
+    char arch[65], kernel[65];
+    bool root, kvm;
+    const char *cgroup;
+    char host[512]; /* the grader's words for all of it */
+};
+
+static const char *cgroup_from_mounts(void) {
+    FILE *f = fopen("/proc/self/mounts", "r");
+    cr_assert_not_null(f, "/proc/self/mounts: %s", strerror(errno));
+    char dir[1024], type[128];
+    bool v1 = false, v2 = false, v2_root = false;
+    while (fscanf(f, "%*s %1023s %127s %*[^\n]", dir, type) == 2) {
+        if (strcmp(type, "cgroup2") == 0) {
+            v2 = true;
+            v2_root |= strcmp(dir, "/sys/fs/cgroup") == 0;
+        } else if (strcmp(type, "cgroup") == 0) {
+            v1 = true;
+        }
+    }
+    fclose(f);
+    return v2_root ? "v2" : v1 && v2 ? "hybrid" : v1 ? "v1" : "none";
+}
+
+/* What a grader running as uid (0: root) reports about this machine. */
+static void where_for(struct where *w, uid_t uid) {
+    struct utsname u;
+    cr_assert_eq(uname(&u), 0);
+    snprintf(w->arch, sizeof w->arch, "%s", u.machine);
+    snprintf(w->kernel, sizeof w->kernel, "%s", u.release);
+    w->root = uid == 0;
+    w->cgroup = cgroup_from_mounts();
+    struct stat st;
+    /* a user other than root opens it only if the node lets others (not this machine's) */
+    w->kvm = strcmp(u.machine, "x86_64") == 0 && stat("/dev/kvm", &st) == 0 &&
+             (uid == 0 || (st.st_mode & 0006) == 0006);
+    char who[64];
+    if (w->root)
+        snprintf(who, sizeof who, "as root");
+    else
+        snprintf(who, sizeof who, "as uid %u (not root)", (unsigned)uid);
+    const char *cg = strcmp(w->cgroup, "none") == 0     ? ", no cgroup file system"
+                     : strcmp(w->cgroup, "hybrid") == 0 ? ", cgroup v1 and v2 (hybrid)"
+                     : strcmp(w->cgroup, "v2") == 0     ? ", cgroup v2"
+                                                        : ", cgroup v1";
+    snprintf(w->host, sizeof w->host, "%s, Linux %s, %s%s, %s", w->arch, w->kernel, who, cg,
+             w->kvm ? "/dev/kvm usable" : "no usable /dev/kvm");
+}
+
+/* results.json's extra_data and classroom.json: "machine" and "labs" (clean, device). */
+static void expect_where_json(cJSON *o, const char *file, const struct where *w,
+                              const char *runs_as, const char *backend) {
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "machine");
+    cr_assert(cJSON_IsObject(m), "%s has no \"machine\"", file);
+    cr_expect_str_eq(str_field(m, "arch"), w->arch, "%s: arch", file);
+    cr_expect_str_eq(str_field(m, "kernel"), w->kernel, "%s: kernel", file);
+    cr_expect_str_eq(str_field(m, "cgroup"), w->cgroup, "%s: cgroup", file);
+    cr_expect(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(m, "root")) &&
+                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "root")) == w->root,
+              "%s: root is not %d", file, w->root);
+    cr_expect(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(m, "kvm")) &&
+                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "kvm")) == w->kvm,
+              "%s: kvm is not %d", file, w->kvm);
+    cJSON *labs = cJSON_GetObjectItemCaseSensitive(o, "labs");
+    cJSON *clean = cJSON_GetObjectItemCaseSensitive(labs, "clean");
+    cJSON *device = cJSON_GetObjectItemCaseSensitive(labs, "device");
+    cr_assert(cJSON_IsObject(clean) && cJSON_IsObject(device), "%s: no labs.clean, labs.device",
+              file);
+    cr_expect_str_eq(str_field(clean, "runs_as"), runs_as, "%s: clean's runs_as", file);
+    cr_expect_str_eq(str_field(device, "runs_as"), runs_as, "%s: device's runs_as", file);
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(clean, "backend"),
+                   "%s: a lab without /dev/kvm has a backend", file);
+    cr_expect_str_eq(str_field(device, "backend"), backend, "%s: device's backend", file);
+}
+
+/* Backslash escapes (Markdown's) taken out, to find plain text in summary.md. */
+static char *md_plain(const char *s) {
+    char *p = strdup(s), *q = p;
+    cr_assert_not_null(p);
+    for (; *s; s++) {
+        if (*s == '\\' && s[1]) s++;
+        *q++ = *s;
+    }
+    *q = '\0';
+    return p;
+}
+
+/* Every report of a run grading clean and device (`set device /dev/kvm`) names the machine
+ * (arch, kernel, root, cgroup, /dev/kvm) and, per lab, whom its tests ran as and, for the lab
+ * given /dev/kvm, its backend. */
+static void expect_where(const char *out, const struct grader_run *r, const struct where *w,
+                         const char *runs_as, const char *backend) {
+    cJSON *res = report_json(out, "results.json");
+    cJSON *extra = cJSON_GetObjectItemCaseSensitive(res, "extra_data");
+    cr_assert(cJSON_IsObject(extra), "results.json has no extra_data");
+    expect_where_json(extra, "results.json", w, runs_as, backend);
+    char *graded_on = xasprintf("graded on %s\n", w->host);
+    char *on_backend = xasprintf("tests ran as %s, on the %s backend", runs_as, backend);
+    char *plain = xasprintf("tests ran as %s\n", runs_as);
+    const char *o = str_field(res, "output");
+    cr_expect(strstr(o, graded_on) != NULL, "results.json's output lacks \"%s\":\n%s", graded_on,
+              o);
+    cr_expect(strstr(o, on_backend) != NULL && strstr(o, plain) != NULL,
+              "results.json's output does not say how each lab ran (%s):\n%s", on_backend, o);
+    cJSON_Delete(res);
+    cJSON *cls = report_json(out, "classroom.json");
+    expect_where_json(cls, "classroom.json", w, runs_as, backend);
+    cJSON_Delete(cls);
+
+    char *p = xasprintf("%s/junit.xml", out);
+    char *xml = slurp(p);
+    cr_assert_not_null(xml, "%s was not written", p);
+    cr_expect_null(xml_problem(xml), "junit.xml is malformed: %s", xml_problem(xml));
+    const char *facts[][2] = {{"arch", w->arch},
+                              {"kernel", w->kernel},
+                              {"root", w->root ? "true" : "false"},
+                              {"cgroup", w->cgroup},
+                              {"kvm", w->kvm ? "true" : "false"},
+                              {"runs_as", runs_as}};
+    for (size_t i = 0; i < sizeof facts / sizeof *facts; i++) {
+        char *prop = xasprintf("<property name=\"%s\" value=\"%s\"/>", facts[i][0], facts[i][1]);
+        cr_expect_eq(count_of(xml, prop), 2, "junit.xml: not one %s per suite:\n%s", prop, xml);
+        free(prop);
+    }
+    char *prop = xasprintf("<property name=\"backend\" value=\"%s\"/>", backend);
+    const char *suite = strstr(xml, "<testsuite name=\"device\"");
+    cr_expect(count_of(xml, prop) == 1 && suite && strstr(suite, prop) &&
+                  strstr(suite, prop) < strstr(suite, "<testcase"),
+              "junit.xml: no %s in the device suite's properties:\n%s", prop, xml);
+    free(prop);
+    free(xml);
+    free(p);
+
+    p = xasprintf("%s/summary.md", out);
+    char *md = slurp(p);
+    cr_assert_not_null(md, "%s was not written", p);
+    char *text = md_plain(md);
+    char *want = xasprintf("Graded on %s\n", w->host);
+    cr_expect(strstr(text, want) != NULL, "summary.md lacks \"%s\":\n%s", want, md);
+    cr_expect(strstr(text, on_backend) != NULL && strstr(text, plain) != NULL,
+              "summary.md does not say how each lab ran (%s):\n%s", on_backend, md);
+    free(want);
+    free(text);
+    free(md);
+    free(p);
+
+    p = xasprintf("%s/report.html", out);
+    char *html = slurp(p);
+    cr_assert_not_null(html, "%s was not written", p);
+    want = xasprintf("<p class=\"where\">Graded on %s</p>", w->host);
+    cr_expect(strstr(html, want) != NULL, "report.html lacks \"%s\"", want);
+    free(want);
+    want = xasprintf("<p class=\"where\">%s</p>", on_backend);
+    cr_expect(strstr(html, want) != NULL, "report.html lacks \"%s\"", want);
+    free(want);
+    want = xasprintf("<p class=\"where\">tests ran as %s</p>", runs_as);
+    cr_expect(strstr(html, want) != NULL, "report.html lacks \"%s\"", want);
+    free(want);
+    free(html);
+    free(p);
+
+    want = xasprintf("vlab-grade on %s\n", w->host);
+    cr_expect(strstr(r->out, want) != NULL, "the terminal lacks \"%s\":\n%s", want, r->out);
+    free(want);
+    free(graded_on);
+    free(on_backend);
+    free(plain);
+}
+
+Test(grader, reports_say_where_they_ran) {
+    char *rd = new_tmp_dir();
+    char *p = xasprintf("%s/device", rd);
+    spit(p, "set timeout 5\nset device /dev/kvm\ntest opens_kvm 1\n");
+    free(p);
+    p = xasprintf("%s/clean", rd);
+    spit(p, clean_rubric);
+    free(p);
+    char *out = xasprintf("%s/out", rd);
+    SCOPED_RUN r = {0};
+    GRADER(&r, NULL, "--build", selftest_build(), "--rubric", rd, "--out", out, "clean", "device");
+    cr_assert_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    struct where w;
+    where_for(&w, geteuid());
+    char *runs_as = geteuid() == 0 ? xasprintf("uid %s", test_uid_text())
+                                   : xasprintf("uid %u", (unsigned)geteuid());
+    expect_where(out, &r, &w, runs_as, w.kvm ? "kvm" : "unicorn");
+    free(runs_as);
+
+    /* a student's grader on a machine whose /dev/kvm is root's: not root, the Unicorn backend */
+    struct stat st;
+    if (geteuid() == 0 && stat("/dev/kvm", &st) == 0 && (st.st_mode & 0006) == 0) {
+        uid_t student = test_uid() - 2;
+        char *out2 = xasprintf("%s/out-student", rd);
+        cr_assert(mkdir(out2, 0755) == 0 && chown(out2, student, student) == 0);
+        char *as = xasprintf("AS_UID=%u", (unsigned)student);
+        const char *env[] = {as, NULL};
+        int lk = lock_runs();
+        run_grader_locked(&r, env,
+                          (const char *const[]){"--build", selftest_build(), "--rubric", rd,
+                                                "--out", out2, "clean", "device", NULL});
+        unlock_runs(lk);
+        cr_assert_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+        where_for(&w, student);
+        runs_as = xasprintf("uid %u", (unsigned)student);
+        expect_where(out2, &r, &w, runs_as, "unicorn");
+        cr_expect(strstr(r.out, "[no /dev/kvm: kvm tests skip, graded on the Unicorn backend]"),
+                  "the device lab's header does not say it runs on Unicorn:\n%s", r.out);
+        free(runs_as);
+        free(as);
+        free(out2);
+    }
+    free(out);
+    free(rd);
+}
+
+/* ---- each status in each format ------------------------------------------------------------ */
+
+/* The Markdown the summary shows for plain text: backslash before Markdown's punctuation. */
+static char *md_escaped(const char *s) {
+    char *out = calloc(2 * strlen(s) + 1, 1), *q = out;
+    cr_assert_not_null(out);
+    for (; *s; s++) {
+        if (strchr("\\`*_[]<>|~&#!", *s)) *q++ = '\\';
+        *q++ = *s;
+    }
+    return out;
+}
+
+/* A test's JUnit element: from its <testcase to the next one or the suite's end. */
+static char *junit_case(const char *xml, const char *lab, const char *name) {
+    char *start = xasprintf("<testcase classname=\"%s\" name=\"%s\"", lab, name);
+    const char *p = strstr(xml, start);
+    cr_assert_not_null(p, "junit.xml has no %s", start);
+    const char *end = strstr(p + 1, "<testcase");
+    const char *suite_end = strstr(p, "</testsuite>");
+    if (!end || (suite_end && suite_end < end)) end = suite_end;
+    cr_assert_not_null(end);
+    free(start);
+    return strndup(p, (size_t)(end - p));
+}
+
+/* Each status as every report shows it: Gradescope has no SKIP (the score says it), JUnit a
+ * <failure>, <error> or <skipped> (no type) or nothing, the summary an icon of its own, the HTML
+ * a class, Classroom pass, fail (a skip worth points lost them) or error. */
+Test(grader, each_format_shows_each_status) {
+    static const struct {
+        const char *lab, *name, *word, *icon, *junit, *classroom;
+    } cases[] = {
+        {"good", "pass_one", "PASS", "✅", NULL, "pass"},
+        {"good", "fails", "FAIL", "❌", "failure", "fail"},
+        {"segv", "null_deref", "CRASH", "💥", "error", "error"},
+        {"hang", "spin", "TIMEOUT", "⏱️", "error", "error"},
+        {"good", "skipped", "SKIP", "⏭️", "skipped", "fail"},
+    };
+    const struct full *f = full_run();
+    cr_assert(f->junit && f->summary && f->html, "a report is missing");
+    char *path = xasprintf("%s/classroom.json", f->out_dir);
+    char *text = slurp(path);
+    cr_assert_not_null(text);
+    cJSON *cls = cJSON_Parse(text);
+    cr_assert_not_null(cls);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *lab = cases[i].lab, *name = cases[i].name, *word = cases[i].word;
+        char *full = xasprintf("%s/%s", lab, name);
+        expect_test(f, full, word, 0 + (strcmp(word, "PASS") == 0), NULL);
+
+        char *jc = junit_case(f->junit, lab, name);
+        if (!cases[i].junit) {
+            cr_expect(strstr(jc, "<failure") == NULL && strstr(jc, "<error") == NULL &&
+                          strstr(jc, "<skipped") == NULL,
+                      "junit.xml: the %s %s has a result element:\n%s", word, full, jc);
+        } else {
+            char *elem = xasprintf("<%s message=\"", cases[i].junit);
+            char *type = xasprintf("type=\"%s\"", word);
+            cr_expect(strstr(jc, elem) != NULL, "junit.xml: the %s %s is no %s:\n%s", word, full,
+                      elem, jc);
+            if (strcmp(word, "SKIP") == 0)
+                cr_expect(strstr(jc, "type=") == NULL, "junit.xml: a skip has a type:\n%s", jc);
+            else
+                cr_expect(strstr(jc, type) != NULL, "junit.xml: %s has no %s:\n%s", full, type, jc);
+            free(elem);
+            free(type);
+        }
+        free(jc);
+
+        char *cell = md_escaped(name);
+        char *row = xasprintf("| %s %s | %s | ", cases[i].icon, word, cell);
+        cr_expect(strstr(f->summary, row) != NULL, "summary.md has no row \"%s\"", row);
+        free(row);
+        free(cell);
+
+        row = xasprintf("<tr id=\"%s-%s\"><td class=\"st %s\">%s</td><td>%s</td>", lab, name, word,
+                        word, name);
+        cr_expect(strstr(f->html, row) != NULL, "report.html has no row \"%s\"", row);
+        free(row);
+
+        bool found = false;
+        cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(cls, "tests")) {
+            if (strcmp(str_field(t, "name"), full)) continue;
+            found = true;
+            cr_expect_str_eq(str_field(t, "status"), cases[i].classroom,
+                             "classroom.json: the %s %s", word, full);
+        }
+        cr_expect(found, "classroom.json has no %s", full);
+        free(full);
+    }
+    cJSON_Delete(cls);
+    free(text);
+    free(path);
+}
+
+/* ---- points that binary fractions cannot hold ---------------------------------------------- */
+
+/* 0.1 + 0.2 is 0.30000000000000004 in binary, and 0.3 + 0.6 is 0.8999999999999999: every
+ * report must say 0.3 for the lab and 0.9 for the grade, exactly. */
+Test(grader, inexact_points_are_reported_exactly) {
+    SCOPED_RUN r = {0};
+    char *rd = rubric_dir("clean", "test first 0.1\ntest second 0.2\ntest later 0.05\n");
+    char *p = xasprintf("%s/good", rd);
+    spit(p, "test pass_one 0.6\ntest pass_two 0\ntest pass_three 0\ntest fails 0\n"
+            "test skipped 0\n");
+    free(p);
+    char *out = xasprintf("%s/out", rd);
+    GRADER(&r, NULL, "--build", selftest_build(), "--rubric", rd, "--out", out, "clean", "good");
+    free(rd);
+    cr_assert_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "score: 0.9/0.95\n") != NULL, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "-- clean: 0.3/0.35 (") != NULL, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.out, "SKIP      0.0/0.05") != NULL, "stdout:\n%s", r.out);
+    cJSON *res = report_json(out, "results.json");
+    cr_expect(num_field(res, "score") == 0.9, "results.json: score %.17g, not 0.9",
+              num_field(res, "score"));
+    cr_expect(num_field(res, "max_score") == 0.95, "results.json: max_score %.17g, not 0.95",
+              num_field(res, "max_score"));
+    cr_expect(strstr(str_field(res, "output"), "clean (clean): 0.3/0.35, 2 passed") != NULL,
+              "results.json output:\n%s", str_field(res, "output"));
+    cJSON_Delete(res);
+    cJSON *cls = report_json(out, "classroom.json");
+    cr_expect(num_field(cls, "max_score") == 0.95, "classroom.json: max_score %.17g, not 0.95",
+              num_field(cls, "max_score"));
+    cJSON_Delete(cls);
+    p = xasprintf("%s/summary.md", out);
+    char *md = slurp(p);
+    cr_assert_not_null(md);
+    cr_expect(strstr(md, "— 0.3/0.35\n") && strstr(md, "**Total: 0.9/0.95**") &&
+                  strstr(md, "| 0.0/0.05 |"),
+              "summary.md:\n%s", md);
+    free(md);
+    free(p);
+    free(out);
+}
+
+/* ---- Markdown and text that is not ASCII --------------------------------------------------- */
+
+/* Titles and messages reach the summary's tables escaped (a '|' would split a cell), and
+ * characters beyond ASCII reach every report as they were. */
+Test(grader, markdown_cells_are_escaped) {
+    SCOPED_RUN r = {0};
+    char *out;
+    grade_kept(&r, "good",
+               "set title  Lab | é_1 *x* €\n"
+               "# Part | one_é — 3.5 points\n"
+               "test pass_one 1\ntest pass_two 2\ntest pass_three 0.5\n"
+               "# Part B — 2.5 points\n"
+               "test fails 1.5\ntest skipped 1\n",
+               NULL, &out);
+    cr_assert_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    char *p = xasprintf("%s/summary.md", out);
+    char *md = slurp(p);
+    cr_assert_not_null(md);
+    cr_expect(strstr(md, "## good: Lab \\| é\\_1 \\*x\\* € — 3.5/6\n") != NULL,
+              "summary.md's heading:\n%s", md);
+    cr_expect(strstr(md, "\n| Part \\| one\\_é | 3.5/3.5 | 3/3 |\n") != NULL,
+              "summary.md's task table:\n%s", md);
+    cr_expect(strstr(md, "| ❌ FAIL | fails | 0.0/1.5 | ") &&
+                  strstr(md, ": expected 42, got 41 \\<b\\>\\&\"quoted\"\\</b\\> C:\\\\temp  "
+                             "\\]\\]\\> |\n"),
+              "summary.md's row of the failure:\n%s", md);
+    free(md);
+    free(p);
+    p = xasprintf("%s/report.html", out);
+    char *html = slurp(p);
+    cr_assert_not_null(html);
+    cr_expect(strstr(html, "<h2>good: Lab | é_1 *x* € — 3.5/6</h2>") != NULL, "report.html:\n%s",
+              html);
+    cr_expect(strstr(html, "<td>Part | one_é</td>") != NULL, "report.html:\n%s", html);
+    free(html);
+    free(p);
+    cr_expect(strstr(r.out, "== good: Lab | é_1 *x* € (5 tests") != NULL, "stdout:\n%s", r.out);
+    free(out);
+}
+
+/* ---- a binary whose listing goes wrong ----------------------------------------------------- */
+
+static const char lister_rubric[] = "set timeout 1\ntest shown 1\ntest off 1\ntest z 1\n"
+                                    "test prints 1\ntest own_session 1\n";
+
+static void grade_lister(struct grader_run *r, const char *mode, char **out_dir) {
+    char *rd = rubric_dir("lister", lister_rubric);
+    char *out = xasprintf("%s/out", rd);
+    char *env_mode = xasprintf("LISTER=%s", mode ? mode : "");
+    const char *env[] = {mode ? env_mode : NULL, NULL};
+    int lk = lock_runs();
+    run_grader_locked(r, env,
+                      (const char *const[]){"--build", selftest_build(), "--rubric", rd, "--out",
+                                            out, "lister", NULL});
+    unlock_runs(lk);
+    free(env_mode);
+    free(rd);
+    *out_dir = out;
+}
+
+/* Every rubric test of a binary that hangs, fails or prints no list when asked for its tests
+ * is a CRASH saying which, within the test time limit; one that lists them is graded, its
+ * disabled tests (listed as "NAME (skipped)") as skips. */
+Test(grader, listing_that_goes_wrong) {
+    static const struct {
+        const char *mode, *why;
+    } cases[] = {
+        {"hang", "test binary hung while listing its tests (killed after 1 s)"},
+        {"exit", "test binary exited with status 3 before listing its tests"},
+        {"noise", "test binary printed no Criterion test list for --list"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        SCOPED_RUN r = {0};
+        char *out;
+        grade_lister(&r, cases[i].mode, &out);
+        cr_expect_eq(r.exit_code, 0, "LISTER=%s: stderr:\n%s", cases[i].mode, r.err);
+        cr_expect(r.seconds < 15, "LISTER=%s: grading took %.1f s", cases[i].mode, r.seconds);
+        cJSON *res = report_json(out, "results.json");
+        struct full view = {.results = res, .run = r};
+        const char *names[] = {"lister/shown", "lister/off", "lister/z", "lister/prints",
+                               "lister/own_session"};
+        for (size_t k = 0; k < 5; k++)
+            expect_test(&view, names[k], "CRASH", 0, cases[i].why);
+        cJSON_Delete(res);
+        free(out);
+    }
+
+    SCOPED_RUN r = {0};
+    char *out;
+    grade_lister(&r, NULL, &out);
+    cr_assert_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cJSON *res = report_json(out, "results.json");
+    struct full view = {.results = res, .run = r};
+    expect_test(&view, "lister/shown", "PASS", 1, NULL);
+    expect_test(&view, "lister/off", "SKIP", 0, NULL);
+    expect_test(&view, "lister/z", "SKIP", 0, NULL);
+    /* CRLF as a newline, a byte that is not UTF-8 as U+FFFD, an é as it was */
+    expect_test(&view, "lister/prints", "PASS", 1, "é, \xEF\xBF\xBD and CRLF\nend");
+    expect_test(&view, "lister/own_session", "PASS", 1, NULL);
+    cr_expect(strstr(r.out, "not in the rubric") == NULL, "stdout:\n%s", r.out);
+    cJSON_Delete(res);
+    free(out);
+}
+
+/* A root grader refuses a test uid that already runs processes (it kills leftovers by uid, so
+ * it would kill them too, and count them as the tests'). */
+Test(grader, busy_test_uid_is_refused) {
+    if (geteuid() != 0) cr_skip_test("only a root grader drops tests to a uid of their own");
+    int lk = lock_runs();
+    int ready[2];
+    cr_assert(pipe(ready) == 0);
+    pid_t squatter = fork();
+    cr_assert(squatter >= 0);
+    if (squatter == 0) {
+        close(ready[0]);
+        if (setgid(test_uid()) || setuid(test_uid())) _exit(1);
+        close(ready[1]);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    char c;
+    cr_assert(read(ready[0], &c, 1) == 0, "the squatter did not start");
+    close(ready[0]);
+    char *rd = rubric_dir("clean", clean_rubric);
+    char *out = xasprintf("%s/out", rd);
+    SCOPED_RUN r = {0};
+    run_grader_locked(&r, NULL,
+                      (const char *const[]){"--build", selftest_build(), "--rubric", rd, "--out",
+                                            out, "clean", NULL});
+    kill(squatter, SIGKILL);
+    waitpid(squatter, NULL, 0);
+    unlock_runs(lk);
+    cr_expect_eq(r.exit_code, 2, "a busy test uid was used; stdout:\n%s", r.out);
+    char *why = xasprintf("uid %s already has running processes", test_uid_text());
+    cr_expect(strstr(r.err, why) != NULL, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "clean/first") == NULL, "a test ran:\n%s", r.out);
+    free(why);
+    free(out);
+    free(rd);
 }

@@ -113,6 +113,7 @@ void lab_result_free(struct lab_result *lab) {
         free(lab->extra[i]);
     free(lab->extra);
     free(lab->note);
+    free(lab->runs_as);
     free(lab->name);
     free(lab->title);
 }

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "host.h"
+
 enum status { ST_PASS, ST_FAIL, ST_CRASH, ST_TIMEOUT, ST_SKIP };
 
 /* "PASS", "FAIL", "CRASH", "TIMEOUT", "SKIP" */
@@ -41,6 +43,9 @@ struct lab_result {
     char *name;
     char *title;
     bool privileged;
+    const char *backend; /* "kvm" or "unicorn" for a lab graded on /dev/kvm where it is usable,
+                            else NULL: the lab runs the same on every machine */
+    char *runs_as;       /* the user its tests ran as: "root", "uid 64999", ... */
     struct test_result *tests;
     size_t ntests;
     char **extra; /* tests the binary has but the rubric does not list */
@@ -54,6 +59,7 @@ struct grade {
     const char *commit; /* what was graded, as the caller says (--commit), or NULL */
     const char *about;  /* the caller's words on the submission (--about FILE), or NULL */
     char graded_at[32]; /* UTC, ISO 8601: when grading started */
+    struct host host;   /* where it was graded */
     struct lab_result *labs;
     size_t nlabs;
     double seconds;

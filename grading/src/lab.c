@@ -524,6 +524,15 @@ static void share_twin_points(const struct lab_env *env, const struct rubric *rb
                   lab->name, left_out, why ? (int)strcspn(why, "\n") : 0, why ? why : "");
 }
 
+/* Who the lab's tests run as: a root grader drops all but privileged labs to the test uid;
+ * anyone else's tests run as themselves, which a privileged lab would need to be root. */
+static char *runs_as(const struct lab_env *env, bool privileged) {
+    if (env->sb->mode == SB_DROP_UID)
+        return privileged ? xstrdup("root") : xasprintf("uid %u", (unsigned)env->sb->uid);
+    return xasprintf(privileged ? "uid %u (not root, which the lab needs)" : "uid %u",
+                     (unsigned)geteuid());
+}
+
 int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_result *lab) {
     double t0 = mono_now();
     double lab_deadline = t0 + rb->lim.lab_timeout;
@@ -536,6 +545,11 @@ int grade_lab(const struct lab_env *env, const struct rubric *rb, struct lab_res
         .name = xstrdup(rb->lab),
         .title = xstrdup(rb->title),
         .privileged = rb->lim.privileged,
+        /* a lab given /dev/kvm runs its kvm tests where it opens, else on Unicorn alone */
+        .backend = rb->lim.device && strcmp(rb->lim.device, "/dev/kvm") == 0
+                       ? (env->host->kvm ? "kvm" : "unicorn")
+                       : NULL,
+        .runs_as = runs_as(env, rb->lim.privileged),
         .tests = xmalloc(rb->ntests * sizeof *lab->tests),
         .ntests = rb->ntests,
     };

@@ -12,6 +12,7 @@ struct lab_env {
     const char *build_dir;
     const char *tmp_base; /* per-run private dirs are made in here */
     const struct sandbox *sb;
+    const struct host *host;
     const struct term *term;
     unsigned *run_counter;
 };

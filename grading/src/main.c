@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "grade.h"
+#include "host.h"
 #include "lab.h"
 #include "outfile.h"
 #include "reap.h"
@@ -403,6 +404,7 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
         .sol = o->sol, .commit = o->commit, .labs = xmalloc(o->nlabs * sizeof *g.labs)};
     time_t now = time(NULL);
     strftime(g.graded_at, sizeof g.graded_at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    host_probe(&g.host);
     int status = 2;
     char *about = NULL;
 
@@ -430,10 +432,12 @@ static int grade_all(const struct options *o, struct rubric *rubrics, const char
     char *report = xasprintf("%s/report.html", out);
     term.report = report;
     unsigned runs = 0;
+    term_host(&term, &g.host);
     struct lab_env env = {
         .build_dir = o->build,
         .tmp_base = tmp_base,
         .sb = &sb,
+        .host = &g.host,
         .term = &term,
         .run_counter = &runs,
     };

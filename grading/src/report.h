@@ -17,6 +17,12 @@ int write_classroom_json(const char *dir, const struct grade *g);
 struct cJSON;
 int write_json(const char *dir, const char *name, struct cJSON *root);
 
+/* Where it was graded, as JSON: adds "machine" {arch, kernel, root, cgroup, kvm} and "labs"
+ * {LAB: {runs_as, backend}} (backend only for a lab graded on /dev/kvm where usable) to obj. */
+void add_where(struct cJSON *obj, const struct grade *g);
+/* The same for one lab in words: "tests ran as uid 64999, on the kvm backend". */
+char *lab_where(const struct lab_result *lab);
+
 /* Status word, message and captured output as one text (Gradescope output, XML bodies). */
 char *test_details(const struct test_result *tr);
 

@@ -66,5 +66,7 @@ int write_classroom_json(const char *dir, const struct grade *g) {
     cJSON_AddStringToObject(root, "status", failed ? "fail" : "pass");
     cJSON_AddNumberToObject(root, "max_score", round_score(max_score));
     cJSON_AddItemToObject(root, "tests", tests);
+    /* not read by the reporter: for whoever compares this grade with another machine's */
+    add_where(root, g);
     return write_json(dir, "classroom.json", root);
 }

@@ -29,7 +29,11 @@ static void lab_table(FILE *f, const struct lab_result *lab) {
     text(f, lab->name);
     fputs(": ", f);
     text(f, lab->title);
-    fprintf(f, " — %g/%g</h2>\n", t.score, t.max_score);
+    fprintf(f, " — %g/%g</h2>\n<p class=\"where\">", t.score, t.max_score);
+    char *where = lab_where(lab);
+    text(f, where);
+    free(where);
+    fputs("</p>\n", f);
     if (lab->note) {
         fputs("<pre class=\"warn\">", f);
         text(f, lab->note);
@@ -134,7 +138,11 @@ int write_report_html(const char *dir, const struct grade *g) {
         fputs(", ", f);
         text(f, g->commit);
     }
+    char *host = host_text(&g->host);
+    fputs("</p>\n<p class=\"where\">Graded on ", f);
+    text(f, host);
     fputs("</p>\n", f);
+    free(host);
     first_failure(f, g);
     if (g->about) {
         fputs("<pre>", f);

@@ -22,6 +22,30 @@ char *test_details(const struct test_result *tr) {
     return sb_steal(&sb);
 }
 
+char *lab_where(const struct lab_result *lab) {
+    if (lab->backend)
+        return xasprintf("tests ran as %s, on the %s backend", lab->runs_as, lab->backend);
+    return xasprintf("tests ran as %s", lab->runs_as);
+}
+
+void add_where(cJSON *obj, const struct grade *g) {
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "arch", g->host.arch);
+    cJSON_AddStringToObject(m, "kernel", g->host.kernel);
+    cJSON_AddBoolToObject(m, "root", g->host.root);
+    cJSON_AddStringToObject(m, "cgroup", g->host.cgroup);
+    cJSON_AddBoolToObject(m, "kvm", g->host.kvm);
+    cJSON_AddItemToObject(obj, "machine", m);
+    cJSON *labs = cJSON_CreateObject();
+    for (size_t i = 0; i < g->nlabs; i++) {
+        cJSON *l = cJSON_CreateObject();
+        cJSON_AddStringToObject(l, "runs_as", g->labs[i].runs_as);
+        if (g->labs[i].backend) cJSON_AddStringToObject(l, "backend", g->labs[i].backend);
+        cJSON_AddItemToObject(labs, g->labs[i].name, l);
+    }
+    cJSON_AddItemToObject(obj, "labs", labs);
+}
+
 /* Whether students see a test (and its line in the summary) before grades are out. */
 static bool shown(const struct test_result *tr) {
     return strcmp(tr->visibility, "visible") == 0;
@@ -42,7 +66,9 @@ static char *summary_text(const struct grade *g) {
     if (g->about) sb_printf(&sb, "%s\n\n", g->about);
     sb_printf(&sb, "vlab grade (%s)", g->sol);
     if (g->commit) sb_printf(&sb, ", %s", g->commit);
-    sb_puts(&sb, "\n");
+    char *host = host_text(&g->host);
+    sb_printf(&sb, "\ngraded on %s\n", host);
+    free(host);
     for (size_t i = 0; i < g->nlabs; i++) {
         const struct lab_result *lab = &g->labs[i];
         struct tally v = {0};
@@ -86,6 +112,9 @@ static char *summary_text(const struct grade *g) {
                       unrated == 1 ? "" : "s", why->name, first);
             free(first);
         }
+        char *where = lab_where(lab);
+        sb_printf(&sb, "  %s\n", where);
+        free(where);
         if (lab->note) sb_printf(&sb, "%s\n", lab->note);
         for (size_t k = 0; k < lab->nextra; k++)
             sb_printf(&sb, "  warning: %s is in the test binary but not in the rubric\n",
@@ -143,6 +172,7 @@ int write_results_json(const char *dir, const struct grade *g) {
     cJSON_AddStringToObject(extra, "graded_at", g->graded_at);
     cJSON_AddStringToObject(extra, "solution", g->sol);
     if (g->commit) cJSON_AddStringToObject(extra, "commit", g->commit);
+    add_where(extra, g);
     cJSON_AddItemToObject(root, "extra_data", extra);
     return write_json(dir, "results.json", root);
 }

@@ -13,6 +13,26 @@ static void attr(FILE *f, const char *name, const char *value) {
     fputc('"', f);
 }
 
+static void property(FILE *f, const char *name, const char *value) {
+    fputs("      <property", f);
+    attr(f, "name", name);
+    attr(f, "value", value);
+    fputs("/>\n", f);
+}
+
+/* JUnit has properties per suite only: each lab's carry the machine's facts and its own. */
+static void properties(FILE *f, const struct grade *g, const struct lab_result *lab) {
+    fputs("    <properties>\n", f);
+    property(f, "arch", g->host.arch);
+    property(f, "kernel", g->host.kernel);
+    property(f, "root", g->host.root ? "true" : "false");
+    property(f, "cgroup", g->host.cgroup);
+    property(f, "kvm", g->host.kvm ? "true" : "false");
+    property(f, "runs_as", lab->runs_as);
+    if (lab->backend) property(f, "backend", lab->backend);
+    fputs("    </properties>\n", f);
+}
+
 static void testcase(FILE *f, const char *lab, const struct test_result *tr) {
     fputs("    <testcase", f);
     attr(f, "classname", lab);
@@ -72,6 +92,7 @@ int write_junit_xml(const char *dir, const struct grade *g) {
                 " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
                 "time=\"%.3f\">\n",
                 lab->ntests, t.failed - t.errors, t.errors, t.skipped, lab->seconds);
+        properties(f, g, lab);
         for (size_t k = 0; k < lab->ntests; k++)
             testcase(f, lab->name, &lab->tests[k]);
         fputs("  </testsuite>\n", f);

@@ -39,7 +39,11 @@ int write_summary_md(const char *dir, const struct grade *g) {
     fprintf(f, " — %g/%g\n\n", all.score, all.max_score);
     fprintf(f, "%zu passed, %zu failed", all.passed, all.failed);
     if (all.skipped) fprintf(f, ", %zu skipped", all.skipped);
+    char *host = host_text(&g->host);
+    fputs("\n\nGraded on ", f);
+    put_md_cell(f, host);
     fputs("\n", f);
+    free(host);
     if (g->about) put_md_block(f, g->about);
 
     for (size_t i = 0; i < g->nlabs; i++) {
@@ -50,6 +54,10 @@ int write_summary_md(const char *dir, const struct grade *g) {
         fputs(": ", f);
         put_md_cell(f, lab->title);
         fprintf(f, " — %g/%g\n\n", t.score, t.max_score);
+        char *where = lab_where(lab);
+        put_md_cell(f, where);
+        fputs("\n\n", f);
+        free(where);
         if (lab->note) put_md_block(f, lab->note);
         for (size_t k = 0; k < lab->nextra; k++) {
             fputs("> warning: ", f);

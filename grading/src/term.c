@@ -1,6 +1,5 @@
 #include "term.h"
 
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,20 +34,21 @@ void format_points(char *buf, size_t len, double x) {
         snprintf(buf, len, "%.2f", x);
 }
 
-/* Without a usable /dev/kvm (containers on macOS and Windows, Codespaces, arm64 hosts) the vmm
- * lab's kvm tests skip and it is graded on the Unicorn backend alone: its header says so. */
+/* Without a usable /dev/kvm (containers on macOS and Windows, Codespaces, arm64 hosts) a lab
+ * given it (the vmm lab) skips its kvm tests and is graded on the Unicorn backend alone. */
 static const char *backend_note(const struct lab_result *lab) {
-    if (strcmp(lab->name, "vmm")) return "";
-#if defined(__x86_64__)
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd >= 0) {
-        close(fd);
-        return "";
-    }
+    if (!lab->backend || strcmp(lab->backend, "unicorn")) return "";
+    const char *why = host_no_kvm();
+    if (why && strcmp(why, "not an x86-64 host") == 0)
+        return " [not an x86-64 host: kvm tests skip, graded on the Unicorn backend]";
     return " [no /dev/kvm: kvm tests skip, graded on the Unicorn backend]";
-#else
-    return " [not an x86-64 host: kvm tests skip, graded on the Unicorn backend]";
-#endif
+}
+
+void term_host(const struct term *t, const struct host *h) {
+    if (t->quiet) return;
+    char *text = host_text(h);
+    printf("vlab-grade on %s\n", text);
+    free(text);
 }
 
 void term_lab_header(const struct term *t, const struct lab_result *lab) {

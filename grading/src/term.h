@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "grade.h"
+#include "host.h"
 
 struct term {
     bool color;
@@ -14,6 +15,8 @@ struct term {
 };
 
 void term_init(struct term *t, bool quiet);
+/* "vlab-grade on x86_64, Linux ...": where the grade is made, before the first lab. */
+void term_host(const struct term *t, const struct host *h);
 void term_lab_header(const struct term *t, const struct lab_result *lab);
 void term_test(const struct term *t, const char *lab, const struct test_result *tr);
 /* The lab's note (why none of its tests ran), once, under its header. */
