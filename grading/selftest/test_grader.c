@@ -2186,3 +2186,24 @@ Test(grader, busy_test_uid_is_refused) {
     free(out);
     free(rd);
 }
+
+/* VLAB_TIME_SCALE (hosts where every instruction is emulated) stretches each wall-clock and CPU
+ * limit by its factor and doubles the memory limit (qemu-user's own address space counts in it):
+ * the messages say the limits the tests ran under. */
+Test(grader, time_scale_stretches_limits) {
+    SCOPED_RUN r = {0};
+    char *rd = new_tmp_dir();
+    char *out = xasprintf("%s/out", rd);
+    const char *env[] = {"VLAB_TIME_SCALE=2", NULL};
+    GRADER(&r, env, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out", out,
+           "--only", "burns_cpu sleeps touch_4g", "limits", "hang", "memhog");
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    /* limits: cpu 1, memory the 1G default; hang: timeout 1; memhog: memory 256M */
+    const char *want[] = {"2 s of CPU time", "2048 MiB of memory", "still running after 2 s",
+                          "512 MiB of memory"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_expect(strstr(r.out, want[i]) != NULL,
+                  "with VLAB_TIME_SCALE=2 the terminal should say \"%s\":\n%s", want[i], r.out);
+    free(out);
+    free(rd);
+}
