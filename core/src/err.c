@@ -1,5 +1,8 @@
 #include "vlab/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *vlab_strerror(int err) {
     switch (err) {
     case VLAB_OK: return "success";
@@ -15,4 +18,14 @@ const char *vlab_strerror(int err) {
     case VLAB_ENOENT: return "not found";
     default: return "unknown vlab error";
     }
+}
+
+int vlab_say(char *err, size_t errlen, int rc, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }

@@ -11,17 +11,7 @@
 
 #define TSS_LIMIT 0x67
 
-static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t errlen, int rc, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
+#define say vlab_say /* the sentence into err, rc returned */
 
 static uint64_t rd(const uint8_t *p, unsigned n) {
     uint64_t v = 0;

@@ -14,17 +14,7 @@
 
 #define MAX_IMAGE (256u << 20)
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
+#define fail vlab_say /* the sentence into err, rc returned */
 
 int vlab_read_file(const char *path, size_t max, void **buf, size_t *len, char *err,
                    size_t errlen) {

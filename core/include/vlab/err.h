@@ -2,6 +2,8 @@
 #ifndef VLAB_ERR_H
 #define VLAB_ERR_H
 
+#include <stddef.h>
+
 enum vlab_err {
     VLAB_OK = 0,
     VLAB_EINVAL = -1,    /* bad argument (misaligned, overlapping, zero size, ...) */
@@ -18,5 +20,10 @@ enum vlab_err {
 
 /* A static, human-readable message; unknown codes give "unknown vlab error". */
 const char *vlab_strerror(int err);
+
+/* Writes the sentence into err (when err and errlen are non-zero) and returns rc: the one line
+ * every parser's refusal is ("return vlab_say(err, errlen, VLAB_EINVAL, "...", ...)"). */
+int vlab_say(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif
