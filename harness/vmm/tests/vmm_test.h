@@ -8,9 +8,11 @@
 #define VMM_TEST_H
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "vlab/hv.h"
 #include "vmm.h"
@@ -59,6 +61,9 @@ uint64_t tvm_total_exits(const struct tvm *t);
 uint64_t tvm_read_u64(const struct tvm *t, uint64_t gpa);
 /* This process's address space in bytes (VmSize), what RLIMIT_AS bounds. */
 uint64_t tvm_address_space(void);
+/* RLIMIT_AS lowered to 16 MiB above what is mapped now, the old limit saved in *old: true if the
+ * host enforces it; false (limit restored, a note naming part on stderr) where it does not. */
+bool tvm_squeeze_address_space(struct rlimit *old, const char *part);
 
 #define VMM_TEST(name)                                                                             \
     static void name##_body(enum vlab_hv_kind kind);                                               \
