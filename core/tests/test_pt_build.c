@@ -260,6 +260,11 @@ Test(core, pt_build_map_range_largest_leaves, .init = setup, .fini = teardown) {
     expect_maps(0x3001ff000ull, 0x5ff000, X86_PAGE_SIZE);
     expect_maps(0x300200000ull, 0x600000, X86_PAGE_2M);
 
+    /* gva 1 GiB-aligned, gpa only 2 MiB-aligned: 2 MiB leaves, a 1 GiB one cannot map it. */
+    rc = vlab_pt_map_range(&b, cr3, 0x500000000ull, 0x80200000ull, X86_PAGE_1G, 0);
+    cr_assert_eq(rc, VLAB_OK, "expected map_range OK with a gpa aligned to 2 MiB only, got %d", rc);
+    expect_maps(0x500000000ull + 0x3fffffff, 0x80200000ull + 0x3fffffff, X86_PAGE_2M);
+
     /* Exactly 1 GiB left at a 1 GiB boundary: one large leaf, as with exactly 2 MiB above. */
     rc = vlab_pt_map_range(&b, cr3, 0x400000000ull, 0x80000000ull, X86_PAGE_1G, 0);
     cr_assert_eq(rc, VLAB_OK, "expected map_range OK, got %d", rc);

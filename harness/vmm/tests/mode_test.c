@@ -245,6 +245,12 @@ Test(vmm, mode_protected_state) {
               (unsigned long long)s.efer);
     cr_assert_eq(s.gdt.base, VMM_GDT_GPA, "expected the GDT at %#llx, got %#llx (handout §3.2)",
                  (unsigned long long)VMM_GDT_GPA, (unsigned long long)s.gdt.base);
+    /* limit = size - 1: the offset of the table's last byte, 8n - 1 for n descriptors, and at
+     * least the null, code, data and TSS descriptors' */
+    cr_assert((s.gdt.limit & 7) == 7 && s.gdt.limit >= 0x1f,
+              "expected GDTR.limit = the GDT's size - 1 (0x1f for null, code, data and TSS), got "
+              "%#x (handout §3.2)",
+              s.gdt.limit);
     cr_assert(s.cs.selector == 0x08 && s.ds.selector == 0x10 && s.ss.selector == 0x10,
               "expected CS 0x08, DS and SS 0x10, got %#x %#x %#x (handout §3.2)", s.cs.selector,
               s.ds.selector, s.ss.selector);
