@@ -236,7 +236,7 @@ static void group_kept(struct sbt *t) {
     int rc = sb_run(&c, &r);
     int st = 0;
     if (h > 0) waitpid(h, &st, 0);
-    char left[1024] = "", inner[1024];
+    char left[1024] = "", inner[sizeof left + 32];
     DIR *d = opendir(own);
     for (struct dirent *e; d && (e = readdir(d));)
         if (!strncmp(e->d_name, prefix, strlen(prefix))) {
