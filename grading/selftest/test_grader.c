@@ -28,6 +28,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -323,6 +324,14 @@ static void run_grader_planted(struct grader_run *r, const char *const *env,
         for (size_t i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
         /* "AS_UID=N" in env: the grader runs as that (non-root) user, as a student's would */
+        /* "GRADER_NOFILE=N": the grader's descriptors are limited to N, as a user's often are
+         * (1024) */
+        const char *nofile = getenv("GRADER_NOFILE");
+        if (nofile) {
+            rlim_t n = (rlim_t)strtoul(nofile, NULL, 10);
+            if (setrlimit(RLIMIT_NOFILE, &(struct rlimit){n, n})) _exit(126);
+            unsetenv("GRADER_NOFILE");
+        }
         const char *as = getenv("AS_UID");
         if (as) {
             uid_t u = (uid_t)strtoul(as, NULL, 10);
@@ -1175,6 +1184,46 @@ Test(grader, litter_is_swept_without_namespaces) {
     cr_expect(strstr(r.out, "score: 3/4\n") != NULL, "only tmp_is_private may fail:\n%s", r.out);
     cr_expect_eq(left, 0, "%d things the litter lab made outlived the grader", left);
     cr_expect(dir_is_empty(tmp), "the grader's scratch dir %s is not empty", tmp);
+    free(env_tmp);
+    free(env_litter);
+    free(tmp);
+    free(out);
+    free(rd);
+}
+
+/* A grader that is not root and has no namespaces, with the 1024 descriptors a user's shell
+ * usually gives. It removes a test's 5000-deep tree of read-only directories: it cannot recurse
+ * that deep, so it moves the directories past a depth up to the top, which needs each one
+ * writable first (root may move them anyway: only a student's grader shows it). And what the
+ * student had in /dev/shm before the tests ran is theirs: the sweep of the shared places leaves
+ * it (it removes only what appeared during a test). */
+Test(grader, read_only_deep_tree_removed_without_root) {
+    uid_t student = test_uid() - 2;
+    bool root = geteuid() == 0;
+    char *rd = new_tmp_dir();
+    char *out = xasprintf("%s/out", rd), *tmp = xasprintf("%s/gtmp", rd);
+    char *own = xasprintf("/dev/shm/vlab-own-%d", litter_tag());
+    cr_assert(mkdir(out, 0755) == 0 && mkdir(tmp, 0755) == 0);
+    spit(own, "the student's\n");
+    if (root)
+        cr_assert(chown(out, student, student) == 0 && chown(tmp, student, student) == 0 &&
+                  chown(own, student, student) == 0);
+    char *as = xasprintf("AS_UID=%u", (unsigned)student);
+    char *env_tmp = xasprintf("TMPDIR=%s", tmp), *env_litter = litter_env();
+    const char *env[] = {"GRADER_NOFILE=1024", "VLAB_GRADE_NS=0", env_tmp, env_litter,
+                         root ? as : NULL,     NULL};
+    SCOPED_RUN r = {0};
+    GRADER(&r, env, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out", out,
+           "--only", "deep_tree", "litter");
+    bool own_kept = access(own, F_OK) == 0;
+    unlink(own);
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "score: 1/1\n") != NULL, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.err, "could not remove") == NULL, "stderr:\n%s", r.err);
+    cr_expect(dir_is_empty(tmp), "the grader's scratch dir %s is not empty", tmp);
+    cr_expect(own_kept, "the student's own %s, there before the tests, was removed", own);
+    free(own);
+    free(as);
     free(env_tmp);
     free(env_litter);
     free(tmp);
