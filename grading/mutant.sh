@@ -47,7 +47,8 @@ if [ "$lab" = grader ]; then
     status=0
     for t in $kills; do
         rep=$(realpath "$work")/reports-$t
-        mkdir -p "$rep"
+        # self-tests that run the grader as another user (AS_UID) write there too
+        mkdir -p "$rep" && chmod 1777 "$rep"
         if VLAB_GRADE_BIN="$work/build/grading/vlab-grade" \
             VLAB_SELFTEST_BUILD="${BUILD:-build}/selftest" \
             ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_exe_name=1:log_path=$rep/asan" \

@@ -144,7 +144,7 @@ san_env() {
     local d=$1
     shift
     if [ "$SANITIZE" != 1 ]; then "$@"; return; fi
-    mkdir -p "$d"
+    mkdir -p "$d" && chmod 1777 "$d" # self-tests that run the grader as another user write too
     d=$(realpath "$d")
     ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:log_exe_name=1:malloc_context_size=20:log_path=$d/asan" \
         UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$d/ubsan" \

@@ -1210,8 +1210,8 @@ Test(grader, read_only_deep_tree_removed_without_root) {
                   chown(own, student, student) == 0);
     char *as = xasprintf("AS_UID=%u", (unsigned)student);
     char *env_tmp = xasprintf("TMPDIR=%s", tmp), *env_litter = litter_env();
-    const char *env[] = {"GRADER_NOFILE=1024", "VLAB_GRADE_NS=0", env_tmp, env_litter,
-                         root ? as : NULL,     NULL};
+    const char *env[] = {"GRADER_NOFILE=1024", "VLAB_GRADE_NS=0", env_tmp,
+                         env_litter,           root ? as : NULL,  NULL};
     SCOPED_RUN r = {0};
     GRADER(&r, env, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out", out,
            "--only", "deep_tree", "litter");
@@ -1350,6 +1350,20 @@ static cJSON *report_json(const char *dir, const char *name);
 static const char good_rubric[] = "test pass_one 1\ntest pass_two 2\ntest pass_three 0.5\n"
                                   "test fails 1.5\ntest skipped 1\n";
 static const char clean_rubric[] = "test first 1\ntest second 1\ntest later 1\n";
+
+/* Report entries a test wrote ahead of the runner's (grading/selftest/labs/oddreport.c): a
+ * status of one letter is still a status, which no Criterion writes, so a crash that names it;
+ * an empty one is none, so the test reported no result. Neither passes. */
+Test(grader, report_entries_with_odd_statuses) {
+    SCOPED_RUN r = {0};
+    grade_one(&r, "oddreport", "set timeout 5\ntest one_letter_status 1\ntest empty_status 1\n",
+              NULL, NULL);
+    cr_expect(strstr(r.out, "Criterion reported X with no message") != NULL,
+              "a one-letter status was not read as one:\n%s", r.out);
+    cr_expect(strstr(r.out, "without reporting a result for oddreport/empty_status") != NULL,
+              "an empty status was read as a status:\n%s", r.out);
+    cr_expect(strstr(r.out, "score: 0/2\n") != NULL, "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+}
 
 Test(grader, malformed_rubric_line_is_located) {
     SCOPED_RUN r = {0};
