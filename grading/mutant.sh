@@ -38,7 +38,10 @@ if [ "$lab" = grader ]; then
         SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
         san=(OPT="-O1 -g" EXTRA_CFLAGS="$SAN" EXTRA_LDFLAGS="$SAN")
         objs=${BUILD:-build}/mutants/grader-san/grading/obj
-        make -s NO_DEPS=1 BUILD="${BUILD:-build}/mutants/grader-san" "${san[@]}" \
+        # `make test` checks mutants two at a time: one builds the shared base, the other waits
+        mkdir -p "${BUILD:-build}/mutants"
+        flock "${BUILD:-build}/mutants/grader-san.lock" \
+            make -s NO_DEPS=1 BUILD="${BUILD:-build}/mutants/grader-san" "${san[@]}" \
             "${BUILD:-build}/mutants/grader-san/grading/vlab-grade"
     fi
     reuse_objects "$objs" "$work/build/grading/obj"
