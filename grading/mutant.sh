@@ -3,7 +3,8 @@
 # test binary against the copy and grades it with --kills on the tests the patch names.
 #   grading/mutant.sh LAB grading/mutants/LAB/NAME.patch
 # LAB "core" patches core/ and checks the named core unit tests fail; LAB "grader" patches
-# grading/src and checks the named grader self-tests fail; LAB "policy" patches
+# grading/src and checks the named grader self-tests fail (with "Sanitize: on" in the patch, on
+# an ASan+UBSan grader, and a sanitizer report fails a test too); LAB "policy" patches
 # grading/policy.sh and checks the named cases of grading/policy-test.sh fail. LAB "report"
 # patches report/ and checks report/check.sh fails at the tag named.
 set -euo pipefail
