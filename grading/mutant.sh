@@ -32,18 +32,18 @@ if [ "$lab" = grader ]; then
     # the unpatched files' objects are the main build's (times kept): only the patched file and
     # the link are redone. "Sanitize: on" in a patch (a leak, an overflow: bugs no verdict shows):
     # the grader is built with ASan+UBSan, as `make mutate PART=grader` builds it, from a
-    # sanitized build of the unpatched grader kept in build/mutants/grader-san, and a sanitizer
+    # sanitized build of the unpatched grader kept in build/mutants/grader-asan, and a sanitizer
     # report during a named self-test kills the mutant as a failed one does.
     objs=${BUILD:-build}/grading/obj san=()
     if grep -qi '^Sanitize:[[:space:]]*on' "$patch"; then
         SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-        san=(OPT="-O1 -g" EXTRA_CFLAGS="$SAN" EXTRA_LDFLAGS="$SAN")
-        objs=${BUILD:-build}/mutants/grader-san/grading/obj
+        san=(OPT="-O2 -g" EXTRA_CFLAGS="$SAN" EXTRA_LDFLAGS="$SAN")
+        objs=${BUILD:-build}/mutants/grader-asan/grading/obj
         # `make test` checks mutants two at a time: one builds the shared base, the other waits
         mkdir -p "${BUILD:-build}/mutants"
-        flock "${BUILD:-build}/mutants/grader-san.lock" \
-            make -s NO_DEPS=1 BUILD="${BUILD:-build}/mutants/grader-san" "${san[@]}" \
-            "${BUILD:-build}/mutants/grader-san/grading/vlab-grade"
+        flock "${BUILD:-build}/mutants/grader-asan.lock" \
+            make -s NO_DEPS=1 BUILD="${BUILD:-build}/mutants/grader-asan" "${san[@]}" \
+            "${BUILD:-build}/mutants/grader-asan/grading/vlab-grade"
     fi
     reuse_objects "$objs" "$work/build/grading/obj"
     make -s NO_DEPS=1 GRADER_DIR="$work/src/grading/src" BUILD="$work/build" "${san[@]}" \

@@ -134,7 +134,7 @@ grader_obj=$BUILD/grading/obj grader_bin=$BUILD/grading/vlab-grade
 san_flags=()
 if [ "$SANITIZE" = 1 ]; then
     SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-    san_flags=(OPT="-O1 -g" EXTRA_CFLAGS="$SAN" EXTRA_LDFLAGS="$SAN")
+    san_flags=(OPT="-O2 -g" EXTRA_CFLAGS="$SAN" EXTRA_LDFLAGS="$SAN")
     make -s NO_DEPS=1 BUILD="$out/san" "${san_flags[@]}" "$out/san/grading/vlab-grade" \
         >"$out/san-build.log" 2>&1 ||
         { echo "mutate $part: the sanitized grader did not build ($out/san-build.log)" >&2; exit 1; }
