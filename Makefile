@@ -404,6 +404,7 @@ MUTATE_JOBS   ?=
 MUTATE_TIMEOUT ?=
 MUTATE_BUDGET ?= 0
 MUTATE_RESUME ?= 0
+MUTATE_SANITIZE ?=
 MUTATE_PATCHES ?=
 MUTATOR       := $(BUILD)/mutate/vlab-mutator
 LLVM_DIR       = $(shell ls -d /usr/lib/llvm-*/include/clang-c 2>/dev/null | sort -V | tail -n 1 | sed 's|/include/clang-c$$||')
@@ -431,6 +432,7 @@ define MUTATE_RUN
 	$(Q)MUTATOR=$(MUTATOR) MUTATE_CFLAGS='$(call mutate_cflags,$(1))' MUTATE_MAX=$(MUTATE_MAX) \
 	  MUTATE_SEED=$(MUTATE_SEED) MUTATE_JOBS=$(MUTATE_JOBS) MUTATE_TIMEOUT=$(MUTATE_TIMEOUT) \
 	  MUTATE_BUDGET=$(MUTATE_BUDGET) MUTATE_RESUME=$(MUTATE_RESUME) MUTATE_PATCHES=$(MUTATE_PATCHES) \
+	  MUTATE_SANITIZE=$(MUTATE_SANITIZE) \
 	  BUILD=$(BUILD) grading/mutate.sh $(1)
 
 endef

@@ -3,7 +3,8 @@
 # test binary against the copy and grades it with --kills on the tests the patch names.
 #   grading/mutant.sh LAB grading/mutants/LAB/NAME.patch
 # LAB "core" patches core/ and checks the named core unit tests fail; LAB "grader" patches
-# grading/src and checks the named grader self-tests fail; LAB "policy" patches
+# grading/src and checks the named grader self-tests fail (with "Sanitize: on" in the patch, on
+# an ASan+UBSan grader, and a sanitizer report fails a test too); LAB "policy" patches
 # grading/policy.sh and checks the named cases of grading/policy-test.sh fail. LAB "report"
 # patches report/ and checks report/check.sh fails at the tag named.
 set -euo pipefail
@@ -29,18 +30,48 @@ if [ "$lab" = grader ]; then
         exit 2
     fi
     # the unpatched files' objects are the main build's (times kept): only the patched file and
-    # the link are redone
-    reuse_objects "${BUILD:-build}/grading/obj" "$work/build/grading/obj"
-    make -s NO_DEPS=1 GRADER_DIR="$work/src/grading/src" BUILD="$work/build" \
+    # the link are redone. "Sanitize: on" in a patch (a leak, an overflow: bugs no verdict shows):
+    # the grader is built with ASan+UBSan, as `make mutate PART=grader` builds it, from a
+    # sanitized build of the unpatched grader kept in build/mutants/grader-asan, and a sanitizer
+    # report during a named self-test kills the mutant as a failed one does.
+    objs=${BUILD:-build}/grading/obj san=()
+    if grep -qi '^Sanitize:[[:space:]]*on' "$patch"; then
+        SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+        san=(OPT="-O2 -g" EXTRA_CFLAGS="$SAN" EXTRA_LDFLAGS="$SAN")
+        objs=${BUILD:-build}/mutants/grader-asan/grading/obj
+        # `make test` checks mutants two at a time: one builds the shared base, the other waits
+        mkdir -p "${BUILD:-build}/mutants"
+        flock "${BUILD:-build}/mutants/grader-asan.lock" \
+            make -s NO_DEPS=1 BUILD="${BUILD:-build}/mutants/grader-asan" "${san[@]}" \
+            "${BUILD:-build}/mutants/grader-asan/grading/vlab-grade"
+    fi
+    reuse_objects "$objs" "$work/build/grading/obj"
+    make -s NO_DEPS=1 GRADER_DIR="$work/src/grading/src" BUILD="$work/build" "${san[@]}" \
         "$work/build/grading/vlab-grade"
     status=0
     for t in $kills; do
+        rep=$(realpath "$work")/reports-$t
+        # self-tests that run the grader as another user (AS_UID) write there too
+        mkdir -p "$rep" && chmod 1777 "$rep"
         if VLAB_GRADE_BIN="$work/build/grading/vlab-grade" \
             VLAB_SELFTEST_BUILD="${BUILD:-build}/selftest" \
+            ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_exe_name=1:log_path=$rep/asan" \
+            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$rep/ubsan" \
+            LSAN_OPTIONS="log_exe_name=1:log_path=$rep/lsan:suppressions=$PWD/grading/sanitize.supp" \
             timeout 120 "${BUILD:-build}/grading/test-grader" --filter "grader/$t" \
-            >"$work/$t.log" 2>&1; then
+            >"$work/$t.log" 2>&1 &&
+            ! grep -qlE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' -r "$rep"; then
             echo "grader/$t passed: the mutant '$name' survives it"
             status=1
+        elif grep -qlE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' -r "$rep"; then
+            # a test that passed is not named in the log: the list says it exists
+            if timeout 30 "${BUILD:-build}/grading/test-grader" --list | grep -E "[─ ]$t\$" >/dev/null; then
+                echo "grader/$t: a sanitizer report ($(grep -lE 'ERROR|runtime error:' -r "$rep" |
+                    head -n 1)): killed"
+            else
+                echo "grader/$t: no such self-test"
+                status=1
+            fi
         elif ! grep -q "grader::$t" "$work/$t.log"; then
             echo "grader/$t: no such self-test"
             status=1

@@ -19,6 +19,10 @@
 #                  report covers those that ran. Ctrl-C does the same at once.
 #   MUTATE_RESUME  1: keep the mutants of the last run of this PART that have an outcome (by
 #                  key) and run only the others, e.g. after a budget or Ctrl-C cut a run short
+#   MUTATE_SANITIZE 1 (the grader's default; 0 for the others, the only choice there): each
+#                  mutant grader is built with ASan+UBSan (LeakSanitizer too) and a sanitizer
+#                  report from it kills the mutant, as in `make test-sanitize`: a leak or an
+#                  overflow no self-test's verdict shows is still a bug
 #   MUTATE_PATCHES DIR: instead of libclang's mutants, the bugs in DIR/PART/*.patch (or DIR/*.patch
 #                  when there is no DIR/PART), each a unified diff whose first line is "Bug: what
 #                  is wrong" (paths a/FILE.c as in reference/LAB, a/src/FILE.c for core and the
@@ -58,6 +62,8 @@ pagewalk) lab_base=64900 ;; dbt) lab_base=64910 ;; shadow) lab_base=64920 ;;
 vmm) lab_base=64930 ;; sandbox) lab_base=64940 ;; *) lab_base=64970 ;;
 esac
 LAB_UID_BASE=${MUTATE_UID_BASE:-$lab_base} SELFTEST_UID_BASE=64960
+SANITIZE=${MUTATE_SANITIZE:-$([ "$part" = grader ] && echo 1 || echo 0)}
+[ "$part" = grader ] || SANITIZE=0
 
 # srcdir: the files mutated; patchdir: where a bug's diff applies with -p1 (in the mutant's copy)
 case $part in
@@ -121,12 +127,41 @@ sampled=$(wc -l <"$out/sample.tsv")
 echo "mutate $part: $generated mutants, ${#is_equiv[@]} known equivalent, running $sampled" \
     "(MUTATE_MAX=$MAX, MUTATE_SEED=$SEED, $JOBS at once)"
 
+# ---- the sanitized grader (MUTATE_SANITIZE=1): its objects are what each mutant's build starts
+# from, as the plain build's are otherwise; the self-tests and their hostile labs stay plain
+# (grading/sanitize.sh says why). san_env DIR CMD...: CMD with the sanitizers' reports in DIR.
+grader_obj=$BUILD/grading/obj grader_bin=$BUILD/grading/vlab-grade
+san_flags=()
+if [ "$SANITIZE" = 1 ]; then
+    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+    san_flags=(OPT="-O2 -g" EXTRA_CFLAGS="$SAN" EXTRA_LDFLAGS="$SAN")
+    make -s NO_DEPS=1 BUILD="$out/san" "${san_flags[@]}" "$out/san/grading/vlab-grade" \
+        >"$out/san-build.log" 2>&1 ||
+        { echo "mutate $part: the sanitized grader did not build ($out/san-build.log)" >&2; exit 1; }
+    grader_obj=$out/san/grading/obj grader_bin=$out/san/grading/vlab-grade
+fi
+san_env() {
+    local d=$1
+    shift
+    if [ "$SANITIZE" != 1 ]; then "$@"; return; fi
+    mkdir -p "$d" && chmod 1777 "$d" # self-tests that run the grader as another user write too
+    d=$(realpath "$d")
+    ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:log_exe_name=1:malloc_context_size=20:log_path=$d/asan" \
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$d/ubsan" \
+        LSAN_OPTIONS="log_exe_name=1:log_path=$d/lsan:suppressions=$PWD/grading/sanitize.supp" "$@"
+}
+# san_reports DIR: the reports in DIR (ASan's stack-switch warnings are notes, not reports)
+san_reports() {
+    [ -d "$1" ] && grep -lE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' -r "$1"
+}
+
 # ---- the original must pass what each mutant is held to; its time bounds theirs
 t0=$(date +%s%N)
 case $part in
 core) "$BUILD/core/test-core" --jobs 1 >"$out/original.log" 2>&1 ;;
 grader)
-    VLAB_SELFTEST_UID=$SELFTEST_UID_BASE "$BUILD/grading/test-grader" >"$out/original.log" 2>&1
+    VLAB_SELFTEST_UID=$SELFTEST_UID_BASE VLAB_GRADE_BIN=$grader_bin \
+        san_env "$out/original-reports" "$BUILD/grading/test-grader" >"$out/original.log" 2>&1
     ;;
 *)
     VLAB_GRADE_UID=$LAB_UID_BASE "$BUILD/grading/vlab-grade" --quiet --build "$BUILD/reference" \
@@ -138,12 +173,20 @@ esac || { [ "$part" = core ] || [ "$part" = grader ] && {
     cp "$out/original.log" "$out/original-1.log"
     case $part in
     core) "$BUILD/core/test-core" --jobs 1 >"$out/original.log" 2>&1 ;;
-    grader) VLAB_SELFTEST_UID=$SELFTEST_UID_BASE "$BUILD/grading/test-grader" >"$out/original.log" 2>&1 ;;
+    grader)
+        rm -rf "$out/original-reports"
+        VLAB_SELFTEST_UID=$SELFTEST_UID_BASE VLAB_GRADE_BIN=$grader_bin \
+            san_env "$out/original-reports" "$BUILD/grading/test-grader" >"$out/original.log" 2>&1
+        ;;
     esac
 }; } || {
     echo "mutate $part: the original does not pass (log: $out/original.log)" >&2
     exit 1
 }
+if san_reports "$out/original-reports" >/dev/null; then
+    echo "mutate $part: the sanitized original has sanitizer reports: $(san_reports "$out/original-reports" | tr '\n' ' ')" >&2
+    exit 1
+fi
 orig_s=$((($(date +%s%N) - t0) / 1000000000 + 1))
 TIMEOUT=${MUTATE_TIMEOUT:-$((3 * orig_s + 30))}
 echo "mutate $part: the original passes in ${orig_s}s; each mutant gets ${TIMEOUT}s"
@@ -184,15 +227,15 @@ run_one() {
             timeout -k 5 "$TIMEOUT" "$w/build/core/test-core" --jobs 1 >"$w/test.log" 2>&1
             rc=$?
         else
-            reuse_objects "$BUILD/grading/obj" "$w/build/grading/obj"
-            make -s NO_DEPS=1 GRADER_DIR="$w/src/grading/src" BUILD="$w/build" \
+            reuse_objects "$grader_obj" "$w/build/grading/obj"
+            make -s NO_DEPS=1 GRADER_DIR="$w/src/grading/src" BUILD="$w/build" "${san_flags[@]}" \
                 "$w/build/grading/vlab-grade" >"$w/build.log" 2>&1 ||
                 { echo stillborn >"$w/outcome"; return; }
             # A mutant may drop one of the grader's fences: the limits set here still bind the
             # hostile self-tests (the fork bomb, the memory hog) once they run as the test uid.
             local uid=$((SELFTEST_UID_BASE + slot))
             VLAB_GRADE_BIN="$w/build/grading/vlab-grade" VLAB_SELFTEST_BUILD="$BUILD/selftest" \
-                VLAB_SELFTEST_UID=$uid timeout -k 5 "$TIMEOUT" \
+                VLAB_SELFTEST_UID=$uid san_env "$w/reports" timeout -k 5 "$TIMEOUT" \
                 prlimit --nproc=1024 --fsize=$((512 << 20)) -- "$BUILD/grading/test-grader" \
                 >"$w/test.log" 2>&1
             rc=$?
@@ -217,7 +260,10 @@ run_one() {
     # core's and the grader's tests share the machine (/dev/kvm, /tmp, pids): a mutant they
     # failed on is tried again on just the failed tests, and one that then passes is "flaky"
     # (not in the score) rather than killed
-    if [ "$part" = core ] || [ "$part" = grader ] && [ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 137 ]; then
+    # A sanitizer report is the mutant's own bug, whatever the verdicts: killed, no retry
+    if [ "$part" = grader ] && san_reports "$w/reports" >/dev/null; then rc=sanitizer; fi
+    if [ "$rc" != sanitizer ] && { [ "$part" = core ] || [ "$part" = grader ]; } &&
+        [ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 137 ]; then
         local failed
         failed=$(grep -o '^\[FAIL\] [A-Za-z_0-9]*::[A-Za-z_0-9]*' "$w/test.log" | cut -d' ' -f2 |
             sed 's|::|/|' | sort -u | tr '\n' '|' | sed 's/|$//')
@@ -228,8 +274,10 @@ run_one() {
                 timeout -k 5 "$TIMEOUT" "$w/build/core/test-core" --jobs 1 --filter "$filter" \
                     >"$w/retry.log" 2>&1
             else
+                rm -rf "$w/retry-reports"
                 VLAB_GRADE_BIN="$w/build/grading/vlab-grade" VLAB_SELFTEST_BUILD="$BUILD/selftest" \
-                    VLAB_SELFTEST_UID=$((SELFTEST_UID_BASE + slot)) timeout -k 5 "$TIMEOUT" \
+                    VLAB_SELFTEST_UID=$((SELFTEST_UID_BASE + slot)) \
+                    san_env "$w/retry-reports" timeout -k 5 "$TIMEOUT" \
                     prlimit --nproc=1024 --fsize=$((512 << 20)) -- "$BUILD/grading/test-grader" \
                     --filter "$filter" >"$w/retry.log" 2>&1
             fi && rc=flaky
@@ -246,6 +294,7 @@ run_one() {
     case $rc in
     130) rm -f "$w/outcome" && return ;; # interrupted (Ctrl-C): not run
     flaky) echo flaky ;;
+    sanitizer) echo killed ;;
     0) echo survived ;;
     124 | 137) echo timeout ;;
     1) echo killed ;;
@@ -325,7 +374,10 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
     fi
     case $part in
     core) echo "Each mutant: core/test-core, every unit test." ;;
-    grader) echo "Each mutant: build/grading/test-grader, every self-test." ;;
+    grader)
+        echo "Each mutant: build/grading/test-grader, every self-test$([ "$SANITIZE" = 1 ] &&
+            echo ", the grader built with ASan+UBSan (MUTATE_SANITIZE=1): a sanitizer report kills")."
+        ;;
     *) echo "Each mutant: graded on the whole rubric (\`vlab-grade --expect full\`)." ;;
     esac
     echo

@@ -28,6 +28,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -323,6 +324,14 @@ static void run_grader_planted(struct grader_run *r, const char *const *env,
         for (size_t i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
         /* "AS_UID=N" in env: the grader runs as that (non-root) user, as a student's would */
+        /* "GRADER_NOFILE=N": the grader's descriptors are limited to N, as a user's often are
+         * (1024) */
+        const char *nofile = getenv("GRADER_NOFILE");
+        if (nofile) {
+            rlim_t n = (rlim_t)strtoul(nofile, NULL, 10);
+            if (setrlimit(RLIMIT_NOFILE, &(struct rlimit){n, n})) _exit(126);
+            unsetenv("GRADER_NOFILE");
+        }
         const char *as = getenv("AS_UID");
         if (as) {
             uid_t u = (uid_t)strtoul(as, NULL, 10);
@@ -1182,6 +1191,46 @@ Test(grader, litter_is_swept_without_namespaces) {
     free(rd);
 }
 
+/* A grader that is not root and has no namespaces, with the 1024 descriptors a user's shell
+ * usually gives. It removes a test's 5000-deep tree of read-only directories: it cannot recurse
+ * that deep, so it moves the directories past a depth up to the top, which needs each one
+ * writable first (root may move them anyway: only a student's grader shows it). And what the
+ * student had in /dev/shm before the tests ran is theirs: the sweep of the shared places leaves
+ * it (it removes only what appeared during a test). */
+Test(grader, read_only_deep_tree_removed_without_root) {
+    uid_t student = test_uid() - 2;
+    bool root = geteuid() == 0;
+    char *rd = new_tmp_dir();
+    char *out = xasprintf("%s/out", rd), *tmp = xasprintf("%s/gtmp", rd);
+    char *own = xasprintf("/dev/shm/vlab-own-%d", litter_tag());
+    cr_assert(mkdir(out, 0755) == 0 && mkdir(tmp, 0755) == 0);
+    spit(own, "the student's\n");
+    if (root)
+        cr_assert(chown(out, student, student) == 0 && chown(tmp, student, student) == 0 &&
+                  chown(own, student, student) == 0);
+    char *as = xasprintf("AS_UID=%u", (unsigned)student);
+    char *env_tmp = xasprintf("TMPDIR=%s", tmp), *env_litter = litter_env();
+    const char *env[] = {"GRADER_NOFILE=1024", "VLAB_GRADE_NS=0", env_tmp,
+                         env_litter,           root ? as : NULL,  NULL};
+    SCOPED_RUN r = {0};
+    GRADER(&r, env, "--build", selftest_build(), "--rubric", selftest_rubric(), "--out", out,
+           "--only", "deep_tree", "litter");
+    bool own_kept = access(own, F_OK) == 0;
+    unlink(own);
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "score: 1/1\n") != NULL, "stdout:\n%s", r.out);
+    cr_expect(strstr(r.err, "could not remove") == NULL, "stderr:\n%s", r.err);
+    cr_expect(dir_is_empty(tmp), "the grader's scratch dir %s is not empty", tmp);
+    cr_expect(own_kept, "the student's own %s, there before the tests, was removed", own);
+    free(own);
+    free(as);
+    free(env_tmp);
+    free(env_litter);
+    free(tmp);
+    free(out);
+    free(rd);
+}
+
 /* A student's grader (not root) on a machine where another user left Criterion sockets at the
  * paths of the next pids: full marks, with a /tmp of its own per test, and also where there are
  * no namespaces (the pids are skipped, and the terminal says why). */
@@ -1301,6 +1350,20 @@ static cJSON *report_json(const char *dir, const char *name);
 static const char good_rubric[] = "test pass_one 1\ntest pass_two 2\ntest pass_three 0.5\n"
                                   "test fails 1.5\ntest skipped 1\n";
 static const char clean_rubric[] = "test first 1\ntest second 1\ntest later 1\n";
+
+/* Report entries a test wrote ahead of the runner's (grading/selftest/labs/oddreport.c): a
+ * status of one letter is still a status, which no Criterion writes, so a crash that names it;
+ * an empty one is none, so the test reported no result. Neither passes. */
+Test(grader, report_entries_with_odd_statuses) {
+    SCOPED_RUN r = {0};
+    grade_one(&r, "oddreport", "set timeout 5\ntest one_letter_status 1\ntest empty_status 1\n",
+              NULL, NULL);
+    cr_expect(strstr(r.out, "Criterion reported X with no message") != NULL,
+              "a one-letter status was not read as one:\n%s", r.out);
+    cr_expect(strstr(r.out, "without reporting a result for oddreport/empty_status") != NULL,
+              "an empty status was read as a status:\n%s", r.out);
+    cr_expect(strstr(r.out, "score: 0/2\n") != NULL, "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+}
 
 Test(grader, malformed_rubric_line_is_located) {
     SCOPED_RUN r = {0};
