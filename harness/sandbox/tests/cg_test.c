@@ -212,10 +212,7 @@ static void path_limit(const char *prefix, char *got, size_t len) {
         _exit(0);
     }
     close(rp[1]);
-    ssize_t n = c > 0 ? read(rp[0], got, len - 1) : -1;
-    got[n > 0 ? n : 0] = 0;
-    close(rp[0]);
-    if (c > 0) waitpid(c, NULL, 0);
+    sbt_child_report(c, rp[0], got, len);
     /* the child is gone: its deep groups are empty; whatever a broken create left goes first */
     for (unsigned i = 0; i < nd; i++)
         for (unsigned k = d[i].n; k-- > 0;) {

@@ -81,14 +81,6 @@ Test(sandbox, life_timeout_kills_all, .timeout = SB_TIMEOUT) {
     sbt_fini(&t);
 }
 
-/* What a child of the test reports through fd 3 (a pipe), read by the test. */
-static void child_report(pid_t c, int rd, char *got, size_t len) {
-    ssize_t n = c > 0 ? read(rd, got, len - 1) : -1;
-    got[n > 0 ? n : 0] = 0;
-    close(rd);
-    if (c > 0) waitpid(c, NULL, 0);
-}
-
 /* A caller near RLIMIT_NOFILE: sb_run fails somewhere while setting up (its signalfd, the
  * group's files, its pipes and sockets, the image's fd), or runs. Either way it closes what it
  * opened and only that (the caller's fds 0-3 stay open), and leaves no group. From a child of
@@ -131,7 +123,7 @@ static void out_of_fds(struct sbt *t) {
     }
     close(rp[1]);
     char got[400];
-    child_report(c, rp[0], got, sizeof got);
+    sbt_child_report(c, rp[0], got, sizeof got);
     unsigned lim = 0, g = 0;
     int rc = 0, shut = -1, extra = -1,
         k = sscanf(got, "%u %d %d %d %u", &lim, &rc, &shut, &extra, &g);
@@ -183,7 +175,7 @@ static void proc_refused(struct sbt *t) {
     }
     close(rp[1]);
     char got[400];
-    child_report(c, rp[0], got, sizeof got);
+    sbt_child_report(c, rp[0], got, sizeof got);
     int rc = 0;
     unsigned g = 0;
     cr_assert(sscanf(got, "%d %u", &rc, &g) == 2,

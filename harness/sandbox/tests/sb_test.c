@@ -391,6 +391,13 @@ bool sbt_own_group(const char *ctrl, char *path, size_t len) {
     return false;
 }
 
+void sbt_child_report(pid_t c, int rd, char *got, size_t len) {
+    ssize_t n = c > 0 ? read(rd, got, len - 1) : -1;
+    got[n > 0 ? n : 0] = 0;
+    close(rd);
+    if (c > 0) waitpid(c, NULL, 0);
+}
+
 bool sbt_read_num(const char *dir, const char *file, unsigned long long *v) {
     char p[1024], buf[128];
     snprintf(p, sizeof p, "%s/%s", dir, file);

@@ -92,5 +92,8 @@ unsigned sbt_remove_groups(const char *prefix);
 bool sbt_own_group(const char *ctrl, char *path, size_t len);
 /* Reads a number from dir/file; false if unreadable or not a number (v2's "max"). */
 bool sbt_read_num(const char *dir, const char *file, unsigned long long *v);
+/* What child c of the test wrote into the pipe it shares with us: read from rd into got (len
+ * bytes, NUL-terminated, empty if c < 0 or nothing came), then rd closed and c reaped. */
+void sbt_child_report(pid_t c, int rd, char *got, size_t len);
 
 #endif

@@ -81,10 +81,7 @@ Test(sandbox, sec_fds_closed, .timeout = SB_TIMEOUT) {
     }
     close(rp[1]);
     char got[400] = "";
-    ssize_t n = c > 0 ? read(rp[0], got, sizeof got - 1) : -1;
-    got[n > 0 ? n : 0] = 0;
-    close(rp[0]);
-    if (c > 0) waitpid(c, NULL, 0);
+    sbt_child_report(c, rp[0], got, sizeof got);
     int rc = -1, leak = -1, p0 = -1, p1 = -1;
     char fds[256] = "?", blk[64] = "?";
     int k = sscanf(got, "%d %d %d %d %255s %63s", &rc, &leak, &p0, &p1, fds, blk);
@@ -128,10 +125,7 @@ Test(sandbox, sec_fds_closed, .timeout = SB_TIMEOUT) {
         _exit(0);
     }
     close(rp[1]);
-    n = c > 0 ? read(rp[0], got, sizeof got - 1) : -1;
-    got[n > 0 ? n : 0] = 0;
-    close(rp[0]);
-    if (c > 0) waitpid(c, NULL, 0);
+    sbt_child_report(c, rp[0], got, sizeof got);
     int rc2 = -1, on_out = 0, on_err = 0;
     k = sscanf(got, "%d %d %d %d", &rc, &rc2, &on_out, &on_err);
     cr_assert(k == 4, "harness: the test's child reported nothing (it could not set up its fds)");
@@ -163,10 +157,7 @@ Test(sandbox, sec_fds_closed, .timeout = SB_TIMEOUT) {
         _exit(0);
     }
     close(rp[1]);
-    n = c > 0 ? read(rp[0], got, sizeof got - 1) : -1;
-    got[n > 0 ? n : 0] = 0;
-    close(rp[0]);
-    if (c > 0) waitpid(c, NULL, 0);
+    sbt_child_report(c, rp[0], got, sizeof got);
     char line[64] = "";
     k = sscanf(got, "%d %63s", &rc, line);
     cr_assert(k >= 1, "harness: the test's child reported nothing (it could not set up its fds)");
