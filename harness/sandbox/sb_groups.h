@@ -17,8 +17,8 @@ struct sb_hier {
 unsigned sb_hierarchies(struct sb_hier *h, unsigned max);
 /* This process's group in hierarchy h, as a directory path; false if it has none there. */
 bool sb_hier_path(const struct sb_hier *h, char *path, size_t len);
-/* Kills what is left in the group at dir and removes it (retrying while the kernel finishes
- * the killed tasks). */
+/* Kills what is left in the group at dir and in the groups under it, and removes them all,
+ * deepest first (retrying while the kernel finishes the killed tasks). */
 void sb_group_remove(const char *dir);
 /* Removes every group under this process's groups whose name match accepts; the number of
  * directories removed. */
