@@ -267,7 +267,7 @@ Test(sandbox, life_cleanup_on_error, .timeout = SB_TIMEOUT) {
     /* failures half-way: a program missing from the image, a hostname the kernel refuses */
     char *missing[] = {"/bin/no-such-program", NULL};
     c = t.cfg;
-    c.argv = missing;
+    c.argv = sbt_guarded_argv(missing); /* an error message built from argv[-1] faults */
     rc = sb_run(&c, &r);
     cr_expect(rc == VLAB_ENOENT,
               "sb_run of a program missing from the image: expected VLAB_ENOENT, got %d (%s) %s",

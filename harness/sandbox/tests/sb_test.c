@@ -182,14 +182,30 @@ static void slurp(int fd, char *buf, size_t len) {
     buf[got] = 0;
 }
 
+char **sbt_guarded_argv(char *const *argv) {
+    long page = sysconf(_SC_PAGESIZE);
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    cr_assert((n + 1) * sizeof *argv <= (size_t)page, "harness: %zu arguments", n);
+    char *m =
+        mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert(m != MAP_FAILED && !mprotect(m, (size_t)page, PROT_NONE),
+              "harness: mapping an argv behind a guard page: %s", strerror(errno));
+    char **g = (char **)(m + page);
+    memcpy(g, argv, (n + 1) * sizeof *argv);
+    return g;
+}
+
 static int vrun(struct sbt *t, va_list ap) {
-    char *argv[16];
+    char *list[16];
     int n = 0;
-    argv[n++] = "/bin/prober";
+    list[n++] = "/bin/prober";
     const char *a;
     while ((a = va_arg(ap, const char *)) && n < 15)
-        argv[n++] = (char *)a;
-    argv[n] = NULL;
+        list[n++] = (char *)a;
+    list[n] = NULL;
+    char **argv = sbt_guarded_argv(list);
     int out = memfd_create("sbt-out", MFD_CLOEXEC), err = memfd_create("sbt-err", MFD_CLOEXEC);
     cr_assert(out >= 0 && err >= 0, "harness: memfd_create: %s", strerror(errno));
     struct sb_config cfg = t->cfg;
@@ -199,6 +215,7 @@ static int vrun(struct sbt *t, va_list ap) {
     memset(&t->res, 0, sizeof t->res);
     fflush(NULL);
     t->rc = sb_run(&cfg, &t->res);
+    munmap((char *)argv - sysconf(_SC_PAGESIZE), 2 * (size_t)sysconf(_SC_PAGESIZE));
     slurp(out, t->out, sizeof t->out);
     slurp(err, t->err, sizeof t->err);
     close(out);

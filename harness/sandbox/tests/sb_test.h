@@ -63,6 +63,10 @@ void sbt_need_root(struct sbt *t, const char *why);
 void sbt_need_groups(struct sbt *t);
 /* The cleanup check (§6.2), then removes the image. */
 void sbt_fini(struct sbt *t);
+/* A copy of the NULL-terminated argv (the array, not the strings) that starts right after an
+ * inaccessible page, so that reading argv[-1] faults instead of finding whatever lay on the
+ * stack: every run of sbt_run passes one (and unmaps it after); others last as long as the test. */
+char **sbt_guarded_argv(char *const *argv);
 /* Runs /bin/prober ARGS... (NULL-terminated) in the student's container with t->cfg. */
 int sbt_run(struct sbt *t, ...) __attribute__((sentinel));
 /* Like sbt_run, failing the test unless sb_run returned VLAB_OK. */
