@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -2246,6 +2247,63 @@ Test(grader, busy_test_uid_is_refused) {
     cr_expect(strstr(r.err, why) != NULL, "stderr:\n%s", r.err);
     cr_expect(strstr(r.out, "clean/first") == NULL, "a test ran:\n%s", r.out);
     free(why);
+    free(out);
+    free(rd);
+}
+
+static void *parked(void *arg) {
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
+/* RLIMIT_NPROC counts every task of the user, threads included: a student's grader (no root,
+ * no namespaces) adds what the user already runs to the lab's process limit. Here the student
+ * runs a program of 150 threads: counted as one process, the limit (64 + a few) would be used up
+ * before the tests' runner could fork its first worker. */
+Test(grader, user_threads_count_in_the_process_limit) {
+    if (geteuid() != 0) cr_skip_test("needs root to start another user's threads");
+    uid_t student = test_uid() - 3;
+    int lk = lock_runs();
+    int ready[2];
+    cr_assert(pipe(ready) == 0);
+    fflush(NULL);
+    pid_t many = fork();
+    cr_assert(many >= 0);
+    if (many == 0) {
+        close(ready[0]);
+        if (setgroups(0, NULL) || setgid(student) || setuid(student)) _exit(1);
+        for (int i = 0; i < 150; i++) {
+            pthread_t th;
+            if (pthread_create(&th, NULL, parked, NULL)) _exit(1);
+        }
+        close(ready[1]);
+        for (;;)
+            pause();
+    }
+    close(ready[1]);
+    char c;
+    bool started = read(ready[0], &c, 1) == 0;
+    close(ready[0]);
+    char *rd = new_tmp_dir();
+    char *out = xasprintf("%s/out", rd);
+    cr_assert(mkdir(out, 0755) == 0 && chown(out, student, student) == 0);
+    char *as = xasprintf("AS_UID=%u", (unsigned)student);
+    const char *env[] = {as, "VLAB_GRADE_NS=0", NULL};
+    SCOPED_RUN r = {0};
+    if (started)
+        run_grader_locked(&r, env,
+                          (const char *const[]){"--build", selftest_build(), "--rubric",
+                                                selftest_rubric(), "--out", out, "good", NULL});
+    kill(many, SIGKILL);
+    waitpid(many, NULL, 0);
+    unlock_runs(lk);
+    cr_assert(started, "harness: the student's 150 threads did not start");
+    cr_expect_eq(r.exit_code, 0, "stderr:\n%s", r.err);
+    cr_expect(strstr(r.out, "score: 3.5/6\n") != NULL,
+              "with the student's 150 threads running, the tests could not fork:\n%s", r.out);
+    free(as);
     free(out);
     free(rd);
 }
