@@ -10,6 +10,7 @@
 #   make deps-grade | deps                        packages to grade | everything instructors use
 #   make mutate [LAB=name | PART=core|grader] [MUTATE_MAX=n]   mutation analysis (grading/mutate.sh)
 #   make mutate LAB=name MUTATE_PATCHES=dir                      grade hand-written bugs the same way
+#   make mutate LAB=sandbox|vmm MUTATE_VM=1       survivors graded again in the test VM (v2, KVM)
 #   make image | test-image | test-arm64          the container image (Containerfile) built from
 #                                                 Debian packages, graded inside; the same on arm64
 # See docs/architecture.md for the layout and docs/instructor-guide.md for extending it.
@@ -406,6 +407,7 @@ MUTATE_BUDGET ?= 0
 MUTATE_RESUME ?= 0
 MUTATE_SANITIZE ?=
 MUTATE_PATCHES ?=
+MUTATE_VM     ?= 0
 MUTATOR       := $(BUILD)/mutate/vlab-mutator
 LLVM_DIR       = $(shell ls -d /usr/lib/llvm-*/include/clang-c 2>/dev/null | sort -V | tail -n 1 | sed 's|/include/clang-c$$||')
 MUTATE_PARTS  := $(if $(PART),$(PART),$(if $(filter command line,$(origin LAB)),$(LABS),$(ALL_LABS) core grader))
@@ -432,8 +434,8 @@ define MUTATE_RUN
 	$(Q)MUTATOR=$(MUTATOR) MUTATE_CFLAGS='$(call mutate_cflags,$(1))' MUTATE_MAX=$(MUTATE_MAX) \
 	  MUTATE_SEED=$(MUTATE_SEED) MUTATE_JOBS=$(MUTATE_JOBS) MUTATE_TIMEOUT=$(MUTATE_TIMEOUT) \
 	  MUTATE_BUDGET=$(MUTATE_BUDGET) MUTATE_RESUME=$(MUTATE_RESUME) MUTATE_PATCHES=$(MUTATE_PATCHES) \
-	  MUTATE_SANITIZE=$(MUTATE_SANITIZE) \
-	  BUILD=$(BUILD) grading/mutate.sh $(1)
+	  MUTATE_SANITIZE=$(MUTATE_SANITIZE) MUTATE_VM=$(MUTATE_VM) \
+	  VM_SPEC='$(firstword $(filter $(1) $(1):%,$(VM_GRADE)))' BUILD=$(BUILD) grading/mutate.sh $(1)
 
 endef
 MUTATE_LABS := $(filter $(ALL_LABS),$(MUTATE_PARTS))

@@ -23,6 +23,10 @@
 #                  mutant grader is built with ASan+UBSan (LeakSanitizer too) and a sanitizer
 #                  report from it kills the mutant, as in `make test-sanitize`: a leak or an
 #                  overflow no self-test's verdict shows is still a bug
+#   MUTATE_VM      1: the survivors graded again inside the QEMU test VM (real /dev/kvm, cgroup
+#                  v2; the lab's VM_GRADE tests), one boot for all, after the reference scores
+#                  full marks there; those that fail there count as killed (grading/mutate/vm.sh)
+#   VM_SPEC        the lab's VM_GRADE entry, LAB or LAB:GLOB (the Makefile sets it)
 #   MUTATE_PATCHES DIR: instead of libclang's mutants, the bugs in DIR/PART/*.patch (or DIR/*.patch
 #                  when there is no DIR/PART), each a unified diff whose first line is "Bug: what
 #                  is wrong" (paths a/FILE.c as in reference/LAB, a/src/FILE.c for core and the
@@ -342,6 +346,13 @@ printf '\n' >&2
 [ "$skipped" = 0 ] || echo "mutate $part: $skipped mutants kept from the last run (MUTATE_RESUME=1)"
 [ -z "$stop" ] || echo "mutate $part: stopped starting mutants: $stop"
 
+# ---- MUTATE_VM=1: the survivors graded again in the test VM (grading/mutate/vm.sh)
+: >"$out/vm.md"
+if [ "${MUTATE_VM:-0}" = 1 ] && [ -z "$PATCHES" ]; then
+    . grading/mutate/vm.sh
+    mutate_vm_pass
+fi
+
 # ---- results: the sample's rows that have an outcome, the outcome last
 while IFS= read -r line; do
     o=$out/m/$(cut -f1 <<<"$line")/outcome
@@ -384,7 +395,7 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
     # per file: run, killed (a timeout is a kill), survived, stillborn, error
     awk -F'\t' '
         { f = $2; sub(".*/", "", f); o = $NF; sub(" .*", "", o); t[f]++
-          if (o == "killed" || o == "timeout") k[f]++; else if (o == "survived") s[f]++
+          if (o == "killed" || o == "timeout" || o == "killed-vm") k[f]++; else if (o == "survived") s[f]++
           else if (o == "stillborn") sb[f]++; else er[f]++ } # flaky, error
         END { for (f in t) printf "%s\t%d\t%d\t%d\t%d\t%d\n", f, t[f], k[f], s[f], sb[f], er[f] }
         ' "$out/results.tsv" | sort >"$out/files.tsv"
@@ -398,6 +409,7 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
               printf "\nmutation score %s: %s (%d of %d killed; stillborn and errors left out)\n",
                      part, pct(K, K + S, 1), K, K + S }' "$out/files.tsv"
     echo
+    if [ -s "$out/vm.md" ]; then cat "$out/vm.md" && echo; fi
     echo "Killed: a test failed, crashed or timed out (a timeout past ${TIMEOUT}s counts too)." \
         "Stillborn: does not compile under the project's warnings. Flaky: failed, then passed" \
         "the failed tests when run again (core, grader). Neither is in the score."
