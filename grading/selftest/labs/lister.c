@@ -34,7 +34,9 @@ Test(lister, z, .disabled = true) {
     cr_assert(0);
 }
 Test(lister, prints) {
-    printf("é, \xff and CRLF\r\nend\r\n");
+    /* a stray byte; an encoded surrogate (U+D800) and U+FFFF, neither allowed in text; a
+     * no-break space (U+00A0, just past the C1 controls that are dropped) that stays */
+    printf("é, \xff, \xed\xa0\x80, \xef\xbf\xbf, a\xc2\xa0z and CRLF\r\nend\r\n");
 }
 /* The grader starts the runner in a session of its own (no controlling terminal, one process
  * group to kill); Criterion forks this worker from it. */
