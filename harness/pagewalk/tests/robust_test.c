@@ -43,11 +43,19 @@ Test(pagewalk, robust_cr3_outside_memory, .timeout = PW_TIMEOUT) {
     struct pw_env e;
     pw_env_init(&e);
     pw_env_map(&e, VA, 0x4400000ull, X86_PAGE_SIZE, RWU);
+    uint64_t root = e.cr3;
     e.cr3 = OUTSIDE;
     pw_expect_rc(&e, VA, RD, VLAB_ERANGE, PW_SEC_RANGE,
                  "cr3 %#llx: the PML4 itself is outside guest memory", OUTSIDE);
     e.cr3 = 0;
     pw_expect_rc(&e, VA, RD, VLAB_ERANGE, PW_SEC_RANGE,
                  "cr3 0: the PML4 is at gpa 0, below guest memory");
+    /* maxphyaddr 0 means 52: bit 51 of CR3 is an address bit, not one to drop */
+    e.pg.maxphyaddr = 0;
+    e.cr3 = root | 1ull << 51;
+    pw_expect_rc(&e, VA, RD, VLAB_ERANGE, PW_SEC_RANGE,
+                 "cr3 %#llx with maxphyaddr 0 (52 bits): the PML4 is at bit 51 and up, outside "
+                 "guest memory",
+                 (unsigned long long)e.cr3);
     pw_env_fini(&e);
 }
