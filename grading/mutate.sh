@@ -35,6 +35,10 @@
 # grading/mutate/equivalent/PART.txt lists mutants (by KEY) that cannot be told from the
 # original, each with the reason; they are not run and not in the score.
 set -euo pipefail
+# The whole script is one { ... } block: bash reads a script as it runs it, so an edit to this
+# file during a run (a run takes up to hours) would run the rest of the new text from the old
+# offset; a block is parsed whole before any of it runs.
+{
 cd "$(dirname "$0")/.."
 . grading/lib.sh
 part=${1:?usage: grading/mutate.sh LAB|core|grader}
@@ -443,3 +447,5 @@ md() { sed 's/|/\\|/g' <<<"$1"; }
 } >"$report"
 tail -n +1 "$report" | sed -n '/^| file/,/^mutation score/p'
 echo "mutate $part: ${elapsed}s; report: $report"
+exit 0
+}
