@@ -22,7 +22,8 @@ struct pw_machine;
  * Returns VLAB_OK, VLAB_ERANGE if gpa is outside guest memory, or VLAB_EINVAL if gpa is not
  * 8-byte aligned (a bug in your address arithmetic: entries are always aligned). */
 int pw_read_entry(struct pw_machine *m, uint64_t gpa, uint64_t *val);
-/* Writes the 8-byte entry at gpa; same return values. Used only to set A/D bits (§5). */
+/* Writes the 8-byte entry at gpa; the same return values, and VLAB_EINVAL too when the page
+ * tables lie in read-only guest memory. Used only to set A/D bits (§5). */
 int pw_write_entry(struct pw_machine *m, uint64_t gpa, uint64_t val);
 
 /* What a translation produced. */

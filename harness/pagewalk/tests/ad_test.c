@@ -164,6 +164,19 @@ Test(pagewalk, ad_no_rewrite_when_set, .timeout = PW_TIMEOUT) {
                  "the PDPTE needs A, the PTE A and D (one write each): expected 2 write-backs, "
                  "got %lu %s",
                  (unsigned long)e.m.writes, PW_SEC_AD);
+
+    /* Page tables in read-only memory: pw_write_entry refuses the write-back with VLAB_EINVAL,
+     * and pw_translate returns that error unchanged (pagewalk.h), not VLAB_OK. */
+    pw_env_modify(&e, VA4K, 1, 0, A);
+    e.mem.region[0].flags |= VLAB_MEM_READONLY;
+    struct pw_result r;
+    int rc = pw_translate(&e.m, &e.pg, e.cr3, VA4K, RD, &r);
+    e.mem.region[0].flags &= ~(unsigned)VLAB_MEM_READONLY;
+    cr_expect_eq(rc, VLAB_EINVAL,
+                 "a read whose PTE needs A, the page tables in read-only memory: pw_write_entry "
+                 "refused the write-back (VLAB_EINVAL), so expected pw_translate to return that "
+                 "unchanged, got %d (%s) %s",
+                 rc, vlab_strerror(rc), PW_SEC_AD);
     pw_env_fini(&e);
 }
 
