@@ -131,3 +131,13 @@ static bool of_dead_process(const char *name, const void *arg) {
 unsigned sb_groups_sweep_dead(void) {
     return sb_groups_remove_if(of_dead_process, NULL);
 }
+
+static bool of_this_pid(const char *name, const void *arg) {
+    (void)arg;
+    int pid;
+    return sscanf(name, "vlab-sb-%d-", &pid) == 1 && pid == getpid();
+}
+
+unsigned sb_groups_sweep_stale(void) {
+    return sb_groups_sweep_dead() + sb_groups_remove_if(of_this_pid, NULL);
+}

@@ -26,5 +26,9 @@ unsigned sb_groups_remove_if(bool (*match)(const char *name, const void *arg), c
 /* Removes every vlab-sb-PID-* group under this process's groups whose PID no longer exists
  * (a vlab-sandbox or test killed by SIGKILL); the number of directories removed. */
 unsigned sb_groups_sweep_dead(void);
+/* sb_groups_sweep_dead, and the groups named for this process's own pid: for a process that
+ * has made none yet, they are an earlier process's that had the pid (pids wrap, at 32768 on
+ * many machines), and sb_run would fail to make a group of that name. */
+unsigned sb_groups_sweep_stale(void);
 
 #endif

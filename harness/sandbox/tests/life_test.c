@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -247,6 +248,142 @@ static void group_kept(struct sbt *t) {
               left, SB_SEC_CLEAN);
 }
 
+/* What a caller of sb_run that the test killed, or whose sb_run failed, left in the groups. */
+static void remove_groups_of(pid_t caller) {
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)caller);
+    sbt_remove_groups(prefix);
+}
+
+/* Whether fd of process pid is a pipe or a socket (what a go signal is sent through). */
+static bool pipe_or_socket(pid_t pid, unsigned long fd) {
+    char p[64], link[64] = "";
+    snprintf(p, sizeof p, "/proc/%d/fd/%lu", (int)pid, fd);
+    ssize_t n = readlink(p, link, sizeof link - 1);
+    if (n > 0) link[n] = 0;
+    return !strncmp(link, "pipe:", 5) || !strncmp(link, "socket:", 7);
+}
+
+/* The child dies before it is told to go: the test traces a child P that calls sb_run, stops P
+ * at its first write to a pipe or socket after the clone (the go signal: its stdout and stderr
+ * are /dev/null), kills the container's first process C there, and lets P go on. The send
+ * fails (EPIPE), and sb_run must say setup failed, not report a program killed by SIGKILL that
+ * never ran. The result of sb_run, or a note in *why when no verdict can be had here. */
+static int child_dies_before_go(struct sbt *t, char *why, size_t len) {
+    char *argv[] = {"/bin/prober", "exit", "0", NULL};
+    struct sb_config cfg = t->cfg;
+    cfg.argv = argv;
+    cfg.stdout_fd = cfg.stderr_fd = -1;
+    int rp[2];
+    *why = 0;
+    if (pipe2(rp, O_CLOEXEC)) return snprintf(why, len, "harness: pipe"), VLAB_OK;
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) {
+        close(rp[0]);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0)) _exit(3);
+        raise(SIGSTOP);
+        struct sb_result r;
+        int rc = sb_run(&cfg, &r);
+        _exit(write(rp[1], &rc, sizeof rc) == sizeof rc ? 0 : 4);
+    }
+    close(rp[1]);
+    int st = 0;
+    pid_t c = -1, w = -1;
+    bool at = false;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += 4;
+    if (p < 0 || sbt_wait_until(p, &st, &deadline) != p || !WIFSTOPPED(st) ||
+        ptrace(PTRACE_SETOPTIONS, p, 0,
+               PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
+                   PTRACE_O_TRACEVFORK) ||
+        ptrace(PTRACE_SYSCALL, p, 0, 0)) {
+        snprintf(why, len, "ptrace is refused here");
+        goto out;
+    }
+    while (!at && (w = sbt_wait_until(-1, &st, &deadline)) > 0) {
+        if (w == p && !WIFSTOPPED(st)) break; /* sb_run's caller ended */
+        if (!WIFSTOPPED(st)) continue;
+        int sig = WSTOPSIG(st), pass = 0;
+        if (w != p) { /* a child of P's (the container): untraced from here */
+            ptrace(PTRACE_DETACH, w, 0, 0);
+            continue;
+        }
+        unsigned long msg = 0;
+        if (st >> 16 && !ptrace(PTRACE_GETEVENTMSG, p, 0, &msg)) {
+            c = (pid_t)msg; /* the newest child: the container's first process */
+        } else if (sig == (SIGTRAP | 0x80) && c > 0) {
+            struct __ptrace_syscall_info si;
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, p, sizeof si, &si) > 0 &&
+                si.op == PTRACE_SYSCALL_INFO_ENTRY &&
+                (si.entry.nr == SYS_sendmsg || si.entry.nr == SYS_sendto ||
+                 si.entry.nr == SYS_write || si.entry.nr == SYS_writev) &&
+                pipe_or_socket(p, (unsigned long)si.entry.args[0]))
+                at = true;
+        } else if (!(st >> 16) && sig != SIGTRAP && sig != (SIGTRAP | 0x80) && sig != SIGSTOP) {
+            pass = sig;
+        }
+        if (!at) ptrace(PTRACE_SYSCALL, p, 0, pass);
+    }
+    if (!at) {
+        snprintf(why, len, "%s",
+                 w ? "sb_run's caller never sent its child a go signal"
+                   : "the moment did not come within 4 s (a busy machine?)");
+        goto out;
+    }
+    /* C dies, and its ends of P's pipes and sockets close; if it is still traced (its first
+     * stop not seen yet), its end is reported here first, or P could never reap it */
+    kill(c, SIGKILL);
+    int cst;
+    sbt_wait_until(c, &cst, &deadline);
+    for (int i = 0; i < 1000 && kill(c, 0) == 0; i++) {
+        char sp[64], stat[256];
+        snprintf(sp, sizeof sp, "/proc/%d/stat", (int)c);
+        if (sb_read_file(sp, stat, sizeof stat) > 0 && strstr(stat, ") Z")) break;
+        usleep(1000);
+    }
+    ptrace(PTRACE_DETACH, p, 0, 0);
+    deadline.tv_sec += 4;
+    int rc = VLAB_OK;
+    if (sbt_wait_until(p, &st, &deadline) != p) {
+        snprintf(why, len,
+                 "sb_run still had not returned 4 s after its child died before the go signal");
+        kill(p, SIGKILL);
+        waitpid(p, NULL, 0);
+        remove_groups_of(p);
+        close(rp[0]);
+        return -1;
+    }
+    remove_groups_of(p);
+    if (WIFSIGNALED(st)) {
+        snprintf(why, len,
+                 "sb_run's caller was killed by signal %d (%s) when its child died "
+                 "before the go signal (a write to a pipe without reader raises SIGPIPE: use "
+                 "MSG_NOSIGNAL or ignore it)",
+                 WTERMSIG(st), strsignal(WTERMSIG(st)));
+        rc = -1;
+    } else if (read(rp[0], &rc, sizeof rc) != sizeof rc) {
+        snprintf(why, len, "harness: sb_run's caller ended (status 0x%x) without its result", st);
+    }
+    close(rp[0]);
+    return rc;
+out:
+    if (p > 0) {
+        kill(p, SIGKILL);
+        if (c > 0) kill(c, SIGKILL);
+        deadline.tv_sec += 2;
+        while (sbt_wait_until(-1, NULL, &deadline) > 0) {
+        }
+        remove_groups_of(p);
+    }
+    close(rp[0]);
+    return VLAB_OK;
+}
+
 Test(sandbox, life_cleanup_on_error, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
@@ -287,6 +424,22 @@ Test(sandbox, life_cleanup_on_error, .timeout = SB_TIMEOUT) {
         out_of_fds(&t);
         proc_refused(&t);
         group_kept(&t);
+        char why[300];
+        rc = child_dies_before_go(&t, why, sizeof why);
+        if (rc == -1)
+            cr_expect_fail("%s %s", why, SB_SEC_LIFE);
+        else if (*why)
+            fprintf(stderr,
+                    "life_cleanup_on_error: the child dying before it is told to go is "
+                    "not tried: %s\n",
+                    why);
+        else
+            cr_expect(rc != VLAB_OK,
+                      "sb_run whose child was killed before the parent sent it the go signal (the "
+                      "send failed with EPIPE): expected a setup failure (VLAB_EIO), got VLAB_OK, "
+                      "as if the program had run and been killed: check what sending returns "
+                      "%s",
+                      SB_SEC_LIFE);
     }
     sbt_fini(&t);
 }

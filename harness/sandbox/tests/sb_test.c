@@ -75,8 +75,9 @@ void sbt_init(struct sbt *t) {
                      "unprivileged container? (handout §1.5)",
                      strerror(errno));
     }
-    sweep(false); /* what earlier runs that died on an assertion left behind */
-    sweep(true);  /* and groups named for this pid when an earlier process had it (pids wrap) */
+    /* what earlier runs that died on an assertion left behind, and groups named for this pid
+     * when an earlier process had it (pids wrap) */
+    sweep(false);
     t->groups = cgroups_usable(t->no_groups, sizeof t->no_groups);
     if (!t->groups && !t->rootless) cr_skip_test("%s (handout §1.5, §4.2)", t->no_groups);
     if (!t->rootless) {
@@ -180,6 +181,19 @@ static void slurp(int fd, char *buf, size_t len) {
     while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
         got += (size_t)n;
     buf[got] = 0;
+}
+
+pid_t sbt_wait_until(pid_t who, int *st, const struct timespec *deadline) {
+    for (;;) {
+        pid_t w = waitpid(who, st, __WALL | WNOHANG);
+        if (w) return w;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > deadline->tv_sec ||
+            (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec))
+            return 0;
+        nanosleep(&(struct timespec){0, 50000}, NULL);
+    }
 }
 
 char **sbt_guarded_argv(char *const *argv) {
@@ -506,7 +520,7 @@ static void sweep(bool own) {
         sbt_remove_groups(mine);
         return;
     }
-    sb_groups_sweep_dead();
+    sb_groups_sweep_stale();
     const char *tmp = getenv("TMPDIR");
     char t[256];
     snprintf(t, sizeof t, "%s", tmp && *tmp ? tmp : "/tmp");

@@ -7,6 +7,8 @@
 
 #include <criterion/criterion.h>
 #include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "sandbox.h"
 #include "sb_image.h"
@@ -63,6 +65,10 @@ void sbt_need_root(struct sbt *t, const char *why);
 void sbt_need_groups(struct sbt *t);
 /* The cleanup check (§6.2), then removes the image. */
 void sbt_fini(struct sbt *t);
+/* waitpid(who, st, __WALL) that gives up at deadline (CLOCK_MONOTONIC) and returns 0 then:
+ * for the tests that trace sb_run's caller, so that no student code (or busy machine) can hold
+ * a test past its time (a ptrace wait without a bound once hung a CI run). */
+pid_t sbt_wait_until(pid_t who, int *st, const struct timespec *deadline);
 /* A copy of the NULL-terminated argv (the array, not the strings) that starts right after an
  * inaccessible page, so that reading argv[-1] faults instead of finding whatever lay on the
  * stack: every run of sbt_run passes one (and unmaps it after); others last as long as the test. */

@@ -127,7 +127,7 @@ int main(int argc, char **argv) {
         cfg.limits.cpus = SB_TOOL_CPUS;
     }
     cfg.argv = argv + optind;
-    sb_groups_sweep_dead(); /* what a vlab-sandbox killed by SIGKILL left */
+    sb_groups_sweep_stale(); /* what a vlab-sandbox killed by SIGKILL left */
     struct sb_result r = {0};
     int rc = sb_run(&cfg, &r);
     if (rc != VLAB_OK) {
