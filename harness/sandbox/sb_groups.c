@@ -101,22 +101,31 @@ void sb_group_remove(const char *dir) {
     remove_tree(dir, 0);
 }
 
+unsigned sb_hier_dirs(const struct sb_hier *h, char dirs[2][512]) {
+    unsigned n = 0;
+    if (sb_hier_path(h, dirs[0], sizeof dirs[0])) n++;
+    if (!n || strcmp(dirs[0], h->mnt)) snprintf(dirs[n++], sizeof dirs[0], "%s", h->mnt);
+    return n;
+}
+
 unsigned sb_groups_remove_if(bool (*match)(const char *name, const void *arg), const void *arg) {
     struct sb_hier h[16];
     unsigned nh = sb_hierarchies(h, 16), n = 0;
     for (unsigned i = 0; i < nh; i++) {
-        char dir[512];
-        if (!sb_hier_path(&h[i], dir, sizeof dir)) continue;
-        DIR *d = opendir(dir);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            if (!match(e->d_name, arg)) continue;
-            char g[800];
-            snprintf(g, sizeof g, "%s/%s", dir, e->d_name);
-            sb_group_remove(g);
-            n++;
+        char dirs[2][512];
+        for (unsigned k = 0, nd = sb_hier_dirs(&h[i], dirs); k < nd; k++) {
+            DIR *d = opendir(dirs[k]);
+            struct dirent *e;
+            while (d && (e = readdir(d))) {
+                if (!match(e->d_name, arg)) continue;
+                char g[1100];
+                if ((size_t)snprintf(g, sizeof g, "%s/%s", dirs[k], e->d_name) >= sizeof g)
+                    continue;
+                sb_group_remove(g);
+                n++;
+            }
+            if (d) closedir(d);
         }
-        if (d) closedir(d);
     }
     return n;
 }

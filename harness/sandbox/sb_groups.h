@@ -20,8 +20,12 @@ bool sb_hier_path(const struct sb_hier *h, char *path, size_t len);
 /* Kills what is left in the group at dir and in the groups under it, and removes them all,
  * deepest first (retrying while the kernel finishes the killed tasks). */
 void sb_group_remove(const char *dir);
-/* Removes every group under this process's groups whose name match accepts; the number of
- * directories removed. */
+/* Where container groups are looked for in hierarchy h: this process's group, and the
+ * hierarchy's top (where a solution that gets its own group wrong makes them, and no later run
+ * would look); the number of directories in dirs. */
+unsigned sb_hier_dirs(const struct sb_hier *h, char dirs[2][512]);
+/* Removes every group under this process's groups, or at the top of their hierarchies, whose
+ * name match accepts; the number of directories removed. */
 unsigned sb_groups_remove_if(bool (*match)(const char *name, const void *arg), const void *arg);
 /* Removes every vlab-sb-PID-* group under this process's groups whose PID no longer exists
  * (a vlab-sandbox or test killed by SIGKILL); the number of directories removed. */

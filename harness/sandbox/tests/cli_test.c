@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sb_groups.h"
 #include "sb_test.h"
 
 static void tool_path(char *path, size_t len) {
@@ -383,13 +384,25 @@ static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t le
 /* SIGKILL cannot be handled: the container must die with the tool (PR_SET_PDEATHSIG), and
  * `vlab-sandbox cleanup` removes the groups it left. */
 /* What a run killed mid-test leaves: the group of a dead process with a group made inside it (as
- * life_test's group_kept makes one). `vlab-sandbox cleanup` must remove both: a group with
- * children cannot be removed, and a cleanup that retried it for its whole budget once pushed
- * this test past its time. The group's path in *dir ("" when there is no group to make). */
-static void plant_stale_nested(char *dir, size_t len) {
-    char own[400];
+ * life_test's group_kept makes one); with top, a plain one at the top of a hierarchy whose top
+ * is not this process's group, where a solution that gets its own group wrong makes them.
+ * `vlab-sandbox cleanup` must remove both: a group with children cannot be removed, and a cleanup
+ * that retried it for its whole budget once pushed this test past its time. The group's path in
+ * *dir ("" when there is no group to make). */
+static void plant_stale(char *dir, size_t len, bool top) {
+    char own[400] = "";
     *dir = 0;
-    if (!sbt_own_group("pids", own, sizeof own) && !sbt_own_group(NULL, own, sizeof own)) return;
+    if (top) { /* a hierarchy whose top is not this process's group (systemd's slices) */
+        struct sb_hier h[16];
+        unsigned nh = sb_hierarchies(h, 16);
+        for (unsigned i = 0; i < nh && !*own; i++) {
+            char dirs[2][512];
+            if (sb_hier_dirs(&h[i], dirs) == 2) snprintf(own, sizeof own, "%.399s", dirs[1]);
+        }
+        if (!*own) return;
+    } else if (!sbt_own_group("pids", own, sizeof own) && !sbt_own_group(NULL, own, sizeof own)) {
+        return;
+    }
     fflush(NULL);
     pid_t gone = fork();
     if (gone == 0) _exit(0);
@@ -400,7 +413,7 @@ static void plant_stale_nested(char *dir, size_t len) {
         return;
     }
     snprintf(inner, sizeof inner, "%s/vlab-sb-inner", dir);
-    if (mkdir(dir, 0755) || mkdir(inner, 0755)) {
+    if (mkdir(dir, 0755) || (!top && mkdir(inner, 0755))) {
         rmdir(dir);
         *dir = 0;
     }
@@ -446,8 +459,11 @@ static int run_over_own_leftover(struct sbt *t, bool *gone) {
 Test(sandbox, cli_sigkill_cleanup, .timeout = SB_TIMEOUT) {
     struct sbt t;
     sbt_init(&t);
-    char stale[512] = "";
-    if (!t.rootless) plant_stale_nested(stale, sizeof stale);
+    char stale[2][512] = {"", ""};
+    if (!t.rootless) {
+        plant_stale(stale[0], sizeof stale[0], false);
+        plant_stale(stale[1], sizeof stale[1], true);
+    }
     for (int userns = 0; userns < 2; userns++) {
         const char *how = userns ? "with --userns" : "as real root";
         struct running r;
@@ -474,24 +490,26 @@ Test(sandbox, cli_sigkill_cleanup, .timeout = SB_TIMEOUT) {
                   "vlab-sandbox cleanup after a SIGKILLed run (%s): expected exit 0 and no group "
                   "left, got %d and %u:%s (stderr: %.200s) %s",
                   how, st, g, left, err, SB_SEC_SIG);
-        if (*stale) {
+        for (int k = 0; k < 2; k++) {
+            char *stale_k = stale[k];
+            if (!*stale_k) continue;
             struct stat sst;
             int owner = 0;
-            bool kept = !stat(stale, &sst);
+            bool kept = !stat(stale_k, &sst);
             /* its pid taken again since (32768 pids wrap): cleanup rightly kept the group */
-            const char *name = strrchr(stale, '/');
+            const char *name = strrchr(stale_k, '/');
             if (kept && sscanf(name, "/vlab-sb-%d-", &owner) == 1 && !kill(owner, 0)) kept = false;
             if (kept) {
-                char inner[600];
-                snprintf(inner, sizeof inner, "%s/vlab-sb-inner", stale);
+                char inner[1100];
+                snprintf(inner, sizeof inner, "%s/vlab-sb-inner", stale_k);
                 rmdir(inner);
-                rmdir(stale);
+                rmdir(stale_k);
             }
             cr_assert(!kept,
-                      "harness: vlab-sandbox cleanup left %s, the group of a dead process with a "
-                      "group inside it (harness/sandbox/sb_groups.c)",
-                      stale);
-            *stale = 0;
+                      "harness: vlab-sandbox cleanup left %s, the group of a dead process %s "
+                      "(harness/sandbox/sb_groups.c)",
+                      stale_k, k ? "at the top of its hierarchy" : "with a group inside it");
+            *stale_k = 0;
         }
     }
     if (!t.rootless) {

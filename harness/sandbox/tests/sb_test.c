@@ -397,17 +397,18 @@ unsigned sbt_find_groups(const char *prefix, char *buf, size_t len) {
     size_t used = 0;
     buf[0] = 0;
     for (unsigned i = 0; i < nh; i++) {
-        char dir[512];
-        if (!sb_hier_path(&h[i], dir, sizeof dir)) continue;
-        DIR *d = opendir(dir);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
-            n++;
-            used +=
-                (size_t)snprintf(buf + used, used < len ? len - used : 0, " %s/%s", dir, e->d_name);
+        char dirs[2][512];
+        for (unsigned k = 0, nd = sb_hier_dirs(&h[i], dirs); k < nd; k++) {
+            DIR *d = opendir(dirs[k]);
+            struct dirent *e;
+            while (d && (e = readdir(d))) {
+                if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+                n++;
+                used += (size_t)snprintf(buf + used, used < len ? len - used : 0, " %s/%s", dirs[k],
+                                         e->d_name);
+            }
+            if (d) closedir(d);
         }
-        if (d) closedir(d);
     }
     return n;
 }
