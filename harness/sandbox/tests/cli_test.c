@@ -258,15 +258,6 @@ Test(sandbox, cli_sighup, .timeout = SB_TIMEOUT) {
     signal_test(SIGHUP);
 }
 
-/* Whether pid is gone or dead (a zombie its new parent has yet to reap). */
-static bool dead(pid_t pid) {
-    char p[64], st[512];
-    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-    if (sb_read_file(p, st, sizeof st) <= 0) return true;
-    char *rp = strrchr(st, ')');
-    return !rp || rp[2] == 'Z' || rp[2] == 'X';
-}
-
 /* The worst moment for the caller to die, with cfg->userns: the child has become the mapped
  * root (set*uid, which clears the parent-death signal) and not yet set the signal again. Made
  * exact with ptrace: the test traces a child P that calls sb_run, follows P's clone into the
@@ -346,8 +337,6 @@ static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t le
         }
         ptrace(PTRACE_SYSCALL, c, 0, pass);
     }
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)p);
     if (!at) {
         if (w)
             snprintf(why, len,
@@ -364,7 +353,7 @@ static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t le
         deadline.tv_sec += 2;
         while (sbt_wait_until(-1, NULL, &deadline) > 0) {
         }
-        sbt_remove_groups(prefix);
+        sbt_remove_groups_of(p);
         return true;
     }
     kill(p, SIGKILL);
@@ -373,10 +362,10 @@ static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t le
     }
     ptrace(PTRACE_DETACH, c, 0, 0);
     bool gone = false;
-    for (int i = 0; i < 500 && !(gone = dead(c)); i++)
+    for (int i = 0; i < 500 && !(gone = sbt_dead(c)); i++)
         usleep(2000);
     if (!gone) kill(c, SIGKILL);
-    sbt_remove_groups(prefix);
+    sbt_remove_groups_of(p);
     why[0] = 0;
     return gone;
 }
@@ -473,7 +462,7 @@ Test(sandbox, cli_sigkill_cleanup, .timeout = SB_TIMEOUT) {
         waitpid(r.tool, NULL, 0);
         close(r.err);
         bool gone = false;
-        for (int i = 0; i < 500 && !(gone = dead(r.prober)); i++)
+        for (int i = 0; i < 500 && !(gone = sbt_dead(r.prober)); i++)
             usleep(2000);
         char out[1024], err[1024];
         char *a[] = {"cleanup", NULL};

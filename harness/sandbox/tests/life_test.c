@@ -248,13 +248,6 @@ static void group_kept(struct sbt *t) {
               left, SB_SEC_CLEAN);
 }
 
-/* What a caller of sb_run that the test killed, or whose sb_run failed, left in the groups. */
-static void remove_groups_of(pid_t caller) {
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)caller);
-    sbt_remove_groups(prefix);
-}
-
 /* Whether fd of process pid is a pipe or a socket (what a go signal is sent through). */
 static bool pipe_or_socket(pid_t pid, unsigned long fd) {
     char p[64], link[64] = "";
@@ -340,12 +333,8 @@ static int child_dies_before_go(struct sbt *t, char *why, size_t len) {
     kill(c, SIGKILL);
     int cst;
     sbt_wait_until(c, &cst, &deadline);
-    for (int i = 0; i < 1000 && kill(c, 0) == 0; i++) {
-        char sp[64], stat[256];
-        snprintf(sp, sizeof sp, "/proc/%d/stat", (int)c);
-        if (sb_read_file(sp, stat, sizeof stat) > 0 && strstr(stat, ") Z")) break;
+    for (int i = 0; i < 1000 && !sbt_dead(c); i++)
         usleep(1000);
-    }
     ptrace(PTRACE_DETACH, p, 0, 0);
     deadline.tv_sec += 4;
     int rc = VLAB_OK;
@@ -354,11 +343,11 @@ static int child_dies_before_go(struct sbt *t, char *why, size_t len) {
                  "sb_run still had not returned 4 s after its child died before the go signal");
         kill(p, SIGKILL);
         waitpid(p, NULL, 0);
-        remove_groups_of(p);
+        sbt_remove_groups_of(p);
         close(rp[0]);
         return -1;
     }
-    remove_groups_of(p);
+    sbt_remove_groups_of(p);
     if (WIFSIGNALED(st)) {
         snprintf(why, len,
                  "sb_run's caller was killed by signal %d (%s) when its child died "
@@ -378,7 +367,7 @@ out:
         deadline.tv_sec += 2;
         while (sbt_wait_until(-1, NULL, &deadline) > 0) {
         }
-        remove_groups_of(p);
+        sbt_remove_groups_of(p);
     }
     close(rp[0]);
     return VLAB_OK;

@@ -510,15 +510,27 @@ unsigned sbt_remove_groups(const char *prefix) {
     return sb_groups_remove_if(has_prefix, prefix);
 }
 
+unsigned sbt_remove_groups_of(pid_t pid) {
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "vlab-sb-%d-", (int)pid);
+    return sbt_remove_groups(prefix);
+}
+
+bool sbt_dead(pid_t pid) {
+    char p[64], st[512];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    if (sb_read_file(p, st, sizeof st) <= 0) return true;
+    char *rp = strrchr(st, ')');
+    return !rp || rp[2] == 'Z' || rp[2] == 'X';
+}
+
 /* The harness's own cleanup, so that a broken solution (or a test that stopped at a failed
  * assertion, before its cleanup check) leaves nothing on the machine: vlab-sb-PID-* groups
  * under this process's groups and sbimg-PID images in $TMPDIR, of this process (own) or of
  * processes that no longer exist (!own). */
 static void sweep(bool own) {
     if (own) {
-        char mine[32];
-        snprintf(mine, sizeof mine, "vlab-sb-%d-", (int)getpid());
-        sbt_remove_groups(mine);
+        sbt_remove_groups_of(getpid());
         return;
     }
     sb_groups_sweep_stale();

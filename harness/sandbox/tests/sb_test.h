@@ -97,6 +97,10 @@ unsigned sbt_find_groups(const char *prefix, char *buf, size_t len);
 /* Kills what is in the groups named prefix* under this process's groups and removes them (what
  * a broken solution left); how many there were. */
 unsigned sbt_remove_groups(const char *prefix);
+/* sbt_remove_groups of the groups named for process pid (vlab-sb-PID-*). */
+unsigned sbt_remove_groups_of(pid_t pid);
+/* Whether pid is gone or dead (a zombie its parent has yet to reap). */
+bool sbt_dead(pid_t pid);
 /* Where the caller's group of the hierarchy holding ctrl is ("" for v2's unified one):
  * directory path, or false. */
 bool sbt_own_group(const char *ctrl, char *path, size_t len);
