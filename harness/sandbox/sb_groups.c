@@ -108,7 +108,8 @@ unsigned sb_hier_dirs(const struct sb_hier *h, char dirs[2][512]) {
     return n;
 }
 
-unsigned sb_groups_remove_if(bool (*match)(const char *name, const void *arg), const void *arg) {
+unsigned sb_groups_each(bool (*match)(const char *name, const void *arg), const void *arg,
+                        void (*each)(const char *path, void *ctx), void *ctx) {
     struct sb_hier h[16];
     unsigned nh = sb_hierarchies(h, 16), n = 0;
     for (unsigned i = 0; i < nh; i++) {
@@ -121,13 +122,22 @@ unsigned sb_groups_remove_if(bool (*match)(const char *name, const void *arg), c
                 char g[1100];
                 if ((size_t)snprintf(g, sizeof g, "%s/%s", dirs[k], e->d_name) >= sizeof g)
                     continue;
-                sb_group_remove(g);
+                each(g, ctx);
                 n++;
             }
             if (d) closedir(d);
         }
     }
     return n;
+}
+
+static void remove_one(const char *path, void *ctx) {
+    (void)ctx;
+    sb_group_remove(path);
+}
+
+unsigned sb_groups_remove_if(bool (*match)(const char *name, const void *arg), const void *arg) {
+    return sb_groups_each(match, arg, remove_one, NULL);
 }
 
 static bool of_dead_process(const char *name, const void *arg) {

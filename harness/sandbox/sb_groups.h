@@ -24,8 +24,11 @@ void sb_group_remove(const char *dir);
  * hierarchy's top (where a solution that gets its own group wrong makes them, and no later run
  * would look); the number of directories in dirs. */
 unsigned sb_hier_dirs(const struct sb_hier *h, char dirs[2][512]);
-/* Removes every group under this process's groups, or at the top of their hierarchies, whose
- * name match accepts; the number of directories removed. */
+/* Calls each(path, ctx) for every group under this process's groups, or at the top of their
+ * hierarchies, whose name match accepts; how many there were. */
+unsigned sb_groups_each(bool (*match)(const char *name, const void *arg), const void *arg,
+                        void (*each)(const char *path, void *ctx), void *ctx);
+/* Removes every group sb_groups_each finds with match; the number of directories removed. */
 unsigned sb_groups_remove_if(bool (*match)(const char *name, const void *arg), const void *arg);
 /* Removes every vlab-sb-PID-* group under this process's groups whose PID no longer exists
  * (a vlab-sandbox or test killed by SIGKILL); the number of directories removed. */

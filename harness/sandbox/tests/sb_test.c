@@ -391,26 +391,25 @@ unsigned sbt_list_len(const char *list) {
     return n;
 }
 
+struct listing {
+    char *buf;
+    size_t len, used;
+};
+
+static bool has_prefix(const char *name, const void *prefix) {
+    return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+static void list_one(const char *path, void *ctx) {
+    struct listing *l = ctx;
+    l->used +=
+        (size_t)snprintf(l->buf + l->used, l->used < l->len ? l->len - l->used : 0, " %s", path);
+}
+
 unsigned sbt_find_groups(const char *prefix, char *buf, size_t len) {
-    struct sb_hier h[16];
-    unsigned nh = sb_hierarchies(h, 16), n = 0;
-    size_t used = 0;
+    struct listing l = {buf, len, 0};
     buf[0] = 0;
-    for (unsigned i = 0; i < nh; i++) {
-        char dirs[2][512];
-        for (unsigned k = 0, nd = sb_hier_dirs(&h[i], dirs); k < nd; k++) {
-            DIR *d = opendir(dirs[k]);
-            struct dirent *e;
-            while (d && (e = readdir(d))) {
-                if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
-                n++;
-                used += (size_t)snprintf(buf + used, used < len ? len - used : 0, " %s/%s", dirs[k],
-                                         e->d_name);
-            }
-            if (d) closedir(d);
-        }
-    }
-    return n;
+    return sb_groups_each(has_prefix, prefix, list_one, &l);
 }
 
 bool sbt_own_group(const char *ctrl, char *path, size_t len) {
@@ -500,10 +499,6 @@ static bool cgroups_usable(char *why, size_t len) {
     }
     rmdir(probe);
     return true;
-}
-
-static bool has_prefix(const char *name, const void *prefix) {
-    return strncmp(name, prefix, strlen(prefix)) == 0;
 }
 
 unsigned sbt_remove_groups(const char *prefix) {
