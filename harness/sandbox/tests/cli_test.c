@@ -272,37 +272,20 @@ static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t le
     cfg.argv = argv;
     cfg.userns = true;
     cfg.stdout_fd = cfg.stderr_fd = -1;
-    fflush(NULL);
-    pid_t p = fork();
-    if (p == 0) {
-        if (ptrace(PTRACE_TRACEME, 0, 0, 0)) _exit(3);
-        raise(SIGSTOP);
-        struct sb_result r;
-        sb_run(&cfg, &r);
-        _exit(0);
-    }
-    int st = 0;
-    pid_t c = -1, w;
-    snprintf(why, len, "harness: tracing the caller failed");
-    *skip = false;
-    if (p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 3) {
-        snprintf(why, len, "ptrace is refused here");
-        *skip = true;
-        return true;
-    }
-    if (p < 0 || !WIFSTOPPED(st) ||
-        ptrace(PTRACE_SETOPTIONS, p, 0,
-               PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE |
-                   PTRACE_O_TRACEVFORK) ||
-        ptrace(PTRACE_CONT, p, 0, 0)) {
-        if (p > 0) kill(p, SIGKILL), waitpid(p, NULL, 0);
-        return true;
-    }
-    bool armed = false, at = false;
-    unsigned long nr = 0;
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += 4;
+    pid_t p = sbt_trace_caller(&cfg, NULL, &deadline, skip, why, len);
+    if (p < 0) return true;
+    if (ptrace(PTRACE_CONT, p, 0, 0)) {
+        snprintf(why, len, "harness: tracing sb_run's caller failed");
+        kill(p, SIGKILL), waitpid(p, NULL, 0);
+        return true;
+    }
+    int st = 0;
+    pid_t c = -1, w;
+    bool armed = false, at = false;
+    unsigned long nr = 0;
     while (!at && (w = sbt_wait_until(-1, &st, &deadline)) > 0) {
         if (w == p && !WIFSTOPPED(st)) break; /* the caller ended: sb_run failed? */
         if (!WIFSTOPPED(st)) continue;
@@ -348,12 +331,7 @@ static bool dies_with_caller_at_worst_moment(struct sbt *t, char *why, size_t le
             snprintf(why, len, "the moment did not come within 4 s (a busy machine?)");
             *skip = true;
         }
-        kill(p, SIGKILL);
-        if (c > 0) kill(c, SIGKILL);
-        deadline.tv_sec += 2;
-        while (sbt_wait_until(-1, NULL, &deadline) > 0) {
-        }
-        sbt_remove_groups_of(p);
+        sbt_trace_abandon(p, c, &deadline);
         return true;
     }
     kill(p, SIGKILL);

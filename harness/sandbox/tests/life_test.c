@@ -267,34 +267,18 @@ static int child_dies_before_go(struct sbt *t, char *why, size_t len) {
     struct sb_config cfg = t->cfg;
     cfg.argv = argv;
     cfg.stdout_fd = cfg.stderr_fd = -1;
-    int rp[2];
     *why = 0;
-    if (pipe2(rp, O_CLOEXEC)) return snprintf(why, len, "harness: pipe"), VLAB_OK;
-    fflush(NULL);
-    pid_t p = fork();
-    if (p == 0) {
-        close(rp[0]);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        if (ptrace(PTRACE_TRACEME, 0, 0, 0)) _exit(3);
-        raise(SIGSTOP);
-        struct sb_result r;
-        int rc = sb_run(&cfg, &r);
-        _exit(write(rp[1], &rc, sizeof rc) == sizeof rc ? 0 : 4);
-    }
-    close(rp[1]);
-    int st = 0;
-    pid_t c = -1, w = -1;
-    bool at = false;
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += 4;
-    if (p < 0 || sbt_wait_until(p, &st, &deadline) != p || !WIFSTOPPED(st) ||
-        ptrace(PTRACE_SETOPTIONS, p, 0,
-               PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
-                   PTRACE_O_TRACEVFORK) ||
-        ptrace(PTRACE_SYSCALL, p, 0, 0)) {
+    int res = -1;
+    bool refused;
+    pid_t p = sbt_trace_caller(&cfg, &res, &deadline, &refused, why, len);
+    if (p < 0) return VLAB_OK;
+    int st = 0;
+    pid_t c = -1, w = -1;
+    bool at = false;
+    if (ptrace(PTRACE_SYSCALL, p, 0, 0)) {
         snprintf(why, len, "ptrace is refused here");
         goto out;
     }
@@ -344,7 +328,7 @@ static int child_dies_before_go(struct sbt *t, char *why, size_t len) {
         kill(p, SIGKILL);
         waitpid(p, NULL, 0);
         sbt_remove_groups_of(p);
-        close(rp[0]);
+        close(res);
         return -1;
     }
     sbt_remove_groups_of(p);
@@ -355,21 +339,14 @@ static int child_dies_before_go(struct sbt *t, char *why, size_t len) {
                  "MSG_NOSIGNAL or ignore it)",
                  WTERMSIG(st), strsignal(WTERMSIG(st)));
         rc = -1;
-    } else if (read(rp[0], &rc, sizeof rc) != sizeof rc) {
+    } else if (read(res, &rc, sizeof rc) != sizeof rc) {
         snprintf(why, len, "harness: sb_run's caller ended (status 0x%x) without its result", st);
     }
-    close(rp[0]);
+    close(res);
     return rc;
 out:
-    if (p > 0) {
-        kill(p, SIGKILL);
-        if (c > 0) kill(c, SIGKILL);
-        deadline.tv_sec += 2;
-        while (sbt_wait_until(-1, NULL, &deadline) > 0) {
-        }
-        sbt_remove_groups_of(p);
-    }
-    close(rp[0]);
+    sbt_trace_abandon(p, c, &deadline);
+    close(res);
     return VLAB_OK;
 }
 

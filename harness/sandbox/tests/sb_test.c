@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -194,6 +195,54 @@ pid_t sbt_wait_until(pid_t who, int *st, const struct timespec *deadline) {
             return 0;
         nanosleep(&(struct timespec){0, 50000}, NULL);
     }
+}
+
+pid_t sbt_trace_caller(const struct sb_config *cfg, int *result, const struct timespec *deadline,
+                       bool *refused, char *why, size_t len) {
+    int rp[2] = {-1, -1};
+    *refused = false;
+    if (result && pipe2(rp, O_CLOEXEC)) {
+        snprintf(why, len, "harness: pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t p = fork();
+    if (p == 0) {
+        if (rp[0] >= 0) close(rp[0]);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (ptrace(PTRACE_TRACEME, 0, 0, 0)) _exit(3);
+        raise(SIGSTOP);
+        struct sb_result r;
+        int rc = sb_run(cfg, &r);
+        _exit(rp[1] < 0 || write(rp[1], &rc, sizeof rc) == sizeof rc ? 0 : 4);
+    }
+    if (rp[1] >= 0) close(rp[1]);
+    int st = 0;
+    pid_t w = p > 0 ? sbt_wait_until(p, &st, deadline) : -1;
+    if (w == p && WIFSTOPPED(st) &&
+        !ptrace(PTRACE_SETOPTIONS, p, 0,
+                PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
+                    PTRACE_O_TRACEVFORK)) {
+        if (result) *result = rp[0];
+        return p;
+    }
+    *refused = w == p && WIFEXITED(st) && WEXITSTATUS(st) == 3;
+    snprintf(why, len, "%s",
+             *refused ? "ptrace is refused here" : "harness: tracing sb_run's caller failed");
+    if (p > 0 && w != p) kill(p, SIGKILL), waitpid(p, NULL, 0);
+    if (rp[0] >= 0) close(rp[0]);
+    return -1;
+}
+
+void sbt_trace_abandon(pid_t caller, pid_t child, struct timespec *deadline) {
+    kill(caller, SIGKILL);
+    if (child > 0) kill(child, SIGKILL);
+    deadline->tv_sec += 2;
+    while (sbt_wait_until(-1, NULL, deadline) > 0) {
+    }
+    sbt_remove_groups_of(caller);
 }
 
 char **sbt_guarded_argv(char *const *argv) {

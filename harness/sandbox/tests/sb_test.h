@@ -69,6 +69,17 @@ void sbt_fini(struct sbt *t);
  * for the tests that trace sb_run's caller, so that no student code (or busy machine) can hold
  * a test past its time (a ptrace wait without a bound once hung a CI run). */
 pid_t sbt_wait_until(pid_t who, int *st, const struct timespec *deadline);
+/* A child of the test that calls sb_run(cfg) under the test's ptrace, for the tests that kill
+ * something at one exact moment of sb_run: returned stopped before sb_run, with its trace
+ * options set (system-call stops marked, its clones and forks followed), its stdout and stderr
+ * /dev/null. With result, sb_run's return value comes through *result, a pipe's read end the
+ * caller closes. Its pid; or -1 and why, with *refused when this machine refuses ptrace (Yama's
+ * ptrace_scope 3, a seccomp profile): no verdict then. */
+pid_t sbt_trace_caller(const struct sb_config *cfg, int *result, const struct timespec *deadline,
+                       bool *refused, char *why, size_t len);
+/* Gives up on a traced caller: kills it and its child (if > 0), reaps what ends within 2 s
+ * more of *deadline, and removes the caller's groups. */
+void sbt_trace_abandon(pid_t caller, pid_t child, struct timespec *deadline);
 /* A copy of the NULL-terminated argv (the array, not the strings) that starts right after an
  * inaccessible page, so that reading argv[-1] faults instead of finding whatever lay on the
  * stack: every run of sbt_run passes one (and unmaps it after); others last as long as the test. */
