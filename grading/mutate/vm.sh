@@ -11,7 +11,6 @@
 
 mutate_vm_pass() {
     local spec=${VM_SPEC:-} only="" ids=() id script log st
-    : >"$out/vm.md"
     if [ -z "$spec" ]; then
         echo "MUTATE_VM=1: $part has no tests graded in the test VM (VM_GRADE), so no VM pass." \
             >"$out/vm.md"
