@@ -43,6 +43,20 @@ static void expect_load_image(struct tvm *t, const void *image, size_t len, cons
     expect_load(t, VLAB_OK, what, NULL, "§2.3");
 }
 
+/* A 64-byte Multiboot image whose header sits at an edge of the file and whose load_addr is
+ * 0x200000: loaded whole there, entered at entry; t is freed after. */
+static void expect_whole_file(struct tvm *t, const uint32_t img[16], uint32_t entry,
+                              const char *what) {
+    expect_load_image(t, img, 16 * sizeof img[0], what);
+    cr_assert(t->vm.multiboot && t->vm.entry == entry &&
+                  !memcmp(vlab_gpmem_hva(&t->vm.mem, 0x200000, 16 * sizeof img[0]), img,
+                          16 * sizeof img[0]),
+              "expected %s loaded: the whole file at 0x200000 (its load_addr), entry %#x; entry "
+              "is %#llx (handout §2.3)",
+              what, entry, (unsigned long long)t->vm.entry);
+    tvm_free(t);
+}
+
 /* ---------------- §2.2 flat images placed by cfg, ELF32 ---------------- */
 
 Test(vmm, setup_load_flat_placed) {
@@ -389,13 +403,7 @@ Test(vmm, mb_refusals) {
                           0,
                           0x200020,
                           0xf4f4f4f4};
-    expect_load_image(&t, first, sizeof first, "a header at offset 0 with load_addr = header_addr");
-    cr_assert(t.vm.multiboot && t.vm.entry == 0x200020 &&
-                  !memcmp(vlab_gpmem_hva(&t.vm.mem, 0x200000, sizeof first), first, sizeof first),
-              "expected a header at offset 0 with load_addr = header_addr: the whole file at "
-              "load_addr, entry 0x200020; entry is %#llx (handout §2.3)",
-              (unsigned long long)t.vm.entry);
-    tvm_free(&t);
+    expect_whole_file(&t, first, 0x200020, "a header at offset 0 with load_addr = header_addr");
     /* A header in the file's last 32 bytes: its address fields end where the file does. */
     tvm_create(&t, VLAB_HV_UNICORN, VMM_MODE_PROTECTED);
     uint32_t last[16] = {0xf4f4f4f4,
@@ -407,13 +415,7 @@ Test(vmm, mb_refusals) {
                          0,
                          0,
                          0x200000};
-    expect_load_image(&t, last, sizeof last, "a header in the file's last 32 bytes");
-    cr_assert(t.vm.multiboot && t.vm.entry == 0x200000 &&
-                  !memcmp(vlab_gpmem_hva(&t.vm.mem, 0x200000, sizeof last), last, sizeof last),
-              "expected a header ending at the end of the file loaded: the whole file at "
-              "0x200000, entry 0x200000; entry is %#llx (handout §2.3)",
-              (unsigned long long)t.vm.entry);
-    tvm_free(&t);
+    expect_whole_file(&t, last, 0x200000, "a header in the file's last 32 bytes");
     /* Where the header may be: 4-byte aligned in the first 8 KiB. Elsewhere the image is flat. */
     static const size_t where[] = {VMM_MB_SEARCH, 2};
     for (unsigned i = 0; i < 2; i++) {
